@@ -1,0 +1,134 @@
+// mcsafe/copy.hpp - mc_safe_copy, mc_safe_load, mc_safe_store: memcpy that returns on a fault.
+#pragma once
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include "detail/config.hpp"
+#include "dispatch.hpp"
+#include "fault.hpp"
+
+namespace mcsafe MCSAFE_HIDDEN {
+inline namespace v1 {
+namespace detail {
+
+inline fault_kind kind_of(int signo, int si_code) noexcept {
+  if (signo == SIGSEGV) return fault_kind::segv;
+  if (si_code == BUS_MCEERR_AR || si_code == BUS_MCEERR_AO) return fault_kind::hw_poison;
+  return fault_kind::bus_error;
+}
+
+// Which side a reported fault belongs to, and how many bytes of that side lie before the
+// failed granule (si_addr rounded down to 1 << lsb: with hardware poison the whole granule,
+// usually the page, is gone, including the bytes of it below si_addr).
+inline fault decode_fault(raw_result r, const void* dst, const void* src, std::size_t n,
+                          std::size_t& below) noexcept {
+  fault f;
+  f.kind = kind_of(info_signo(r.info), info_code(r.info));
+  f.si_code = info_code(r.info);
+  f.lsb = info_lsb(r.info);
+  f.address = r.address;
+  const std::uintptr_t g0 = f.granule_begin();
+  const std::uintptr_t g1 = g0 + f.granule_size() - 1;  // last byte of the granule
+  auto overlaps = [&](const void* p) {
+    const auto b = reinterpret_cast<std::uintptr_t>(p);
+    return g0 - b < n || (g0 < b && g1 >= b);  // granule starts inside, or covers the start
+  };
+  const void* base = nullptr;
+  if (overlaps(src)) {
+    f.side = fault_side::source;
+    base = src;
+  } else if (overlaps(dst)) {
+    f.side = fault_side::destination;
+    base = dst;
+  }
+  below = 0;
+  if (base != nullptr) {
+    const auto b = reinterpret_cast<std::uintptr_t>(base);
+    below = g0 > b ? static_cast<std::size_t>(g0 - b) : 0;
+    if (below > n) below = n;
+  }
+  return f;
+}
+
+// The slow path after a fault. A wide or overlapping routine may have left bytes below the
+// fault unwritten, so copy [0, below) again with the same routine: that range holds no fault
+// on the side that failed; if the other side faults lower, that fault becomes the answer and
+// the range shrinks again. Terminates because `below` strictly decreases.
+[[gnu::noinline, gnu::cold]] inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n,
+                                                                  raw_result r, raw_copy_fn fn) noexcept {
+  for (;;) {
+    std::size_t below = 0;
+    const fault f = decode_fault(r, dst, src, n, below);
+    if (below == 0) return {0, f};
+    const raw_result again = fn(dst, src, below);
+    if (again.info == 0) return {below, f};
+    r = again;
+    n = below;
+  }
+}
+
+inline copy_result invalid_copy(const void* dst, const void* src) noexcept {
+  fault f;
+  f.kind = fault_kind::invalid_argument;
+  f.side = src == nullptr ? fault_side::source : fault_side::destination;
+  (void)dst;
+  return {0, f};
+}
+
+}  // namespace detail
+
+// Copies n bytes like memcpy (buffers must not overlap). If a load from src or a store to dst
+// faults, returns instead of dying: `copied` is the number of bytes before the failed byte (or
+// granule) on the failing side, and exactly those bytes are copied; `fault` says what failed,
+// on which side and at which address. A null pointer with n > 0 is refused with
+// fault_kind::invalid_argument before anything is touched. Costs nothing beyond the copy when
+// nothing faults: one indirect call, no setjmp, no thread-local state.
+inline copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (n == 0) return {};
+  if (dst == nullptr || src == nullptr) [[unlikely]]
+    return detail::invalid_copy(dst, src);
+  const detail::raw_copy_fn fn = detail::active_copy();
+  const detail::raw_result r = fn(dst, src, n);
+  if (r.info == 0) [[likely]]
+    return {n, {}};
+  return detail::finish_after_fault(dst, src, n, r, fn);
+}
+
+// Copies whole elements from src into dst (dst must be at least as long). `copied` counts
+// whole elements: a fault in the middle of an element leaves that element uncounted.
+template <class T, std::size_t E1, std::size_t E2>
+  requires std::is_trivially_copyable_v<T>
+copy_result mc_safe_copy(std::span<T, E1> dst, std::span<const T, E2> src) noexcept {
+  if (dst.size() < src.size()) {
+    copy_result r;
+    r.fault.kind = fault_kind::invalid_argument;
+    r.fault.side = fault_side::destination;
+    return r;
+  }
+  copy_result r = mc_safe_copy(dst.data(), src.data(), src.size_bytes());
+  r.copied /= sizeof(T);
+  return r;
+}
+
+// Reads one T. A fault anywhere in its bytes gives the fault instead of a value.
+template <class T>
+  requires std::is_trivially_copyable_v<T>
+result<T> mc_safe_load(const T* p) noexcept {
+  T v{};
+  const copy_result r = mc_safe_copy(&v, p, sizeof(T));
+  if (!r) return r.fault;
+  return v;
+}
+
+// Writes one T. On a fault, `copied` says how many of its bytes reached memory.
+template <class T>
+  requires std::is_trivially_copyable_v<T>
+copy_result mc_safe_store(T* p, const T& v) noexcept {
+  return mc_safe_copy(p, &v, sizeof(T));
+}
+
+}  // namespace v1
+}  // namespace mcsafe

@@ -1,0 +1,34 @@
+// mcsafe/detail/aarch64/copy_routines.hpp - the guarded byte-loop routine for aarch64.
+//
+// raw_result f(void* dst /*x0*/, const void* src /*x1*/, size_t n /*x2*/), returned in x0:x1.
+// On a fault the handler writes si_addr to x0 and the packed signo/si_code/lsb to x1 and
+// resumes at the fixup, which returns. Same contract as the x86-64 routines.
+#pragma once
+#include "../routine.hpp"
+
+asm(".ifndef mcsafe_v1_copy_generic\n"
+    ".pushsection .text.mcsafe_v1_copy_generic,\"axG\",%progbits,mcsafe_v1_copy_generic,comdat\n"
+    ".p2align 4\n"
+    ".weak mcsafe_v1_copy_generic\n.hidden mcsafe_v1_copy_generic\n"
+    ".type mcsafe_v1_copy_generic,%function\n"
+    ".weak mcsafe_v1_copy_generic_fixup\n.hidden mcsafe_v1_copy_generic_fixup\n"
+    ".weak mcsafe_v1_copy_generic_end\n.hidden mcsafe_v1_copy_generic_end\n"
+    ".weak mcsafe_v1_copy_generic_begin\n.hidden mcsafe_v1_copy_generic_begin\n"
+    "mcsafe_v1_copy_generic:\n"
+    "mcsafe_v1_copy_generic_begin:\n"
+    "    cbz x2, 2f\n"
+    "1:  ldrb w3, [x1], #1\n"
+    "    strb w3, [x0], #1\n"
+    "    subs x2, x2, #1\n"
+    "    b.ne 1b\n"
+    "2:  mov x0, #0\n"
+    "    mov x1, #0\n"
+    "    ret\n"
+    "mcsafe_v1_copy_generic_fixup:\n"
+    "    ret\n"
+    "mcsafe_v1_copy_generic_end:\n"
+    ".size mcsafe_v1_copy_generic, mcsafe_v1_copy_generic_end - mcsafe_v1_copy_generic\n"
+    ".popsection\n"
+    ".endif\n");
+
+MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_generic, void*, const void*, std::size_t);

@@ -1,0 +1,29 @@
+// mcsafe/detail/config.hpp - visibility, version and architecture switches shared by every header.
+#pragma once
+
+#define MCSAFE_VERSION_MAJOR 0
+#define MCSAFE_VERSION_MINOR 1
+#define MCSAFE_VERSION_PATCH 0
+
+// Every function and variable of mcsafe lives in a namespace block marked MCSAFE_HIDDEN, so
+// each executable and shared object that includes these headers keeps its own copy of the
+// handler state and the asm routines. With default visibility the dynamic linker merges the
+// inline functions and variables of two DSOs, and the second install() would save the first
+// one's handler as its own "previous" and chain to itself. Types stay in plain (default
+// visibility) blocks so user structs may hold them without -Wattributes warnings.
+#if defined(__GNUC__) || defined(__clang__)
+#define MCSAFE_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define MCSAFE_HIDDEN
+#endif
+
+// The hand-written routines exist for these architectures; everywhere else the guarded
+// routines are absent and mc_safe_copy is plain memcpy (diagnose() says so).
+#if defined(__x86_64__) && defined(__linux__)
+#define MCSAFE_ARCH_X86_64 1
+#elif defined(__aarch64__) && defined(__linux__)
+#define MCSAFE_ARCH_AARCH64 1
+#endif
+#if defined(MCSAFE_ARCH_X86_64) || defined(MCSAFE_ARCH_AARCH64)
+#define MCSAFE_HAS_GUARDED_ROUTINES 1
+#endif

@@ -1,0 +1,45 @@
+// mcsafe/detail/routines.hpp - the one list of guarded routines the signal handler knows.
+//
+// A fault resumes only inside a range listed here. Adding a routine means: write it in
+// detail/<arch>/, include it here and add its MCSAFE_ROUTINE_RANGE to k_routines.
+#pragma once
+#include "config.hpp"
+#include "routine.hpp"
+
+#if defined(MCSAFE_ARCH_X86_64)
+#include "x86_64/copy_routines.hpp"
+#elif defined(MCSAFE_ARCH_AARCH64)
+#include "aarch64/copy_routines.hpp"
+#endif
+
+namespace mcsafe MCSAFE_HIDDEN {
+inline namespace v1 {
+namespace detail {
+
+#if defined(MCSAFE_ARCH_X86_64)
+// Constant (addresses of hidden labels): readable from a signal handler at any time.
+inline constexpr routine_range k_routines[] = {
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
+};
+#elif defined(MCSAFE_ARCH_AARCH64)
+inline constexpr routine_range k_routines[] = {
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
+};
+#else
+inline constexpr routine_range k_routines[] = {{nullptr, nullptr, nullptr, "none"}};
+#endif
+
+// The fixup for a PC inside a guarded routine, or nullptr. Async-signal-safe: reads constants.
+inline const void* find_fixup(std::uintptr_t pc) noexcept {
+  for (const routine_range& r : k_routines) {
+    if (pc >= reinterpret_cast<std::uintptr_t>(r.begin) && pc < reinterpret_cast<std::uintptr_t>(r.end))
+      return r.fixup;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+}  // namespace v1
+}  // namespace mcsafe

@@ -1,0 +1,24 @@
+// mcsafe/detail/x86_64/asm_section.hpp - how one guarded routine is emitted from a header.
+//
+// Each routine is a top-level asm() block placed in its own COMDAT section, wrapped in
+// .ifndef so that it is emitted once per assembler input even when several headers or (with
+// -flto) several translation units paste the same block into one unit. The entry, fixup and
+// end labels are .weak and .hidden: the linker keeps one copy per executable or shared object
+// and never binds one DSO's PC range to another's. Works with -O0..-O3, -flto, -fPIC and
+// --gc-sections under GCC and Clang.
+#pragma once
+
+#define MCSAFE_X86_ROUTINE_BEGIN(name)                                            \
+  ".ifndef " #name "\n"                                                           \
+  ".pushsection .text." #name ",\"axG\",@progbits," #name ",comdat\n"             \
+  ".p2align 5\n"                                                                  \
+  ".weak " #name "\n.hidden " #name "\n.type " #name ",@function\n"               \
+  ".weak " #name "_fixup\n.hidden " #name "_fixup\n"                              \
+  ".weak " #name "_begin\n.hidden " #name "_begin\n"                              \
+  ".weak " #name "_end\n.hidden " #name "_end\n" #name ":\n" #name "_begin:\n"
+
+#define MCSAFE_X86_ROUTINE_END(name) \
+  #name "_end:\n"                    \
+  ".size " #name ", " #name "_end - " #name "\n"                                  \
+  ".popsection\n"                                                                 \
+  ".endif\n"

@@ -1,0 +1,121 @@
+// mcsafe/diagnose.hpp - a text report a user can paste into a bug report.
+//
+// Says which backends were chosen and why, what the CPU and OS offer, which handlers are
+// installed and what they chain to, and whether SIGBUS is blocked in the calling thread (a
+// fault while SIGBUS is blocked kills the process: the kernel forces the default action).
+// Allocates (it returns a std::string): never call it from a signal handler.
+#pragma once
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+
+#include "copy.hpp"
+#include "cpu.hpp"
+#include "detail/config.hpp"
+#include "dispatch.hpp"
+#include "guard.hpp"
+
+namespace mcsafe MCSAFE_HIDDEN {
+inline namespace v1 {
+namespace detail {
+
+inline void appendf(std::string& out, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+inline void appendf(std::string& out, const char* fmt, ...) noexcept {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  const int len = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (len > 0) out.append(buf, static_cast<std::size_t>(len) < sizeof buf ? static_cast<std::size_t>(len) : sizeof buf - 1);
+}
+
+inline void describe_action(std::string& out, const struct sigaction& sa) noexcept {
+  if (sa.sa_flags & SA_SIGINFO)
+    appendf(out, "SA_SIGINFO handler %p", reinterpret_cast<void*>(sa.sa_sigaction));
+  else if (sa.sa_handler == SIG_DFL)
+    out += "SIG_DFL";
+  else if (sa.sa_handler == SIG_IGN)
+    out += "SIG_IGN";
+  else
+    appendf(out, "plain handler %p", reinterpret_cast<void*>(sa.sa_handler));
+}
+
+inline void describe_signal(std::string& out, int sig, const char* name) noexcept {
+  const int slot = guard_slot(sig);
+  appendf(out, "  %s: ", name);
+  if (!installed(sig)) {
+    out += "not installed";
+    if (g_guard.install_errno[slot] != 0) appendf(out, " (sigaction failed: errno %d)", g_guard.install_errno[slot]);
+    out += "\n";
+    return;
+  }
+  struct sigaction now {};
+  sigaction(sig, nullptr, &now);
+  out += is_our_action(now) ? "installed" : "INSTALLED BUT REPLACED by another handler (faults will not be caught)";
+  out += "; chains to ";
+  describe_action(out, g_guard.previous[slot]);
+  out += "\n";
+}
+
+}  // namespace detail
+
+inline std::string diagnose() {
+  using namespace detail;
+  std::string out;
+  appendf(out, "mcsafe %d.%d.%d (%s)\n", MCSAFE_VERSION_MAJOR, MCSAFE_VERSION_MINOR, MCSAFE_VERSION_PATCH,
+#if defined(MCSAFE_ARCH_X86_64)
+          "x86-64, guarded asm routines"
+#elif defined(MCSAFE_ARCH_AARCH64)
+          "aarch64, guarded asm byte loop"
+#else
+          "no guarded routines on this architecture: faults are NOT caught"
+#endif
+  );
+  const copy_backend active = active_copy_backend();
+  const copy_choice& c = default_copy_choice();
+  appendf(out, "copy backend: %s", to_string(active));
+  if (active == c.backend)
+    appendf(out, " (%s)\n", c.reason);
+  else
+    appendf(out, " (forced by mcsafe::testing::force_copy; default would be %s)\n", to_string(c.backend));
+  if (c.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_COPY=%s ignored: %s\n", c.ignored_env, c.ignored_why);
+  out += "copy backends available:";
+  for (copy_backend b : all_copy_backends)
+    if (copy_routine(b, host_cpu()) != nullptr) appendf(out, " %s", to_string(b));
+  out += "\n";
+
+  const cpu_features& f = host_cpu();
+  appendf(out, "cpu: vendor %s, max leaf %u, xcr0 %#llx\n", f.vendor[0] ? f.vendor : "?", f.max_leaf,
+          static_cast<unsigned long long>(f.xcr0));
+  out += "  features:";
+  const struct {
+    bool on;
+    const char* name;
+  } flags[] = {{f.sse2, "sse2"},       {f.avx, "avx"},           {f.avx2, "avx2"},
+               {f.avx512f, "avx512f"}, {f.avx512bw, "avx512bw"}, {f.erms, "erms"},
+               {f.fsrm, "fsrm"},       {f.movdir64b, "movdir64b"}, {f.clflush, "clflush"},
+               {f.clflushopt, "clflushopt"}, {f.clwb, "clwb"}};
+  for (const auto& fl : flags)
+    if (fl.on) appendf(out, " %s", fl.name);
+  out += "\n";
+  if (f.avx_cpu_only) out += "  note: the CPU has AVX but the OS did not enable its state (XCR0)\n";
+  if (f.avx512_cpu_only) out += "  note: the CPU has AVX-512 but the OS did not enable its state (XCR0)\n";
+
+  out += "signal handlers:\n";
+  describe_signal(out, SIGBUS, "SIGBUS");
+  describe_signal(out, SIGSEGV, "SIGSEGV");
+  appendf(out, "  async poison callback: %s\n",
+          g_guard.async_fn.load(std::memory_order_acquire) != nullptr ? "set" : "not set");
+  sigset_t mask;
+  sigemptyset(&mask);
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  appendf(out, "  SIGBUS in this thread: %s\n",
+          sigismember(&mask, SIGBUS) == 1 ? "BLOCKED (a fault here kills the process)" : "not blocked");
+  return out;
+}
+
+}  // namespace v1
+}  // namespace mcsafe

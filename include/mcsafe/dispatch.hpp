@@ -1,0 +1,182 @@
+// mcsafe/dispatch.hpp - which copy routine runs, chosen once, forceable.
+//
+// The table of backends (name, routine, when it is usable) is below; the choice mirrors the
+// kernel's copy_mc: rep movsb where the CPU has ERMS, the 8-byte "fragile" loop otherwise.
+// Order of precedence, decided once on first use and cached in one atomic pointer:
+//   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
+//   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|fragile|generic, read once; a value
+//      that is unknown or not usable here is ignored and reported by diagnose(), never printed
+//   3. CPUID (cpu.hpp)
+// Tests switch backends with mcsafe::testing::force_copy().
+#pragma once
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "cpu.hpp"
+#include "detail/config.hpp"
+#include "detail/generic.hpp"
+#include "detail/routines.hpp"
+#include "guard.hpp"
+
+namespace mcsafe {
+inline namespace v1 {
+
+enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic };
+inline constexpr copy_backend all_copy_backends[] = {copy_backend::rep_movsb, copy_backend::vector,
+                                                     copy_backend::fragile, copy_backend::generic};
+
+constexpr const char* to_string(copy_backend b) noexcept {
+  switch (b) {
+    case copy_backend::rep_movsb: return "rep_movsb";
+    case copy_backend::vector: return "vector";
+    case copy_backend::fragile: return "fragile";
+    case copy_backend::generic: return "generic";
+  }
+  return "unknown";
+}
+
+// What was chosen and why, for diagnose().
+struct copy_choice {
+  copy_backend backend = copy_backend::generic;
+  const char* reason = "";
+  char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
+  const char* ignored_why = "";
+};
+
+}  // namespace v1
+}  // namespace mcsafe
+
+namespace mcsafe MCSAFE_HIDDEN {
+inline namespace v1 {
+
+constexpr bool parse(std::string_view s, copy_backend& out) noexcept {
+  for (copy_backend b : all_copy_backends)
+    if (s == to_string(b)) {
+      out = b;
+      return true;
+    }
+  return false;
+}
+
+namespace detail {
+
+// The routine behind a backend on this build and CPU, or nullptr when it cannot run here.
+inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept {
+  (void)f;
+  switch (b) {
+#if defined(MCSAFE_ARCH_X86_64)
+    case copy_backend::rep_movsb: return &mcsafe_v1_copy_rep_movsb;  // correct without ERMS, only slower
+    case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
+#endif
+#if defined(MCSAFE_HAS_GUARDED_ROUTINES)
+    case copy_backend::generic: return &mcsafe_v1_copy_generic;
+#else
+    case copy_backend::generic: return &unguarded_copy;
+#endif
+    default: return nullptr;  // vector: arrives with the performance work
+  }
+}
+
+inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
+  copy_choice c;
+#if defined(MCSAFE_FORCE_COPY_BACKEND)
+#define MCSAFE_STR2(x) #x
+#define MCSAFE_STR(x) MCSAFE_STR2(x)
+  if (parse(MCSAFE_STR(MCSAFE_FORCE_COPY_BACKEND), c.backend) && copy_routine(c.backend, f)) {
+    c.reason = "forced at compile time (MCSAFE_FORCE_COPY_BACKEND)";
+    return c;
+  }
+#endif
+  if (env != nullptr && *env != '\0') {
+    copy_backend b{};
+    if (!parse(env, b)) {
+      c.ignored_why = "unknown backend name";
+    } else if (copy_routine(b, f) == nullptr) {
+      c.ignored_why = "backend not available on this CPU or build";
+    } else {
+      c.backend = b;
+      c.reason = "forced by MCSAFE_FORCE_COPY";
+      return c;
+    }
+    std::strncpy(c.ignored_env, env, sizeof c.ignored_env - 1);
+  }
+#if defined(MCSAFE_ARCH_X86_64)
+  if (f.erms) {
+    c.backend = copy_backend::rep_movsb;
+    c.reason = f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)"
+                      : "CPUID: ERMS (rep movsb is fast)";
+  } else {
+    c.backend = copy_backend::fragile;
+    c.reason = "CPUID: no ERMS; 8-byte aligned loop";
+  }
+#elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
+  c.backend = copy_backend::generic;
+  c.reason = "not x86-64: the portable byte loop";
+#else
+  c.backend = copy_backend::generic;
+  c.reason = "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
+#endif
+  return c;
+}
+
+// Computed once (thread-safe static initialization), never changed afterwards.
+inline const cpu_features& host_cpu() noexcept {
+  static const cpu_features f = detect();
+  return f;
+}
+inline const copy_choice& default_copy_choice() noexcept {
+  static const copy_choice c = choose_copy(host_cpu(), std::getenv("MCSAFE_FORCE_COPY"));
+  return c;
+}
+
+inline std::atomic<raw_copy_fn> g_copy_fn{nullptr};
+inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
+
+// Slow path of the first copy: install the handler, pick the routine, publish it.
+inline raw_copy_fn init_copy() noexcept {
+#if !defined(MCSAFE_NO_AUTO_INSTALL)
+  install();
+#endif
+  const copy_choice& c = default_copy_choice();
+  raw_copy_fn fn = copy_routine(c.backend, host_cpu());
+  raw_copy_fn expected = nullptr;
+  g_copy_backend.store(c.backend, std::memory_order_relaxed);
+  if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
+  return fn;
+}
+
+// The hot path: one acquire load (a plain mov on x86) and a predictable branch.
+inline raw_copy_fn active_copy() noexcept {
+  raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);
+  if (fn != nullptr) [[likely]]
+    return fn;
+  return init_copy();
+}
+
+}  // namespace detail
+
+inline copy_backend active_copy_backend() noexcept {
+  detail::active_copy();
+  return detail::g_copy_backend.load(std::memory_order_relaxed);
+}
+
+namespace testing {
+// Switch every later mc_safe_copy in this process to backend b. Returns false (and changes
+// nothing) when b cannot run on this CPU or build. Not for production use: a copy running in
+// another thread at the same moment keeps the routine it started with.
+inline bool force_copy(copy_backend b) noexcept {
+  detail::active_copy();  // the handler is installed and the default chosen first
+  detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
+  if (fn == nullptr) return false;
+  detail::g_copy_backend.store(b, std::memory_order_relaxed);
+  detail::g_copy_fn.store(fn, std::memory_order_release);
+  return true;
+}
+// Back to the choice made from CPUID and the environment.
+inline void reset_copy() noexcept { force_copy(detail::default_copy_choice().backend); }
+}  // namespace testing
+
+}  // namespace v1
+}  // namespace mcsafe

@@ -1,0 +1,97 @@
+// mcsafe/fault.hpp - what a failed access reports: fault_kind, fault, copy_result, result<T>.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "detail/config.hpp"
+
+namespace mcsafe {
+inline namespace v1 {
+
+enum class fault_kind : std::uint8_t {
+  none,              // no fault
+  hw_poison,         // SIGBUS BUS_MCEERR_AR / BUS_MCEERR_AO: memory the hardware reported bad
+  bus_error,         // other SIGBUS: past the end of a file, a DAX bad block (BUS_ADRERR), ...
+  segv,              // SIGSEGV, only when the handler was installed with catch_segv
+  invalid_argument,  // refused before touching memory: a null pointer with a nonzero length
+  known_bad,         // refused before touching memory: a poison_map says the range is bad
+};
+
+enum class fault_side : std::uint8_t { none, source, destination };
+
+constexpr const char* to_string(fault_kind k) noexcept {
+  switch (k) {
+    case fault_kind::none: return "none";
+    case fault_kind::hw_poison: return "hw_poison";
+    case fault_kind::bus_error: return "bus_error";
+    case fault_kind::segv: return "segv";
+    case fault_kind::invalid_argument: return "invalid_argument";
+    case fault_kind::known_bad: return "known_bad";
+  }
+  return "unknown";
+}
+
+constexpr const char* to_string(fault_side s) noexcept {
+  switch (s) {
+    case fault_side::none: return "none";
+    case fault_side::source: return "source";
+    case fault_side::destination: return "destination";
+  }
+  return "unknown";
+}
+
+struct fault {
+  fault_kind kind = fault_kind::none;
+  fault_side side = fault_side::none;
+  std::uintptr_t address = 0;  // the exact byte the kernel reported (si_addr)
+  unsigned lsb = 0;            // si_addr_lsb: log2 of the failed granule, 0 when unknown
+  int si_code = 0;             // the kernel's si_code, for diagnostics (0 when refused early)
+
+  // The failed granule: [granule_begin(), granule_begin() + granule_size()). With lsb == 0
+  // the kernel named one byte.
+  constexpr std::size_t granule_size() const noexcept {
+    return lsb < sizeof(std::size_t) * 8 ? std::size_t{1} << lsb : 0;
+  }
+  constexpr std::uintptr_t granule_begin() const noexcept {
+    return address & ~(static_cast<std::uintptr_t>(granule_size()) - 1);
+  }
+  constexpr bool has_fault() const noexcept { return kind != fault_kind::none; }
+  friend constexpr bool operator==(const fault&, const fault&) = default;
+};
+
+// The outcome of a copy: dst[0, copied) equals src[0, copied); nothing past it is promised.
+// fault.kind == none exactly when every byte asked for was copied.
+struct copy_result {
+  std::size_t copied = 0;
+  mcsafe::fault fault;
+  constexpr bool ok() const noexcept { return fault.kind == fault_kind::none; }
+  constexpr explicit operator bool() const noexcept { return ok(); }
+};
+
+// A value or the fault that prevented reading it. No exceptions: value() on a fault is a
+// precondition violation (checked by assert in debug builds only through has_value()).
+template <class T>
+class result {
+ public:
+  constexpr result(const T& v) noexcept(std::is_nothrow_copy_constructible_v<T>)  // NOLINT
+      : value_(v), has_(true) {}
+  constexpr result(mcsafe::fault f) noexcept : error_(f), has_(false) {}  // NOLINT
+
+  constexpr bool has_value() const noexcept { return has_; }
+  constexpr explicit operator bool() const noexcept { return has_; }
+  constexpr const T& value() const& noexcept { return value_; }
+  constexpr const T& operator*() const& noexcept { return value_; }
+  constexpr T value_or(const T& alt) const noexcept { return has_ ? value_ : alt; }
+  constexpr const mcsafe::fault& error() const noexcept { return error_; }
+
+ private:
+  T value_{};
+  mcsafe::fault error_{};
+  bool has_ = false;
+};
+
+}  // namespace v1
+}  // namespace mcsafe

@@ -1,0 +1,8 @@
+// mcsafe/mcsafe.hpp - the umbrella header: the only one users need.
+#pragma once
+#include "copy.hpp"
+#include "cpu.hpp"
+#include "diagnose.hpp"
+#include "dispatch.hpp"
+#include "fault.hpp"
+#include "guard.hpp"
