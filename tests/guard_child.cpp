@@ -1,0 +1,172 @@
+// A fresh process per scenario, for what cannot be tested inside the Catch2 process: which
+// handler was there before mcsafe, and whether the process dies as it would have without it.
+// Built with MCSAFE_NO_AUTO_INSTALL, so each scenario decides when mcsafe installs.
+// Exit codes: 0 = scenario behaved; 40+ = a specific expectation failed; death by a signal
+// is checked by the parent (tests/test_guard.cpp).
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <mcsafe/mcsafe.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+volatile std::uintptr_t g_expect_addr = 0;
+std::atomic<int> g_count{0};
+std::atomic<int> g_last_code{0};
+
+void siginfo_handler(int, siginfo_t* si, void*) {
+  if (si->si_code > 0) _exit(reinterpret_cast<std::uintptr_t>(si->si_addr) == g_expect_addr ? 42 : 50);
+  g_last_code.store(si->si_code);
+  g_count.fetch_add(1);
+}
+void plain_handler(int) { _exit(43); }
+
+void set_previous(void (*info)(int, siginfo_t*, void*), void (*plain)(int)) {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  if (info != nullptr) {
+    sa.sa_sigaction = info;
+    sa.sa_flags = SA_SIGINFO;
+  } else {
+    sa.sa_handler = plain;
+  }
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+// A copy across the cut must be recovered by mcsafe; then a plain load past the cut (outside
+// any guarded routine) is the fault that goes to whatever was there before.
+int recover_then_touch(mcsafe_test::truncated_file& f) {
+  unsigned char buf[256];
+  const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 10, 100);
+  if (r.copied != 10 || r.fault.kind != mcsafe::fault_kind::bus_error) return 41;
+  g_expect_addr = reinterpret_cast<std::uintptr_t>(f.cut() + 5);
+  return *reinterpret_cast<volatile unsigned char*>(f.cut() + 5);  // faults outside mcsafe
+}
+
+// Sends this process SIGBUS with a chosen si_code through rt_sigqueueinfo: the kernel allows a
+// process to queue any si_code to itself, and delivers it exactly like its own.
+void queue_self(int code, void* addr, short lsb) {
+  siginfo_t si;
+  std::memset(&si, 0, sizeof si);
+  si.si_signo = SIGBUS;
+  si.si_code = code;
+  si.si_addr = addr;
+  si.si_addr_lsb = lsb;
+  syscall(SYS_rt_tgsigqueueinfo, getpid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGBUS, &si);
+}
+
+std::atomic<std::uintptr_t> g_async_addr{0};
+std::atomic<unsigned> g_async_lsb{0};
+void on_async(std::uintptr_t addr, unsigned lsb) noexcept {
+  g_async_addr.store(addr);
+  g_async_lsb.store(lsb);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  const std::string s = argv[1];
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file f(4 * pg, 2 * pg);
+
+  if (s == "chain-siginfo") {  // expect exit 42
+    set_previous(siginfo_handler, nullptr);
+    mcsafe::install();
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "chain-plain") {  // expect exit 43
+    set_previous(nullptr, plain_handler);
+    mcsafe::install();
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "default-dies") {  // expect death by SIGBUS
+    mcsafe::install();
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "ignored-then-fault") {  // expect death by SIGBUS after surviving a sent SIGBUS
+    set_previous(nullptr, SIG_IGN);
+    mcsafe::install();
+    kill(getpid(), SIGBUS);
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "sent-sigbus-default") {  // expect death by SIGBUS
+    mcsafe::install();
+    kill(getpid(), SIGBUS);
+    return 44;
+  }
+  if (s == "sent-sigbus-during-copies") {  // expect exit 0
+    // A handler before mcsafe counts sent signals; another thread keeps sending SIGBUS
+    // (si_code SI_QUEUE, < 0) to this thread while it copies: no copy may report a fault.
+    set_previous(siginfo_handler, nullptr);
+    mcsafe::install();
+    std::vector<unsigned char> a(16u << 20, 1), b(16u << 20);
+    const pthread_t self = pthread_self();
+    std::atomic<bool> stop{false};
+    int sent = 0;
+    std::thread sender([&] {
+      while (!stop.load()) {
+        union sigval v {};
+        if (pthread_sigqueue(self, SIGBUS, v) == 0) ++sent;
+        usleep(200);
+      }
+    });
+    int wrong = 0;
+    for (int i = 0; i < 200; ++i)
+      if (!mcsafe::mc_safe_copy(b.data(), a.data(), a.size())) ++wrong;
+    stop.store(true);
+    sender.join();
+    while (g_count.load() < sent) usleep(100);
+    std::printf("sent %d, received %d by the previous handler, %d copies reported a fault\n", sent, g_count.load(),
+                wrong);
+    return wrong == 0 && sent > 0 && g_last_code.load() == SI_QUEUE ? 0 : 45;
+  }
+  if (s == "async-poison-callback") {  // expect exit 0
+    mcsafe::on_async_poison(on_async);
+    queue_self(BUS_MCEERR_AO, f.data() + pg, 12);
+    if (g_async_addr.load() != reinterpret_cast<std::uintptr_t>(f.data() + pg) || g_async_lsb.load() != 12) return 46;
+    return 0;
+  }
+  if (s == "async-poison-no-callback") {  // expect death by SIGBUS: never lost silently
+    mcsafe::install();
+    queue_self(BUS_MCEERR_AO, f.data() + pg, 12);
+    return 47;
+  }
+  if (s == "own-handler") {  // expect exit 0: a runtime that owns SIGBUS calls handle_signal first
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sa.sa_sigaction = [](int sig, siginfo_t* si, void* ctx) {
+      if (mcsafe::handle_signal(sig, si, ctx)) return;
+      _exit(48);
+    };
+    sigaction(SIGBUS, &sa, nullptr);
+    unsigned char buf[64];
+    const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 3, 64);
+    if (mcsafe::installed(SIGBUS)) return 49;  // MCSAFE_NO_AUTO_INSTALL kept it out
+    return r.copied == 3 && r.fault.kind == mcsafe::fault_kind::bus_error ? 0 : 51;
+  }
+  if (s == "blocked") {  // expect death by SIGBUS: the kernel forces the default action
+    mcsafe::install();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGBUS);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    if (mcsafe::diagnose().find("SIGBUS in this thread: BLOCKED") == std::string::npos) return 52;
+    unsigned char buf[64];
+    mcsafe::mc_safe_copy(buf, f.cut() - 3, 64);
+    return 53;
+  }
+  return 2;
+}

@@ -1,0 +1,103 @@
+// Copies that do not fault behave exactly like memcpy; bad arguments are refused untouched.
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/copy.hpp>
+#include <mcsafe/dispatch.hpp>
+
+#include "support.hpp"
+
+using mcsafe::copy_backend;
+using mcsafe::fault_kind;
+
+TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every backend", "[copy]") {
+  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
+  if (!mcsafe::testing::force_copy(b)) {
+    WARN("backend " << mcsafe::to_string(b) << " is not available on this CPU/build: not tested here");
+    return;
+  }
+  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+    std::mt19937 rng(12345);
+    std::vector<unsigned char> src(4096 + 256), dst(4096 + 256), ref(4096 + 256);
+    for (auto& c : src) c = static_cast<unsigned char>(rng());
+    std::size_t wrong = 0;
+    for (std::size_t n = 0; n <= 4096; ++n) {
+      const std::size_t so = rng() % 128, d_off = rng() % 128;
+      std::memset(dst.data(), 0x5A, dst.size());
+      std::memset(ref.data(), 0x5A, ref.size());
+      const auto r = mcsafe::mc_safe_copy(dst.data() + d_off, src.data() + so, n);
+      std::memcpy(ref.data() + d_off, src.data() + so, n);
+      if (!r || r.copied != n || dst != ref) ++wrong;  // also: nothing written around the range
+    }
+    mcsafe::testing::reset_copy();
+    CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("copy: null pointers with a nonzero length are refused, zero length is a no-op", "[copy][args]") {
+  unsigned char buf[16] = {1, 2, 3};
+  auto r = mcsafe::mc_safe_copy(nullptr, buf, 4);
+  CHECK(r.copied == 0);
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.fault.side == mcsafe::fault_side::destination);
+  r = mcsafe::mc_safe_copy(buf, nullptr, 4);
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.fault.side == mcsafe::fault_side::source);
+  CHECK(buf[0] == 1);
+  CHECK(mcsafe::mc_safe_copy(nullptr, nullptr, 0).ok());
+}
+
+TEST_CASE("copy: span form counts whole elements and refuses a short destination", "[copy][span]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  // 10 uint32 elements starting 18 bytes before the cut: 4 whole elements, half of the 5th.
+  const auto* src = reinterpret_cast<const std::uint32_t*>(file.cut() - 18);
+  std::uint32_t out[10] = {};
+  auto r = mcsafe::mc_safe_copy(std::span<std::uint32_t>(out), std::span<const std::uint32_t>(src, 10));
+  CHECK(r.copied == 4);
+  CHECK(r.fault.kind == fault_kind::bus_error);
+  CHECK(std::memcmp(out, src, 16) == 0);
+  std::uint32_t small[3];
+  r = mcsafe::mc_safe_copy(std::span<std::uint32_t>(small), std::span<const std::uint32_t>(out, 10));
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.copied == 0);
+}
+
+TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  const auto* good = reinterpret_cast<const std::uint64_t*>(file.cut() - 8);
+  std::uint64_t expect;
+  std::memcpy(&expect, good, 8);
+  auto v = mcsafe::mc_safe_load(good);
+  REQUIRE(v.has_value());
+  CHECK(*v == expect);
+  auto straddle = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(file.cut() - 4));
+  REQUIRE_FALSE(straddle.has_value());
+  CHECK(straddle.error().kind == fault_kind::bus_error);
+  CHECK(straddle.error().address == reinterpret_cast<std::uintptr_t>(file.cut()));
+  CHECK(straddle.value_or(7) == 7);
+
+  auto s = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(file.cut() - 16), std::uint64_t{0x1122334455667788});
+  CHECK(s.ok());
+  s = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(file.cut() - 3), std::uint64_t{0x1122334455667788});
+  CHECK_FALSE(s.ok());
+  CHECK(s.copied == 3);
+  CHECK(s.fault.side == mcsafe::fault_side::destination);
+}
+
+TEST_CASE("dispatch: forcing an unknown or unavailable backend changes nothing", "[dispatch]") {
+  const copy_backend before = mcsafe::active_copy_backend();
+  mcsafe::copy_backend parsed{};
+  CHECK_FALSE(mcsafe::parse("bogus", parsed));
+  CHECK(mcsafe::parse("fragile", parsed));
+  CHECK(parsed == copy_backend::fragile);
+  const mcsafe::cpu_features none{};  // a CPU with nothing: the choice must still be usable
+  const auto c = mcsafe::detail::choose_copy(none, "rep_movsbX");
+  CHECK(std::string(c.ignored_env) == "rep_movsbX");
+  CHECK(std::string(c.ignored_why) == "unknown backend name");
+  CHECK(mcsafe::detail::copy_routine(c.backend, none) != nullptr);
+  CHECK(mcsafe::active_copy_backend() == before);
+}

@@ -1,0 +1,175 @@
+// The fault matrix: every backend, real SIGBUS from a truncated MAP_SHARED file and real SIGSEGV
+// from a PROT_NONE page, every start offset near the cut, short and long lengths, both sides.
+#include <csignal>
+#include <cstring>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/copy.hpp>
+#include <mcsafe/dispatch.hpp>
+
+#include "support.hpp"
+
+using mcsafe::copy_backend;
+using mcsafe::fault_kind;
+using mcsafe::fault_side;
+using mcsafe_test::page_size;
+using mcsafe_test::truncated_file;
+
+namespace {
+
+// Restores the CPUID choice when a test that forced a backend ends, even on failure.
+struct backend_scope {
+  explicit backend_scope(copy_backend b) : ok(mcsafe::testing::force_copy(b)) {}
+  ~backend_scope() { mcsafe::testing::reset_copy(); }
+  bool ok;
+};
+
+std::vector<std::size_t> lengths_across_cut() {
+  std::vector<std::size_t> v;
+  for (std::size_t n = 1; n <= 300; ++n) v.push_back(n);
+  for (std::size_t n : {4096u, 4097u, 4095u + 130u, 8192u, 65536u + 13u, 262144u, 1048576u}) v.push_back(n);
+  return v;
+}
+
+// A mismatch counter instead of a REQUIRE per copy keeps 100k+ checks fast; the first bad
+// case is reported in full.
+struct mismatches {
+  std::size_t count = 0;
+  std::string first;
+  void add(const char* what, std::size_t off, std::size_t n, std::size_t got) {
+    if (count++ == 0)
+      first = std::string(what) + " at offset-before-cut " + std::to_string(off) + " length " + std::to_string(n) +
+              " (got " + std::to_string(got) + ")";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("copy faults: source past the end of a truncated file, every backend", "[copy][fault][bus]") {
+  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
+  backend_scope scope(b);
+  if (!scope.ok) {
+    WARN("backend " << mcsafe::to_string(b) << " is not available on this CPU/build: not tested here");
+    return;
+  }
+  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+    const std::size_t pg = page_size();
+    truncated_file file(4 * pg + (1u << 20), 2 * pg);
+    const auto lengths = lengths_across_cut();
+    std::vector<unsigned char> dst((1u << 20) + 64);
+    mismatches bad;
+    std::size_t faults = 0;
+    for (std::size_t off = 0; off <= 130; ++off) {
+      const unsigned char* src = file.cut() - off;
+      for (std::size_t n : lengths) {
+        std::memset(dst.data(), 0xEE, std::min(n, off) + 1);
+        const auto r = mcsafe::mc_safe_copy(dst.data(), src, n);
+        if (n <= off) {
+          if (!r || r.copied != n) bad.add("unexpected fault", off, n, r.copied);
+          continue;
+        }
+        ++faults;
+        if (r.ok()) bad.add("no fault", off, n, r.copied);
+        if (r.copied != off) bad.add("copied", off, n, r.copied);
+        if (r.fault.kind != fault_kind::bus_error) bad.add("kind", off, n, r.copied);
+        if (r.fault.side != fault_side::source) bad.add("side", off, n, r.copied);
+        if (r.fault.address != reinterpret_cast<std::uintptr_t>(file.cut())) bad.add("address", off, n, r.copied);
+        if (r.fault.si_code != BUS_ADRERR) bad.add("si_code", off, n, r.copied);
+        if (std::memcmp(dst.data(), src, std::min(r.copied, off)) != 0) bad.add("data", off, n, r.copied);
+      }
+    }
+    INFO(bad.first);
+    CHECK(faults == 31702);  // every (offset, length) pair with length > offset
+    CHECK(bad.count == 0);
+  }
+}
+
+TEST_CASE("copy faults: destination past the end of a truncated file, every backend", "[copy][fault][bus]") {
+  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
+  backend_scope scope(b);
+  if (!scope.ok) {
+    WARN("backend " << mcsafe::to_string(b) << " is not available on this CPU/build: not tested here");
+    return;
+  }
+  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+    const std::size_t pg = page_size();
+    truncated_file file(4 * pg + (1u << 20), 2 * pg);
+    const auto lengths = lengths_across_cut();
+    std::vector<unsigned char> src((1u << 20) + 64);
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 13 + 5);
+    mismatches bad;
+    for (std::size_t off = 0; off <= 130; ++off) {
+      unsigned char* dst = file.cut() - off;
+      for (std::size_t n : lengths) {
+        std::memset(dst, 0, off);
+        const auto r = mcsafe::mc_safe_copy(dst, src.data(), n);
+        if (n <= off) {
+          if (!r || r.copied != n) bad.add("unexpected fault", off, n, r.copied);
+          continue;
+        }
+        if (r.copied != off) bad.add("copied", off, n, r.copied);
+        if (r.fault.kind != fault_kind::bus_error) bad.add("kind", off, n, r.copied);
+        if (r.fault.side != fault_side::destination) bad.add("side", off, n, r.copied);
+        if (r.fault.address != reinterpret_cast<std::uintptr_t>(file.cut())) bad.add("address", off, n, r.copied);
+        if (std::memcmp(dst, src.data(), std::min(r.copied, off)) != 0) bad.add("data", off, n, r.copied);
+      }
+    }
+    INFO(bad.first);
+    CHECK(bad.count == 0);
+  }
+}
+
+TEST_CASE("copy faults: both sides fail, the lower offset wins", "[copy][fault][bus]") {
+  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
+  backend_scope scope(b);
+  if (!scope.ok) return;  // reported by the cases above
+  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+    const std::size_t pg = page_size();
+    truncated_file a(4 * pg, 2 * pg), d(4 * pg, 2 * pg);
+    mismatches bad;
+    for (std::size_t src_off : {1u, 7u, 64u, 100u, 300u}) {
+      for (std::size_t dst_off : {0u, 3u, 64u, 99u, 250u}) {
+        const auto r = mcsafe::mc_safe_copy(d.cut() - dst_off, a.cut() - src_off, 1000);
+        const std::size_t want = std::min(src_off, dst_off);
+        // On a tie either side may be the one reported.
+        const bool side_ok = (src_off <= dst_off && r.fault.side == fault_side::source) ||
+                             (dst_off <= src_off && r.fault.side == fault_side::destination);
+        if (r.copied != want) bad.add("copied", src_off * 1000 + dst_off, 1000, r.copied);
+        if (!side_ok) bad.add("side", src_off * 1000 + dst_off, 1000, r.copied);
+        if (std::memcmp(d.cut() - dst_off, a.cut() - src_off, want) != 0)
+          bad.add("data", src_off * 1000 + dst_off, 1000, r.copied);
+      }
+    }
+    INFO(bad.first);
+    CHECK(bad.count == 0);
+  }
+}
+
+TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backend", "[copy][fault][segv]") {
+  REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
+  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
+  backend_scope scope(b);
+  if (!scope.ok) return;  // reported by the cases above
+  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+    mcsafe_test::guarded_pages pages(4, 2);
+    std::vector<unsigned char> buf(9000);
+    mismatches bad;
+    for (std::size_t off = 0; off <= 130; ++off) {
+      for (std::size_t n : {off + 1, off + 64, off + 4096}) {
+        unsigned char* below = pages.bad() - off;
+        auto r = mcsafe::mc_safe_copy(buf.data(), below, n);  // load side
+        if (r.copied != off || r.fault.kind != fault_kind::segv || r.fault.side != fault_side::source ||
+            r.fault.address != reinterpret_cast<std::uintptr_t>(pages.bad()) || r.fault.si_code != SEGV_ACCERR)
+          bad.add("load", off, n, r.copied);
+        if (std::memcmp(buf.data(), below, off) != 0) bad.add("load data", off, n, r.copied);
+        r = mcsafe::mc_safe_copy(below, buf.data(), n);  // store side
+        if (r.copied != off || r.fault.kind != fault_kind::segv || r.fault.side != fault_side::destination ||
+            r.fault.address != reinterpret_cast<std::uintptr_t>(pages.bad()))
+          bad.add("store", off, n, r.copied);
+      }
+    }
+    INFO(bad.first);
+    CHECK(bad.count == 0);
+  }
+}

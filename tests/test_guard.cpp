@@ -1,0 +1,120 @@
+// The signal guard: chaining, death as without mcsafe, sent signals, async poison, threads.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/mcsafe.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+struct child_status {
+  bool exited = false;
+  int code = -1;
+  int signal = 0;
+};
+
+// Runs tests/guard_child.cpp's scenario in a fresh process (fork + exec).
+child_status run_child(const char* scenario) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(MCSAFE_GUARD_CHILD, MCSAFE_GUARD_CHILD, scenario, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  child_status c;
+  c.exited = WIFEXITED(st);
+  if (c.exited) c.code = WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) c.signal = WTERMSIG(st);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("guard: a SA_SIGINFO handler installed before mcsafe gets faults outside the routines", "[guard][chain]") {
+  const auto c = run_child("chain-siginfo");
+  CHECK(c.exited);
+  CHECK(c.code == 42);  // the previous handler saw the exact address of the outside fault
+}
+
+TEST_CASE("guard: a plain handler installed before mcsafe gets faults outside the routines", "[guard][chain]") {
+  const auto c = run_child("chain-plain");
+  CHECK(c.code == 43);
+}
+
+TEST_CASE("guard: with no previous handler a fault outside the routines kills with SIGBUS", "[guard][death]") {
+  const auto c = run_child("default-dies");
+  CHECK_FALSE(c.exited);
+  CHECK(c.signal == SIGBUS);
+}
+
+TEST_CASE("guard: SIG_IGN before mcsafe still ignores a sent SIGBUS, but a real fault kills", "[guard][death]") {
+  const auto c = run_child("ignored-then-fault");
+  CHECK(c.signal == SIGBUS);
+}
+
+TEST_CASE("guard: a SIGBUS sent with kill() is never taken for a fault", "[guard][sent]") {
+  CHECK(run_child("sent-sigbus-default").signal == SIGBUS);
+  const auto c = run_child("sent-sigbus-during-copies");
+  CHECK(c.exited);
+  CHECK(c.code == 0);
+}
+
+TEST_CASE("guard: BUS_MCEERR_AO goes to the async poison callback, or is never lost", "[guard][async]") {
+  CHECK(run_child("async-poison-callback").code == 0);
+  CHECK(run_child("async-poison-no-callback").signal == SIGBUS);
+}
+
+TEST_CASE("guard: a program that owns its handler calls handle_signal()", "[guard][own]") {
+  CHECK(run_child("own-handler").code == 0);
+}
+
+TEST_CASE("guard: a fault while SIGBUS is blocked kills, and diagnose() says it is blocked", "[guard][death]") {
+  CHECK(run_child("blocked").signal == SIGBUS);
+}
+
+TEST_CASE("guard: install is idempotent and diagnose() reports the handler", "[guard]") {
+  CHECK(mcsafe::install() == std::errc{});
+  CHECK(mcsafe::install() == std::errc{});
+  CHECK(mcsafe::installed(SIGBUS));
+  const std::string d = mcsafe::diagnose();
+  CHECK(d.find("SIGBUS: installed") != std::string::npos);
+  CHECK(d.find("copy backend: ") != std::string::npos);
+}
+
+TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  constexpr int kThreads = 4;
+  constexpr int kIters = 20000;
+  std::atomic<long> wrong{0}, faults{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<unsigned char> buf(512);
+      for (int i = 0; i < kIters; ++i) {
+        const std::size_t off = static_cast<std::size_t>((i * 7 + t * 13) % 200);
+        const std::size_t n = 1 + static_cast<std::size_t>((i * 31 + t) % 300);
+        const auto r = mcsafe::mc_safe_copy(buf.data(), file.cut() - off, n);
+        const bool should_fault = n > off;
+        faults += should_fault;
+        const bool good = should_fault ? (r.copied == off && r.fault.kind == mcsafe::fault_kind::bus_error &&
+                                          r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()) &&
+                                          std::memcmp(buf.data(), file.cut() - off, off) == 0)
+                                       : (r.ok() && r.copied == n);
+        if (!good) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(faults.load() > kThreads * kIters / 2);
+  CHECK(wrong.load() == 0);
+}
