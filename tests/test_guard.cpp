@@ -19,18 +19,29 @@ struct child_status {
   bool exited = false;
   int code = -1;
   int signal = 0;
+  std::string out;
 };
 
-// Runs tests/guard_child.cpp's scenario in a fresh process (fork + exec).
-child_status run_child(const char* scenario) {
+// Runs tests/guard_child.cpp's scenario in a fresh process (fork + exec), with MCSAFE_FORCE_COPY
+// set to `force` when given, and collects its standard output.
+child_status run_child(const char* scenario, const char* force = nullptr) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
   const pid_t pid = fork();
   if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    if (force != nullptr) setenv("MCSAFE_FORCE_COPY", force, 1);
     execl(MCSAFE_GUARD_CHILD, MCSAFE_GUARD_CHILD, scenario, static_cast<char*>(nullptr));
     _exit(127);
   }
+  close(fds[1]);
+  child_status c;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) c.out.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
   int st = 0;
   waitpid(pid, &st, 0);
-  child_status c;
   c.exited = WIFEXITED(st);
   if (c.exited) c.code = WEXITSTATUS(st);
   if (WIFSIGNALED(st)) c.signal = WTERMSIG(st);
@@ -117,4 +128,16 @@ TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]
   for (auto& th : threads) th.join();
   CHECK(faults.load() > kThreads * kIters / 2);
   CHECK(wrong.load() == 0);
+}
+
+TEST_CASE("dispatch: MCSAFE_FORCE_COPY picks a backend; a bad value is ignored and reported", "[dispatch][env]") {
+  auto c = run_child("print-diagnose", "fragile");
+  CHECK(c.code == 0);
+  CHECK(c.out.find("copy backend: fragile (forced by MCSAFE_FORCE_COPY)") != std::string::npos);
+  c = run_child("print-diagnose", "generic");
+  CHECK(c.out.find("copy backend: generic (forced by MCSAFE_FORCE_COPY)") != std::string::npos);
+  c = run_child("print-diagnose", "turbo");
+  CHECK(c.code == 0);
+  CHECK(c.out.find("MCSAFE_FORCE_COPY=turbo ignored: unknown backend name") != std::string::npos);
+  CHECK(c.out.find("forced by MCSAFE_FORCE_COPY") == std::string::npos);
 }
