@@ -12,11 +12,13 @@
 #include <cstdio>
 #include <string>
 
+#include "clear.hpp"
 #include "copy.hpp"
 #include "cpu.hpp"
 #include "detail/config.hpp"
 #include "dispatch.hpp"
 #include "guard.hpp"
+#include "persist.hpp"
 
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
@@ -86,6 +88,12 @@ inline std::string diagnose() {
   for (copy_backend b : all_copy_backends)
     if (copy_routine(b, host_cpu()) != nullptr) appendf(out, " %s", to_string(b));
   out += "\n";
+  const store_method sm = active_store_method();
+  const store_choice& sc = default_store_choice();
+  appendf(out, "store method: %s (%s)\n", to_string(sm),
+          sm == sc.method ? sc.reason : "forced by mcsafe::testing::force_store");
+  if (sc.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_STORE=%s ignored: %s\n", sc.ignored_env, sc.ignored_why);
+  appendf(out, "flush method: %s\n", to_string(active_flush_method()));
 
   const cpu_features& f = host_cpu();
   appendf(out, "cpu: vendor %s, max leaf %u, xcr0 %#llx\n", f.vendor[0] ? f.vendor : "?", f.max_leaf,

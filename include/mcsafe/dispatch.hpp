@@ -51,16 +51,41 @@ struct copy_choice {
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 
-constexpr bool parse(std::string_view s, copy_backend& out) noexcept {
-  for (copy_backend b : all_copy_backends)
-    if (s == to_string(b)) {
-      out = b;
+// Reads a name as to_string() spells it, among the values in `all`. Shared by every
+// MCSAFE_FORCE_* variable (copy backends here, store methods in clear.hpp).
+template <class E, std::size_t N>
+constexpr bool parse_name(std::string_view s, const E (&all)[N], E& out) noexcept {
+  for (E v : all)
+    if (s == to_string(v)) {
+      out = v;
       return true;
     }
   return false;
 }
 
+constexpr bool parse(std::string_view s, copy_backend& out) noexcept { return parse_name(s, all_copy_backends, out); }
+
 namespace detail {
+
+// Applies an MCSAFE_FORCE_* value read from the environment: true, with `out` set, when it
+// names a choice that `usable` accepts here; otherwise records the value and why it was
+// ignored (for diagnose()) and returns false. Never prints.
+template <class E, std::size_t N, class Usable>
+bool env_override(const char* env, const E (&all)[N], Usable usable, E& out, char (&ignored)[48],
+                  const char*& why) noexcept {
+  if (env == nullptr || *env == '\0') return false;
+  E v{};
+  if (!parse_name(env, all, v)) {
+    why = "unknown backend name";
+  } else if (!usable(v)) {
+    why = "backend not available on this CPU or build";
+  } else {
+    out = v;
+    return true;
+  }
+  std::strncpy(ignored, env, sizeof ignored - 1);
+  return false;
+}
 
 // The routine behind a backend on this build and CPU, or nullptr when it cannot run here.
 inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept {
@@ -89,18 +114,10 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
     return c;
   }
 #endif
-  if (env != nullptr && *env != '\0') {
-    copy_backend b{};
-    if (!parse(env, b)) {
-      c.ignored_why = "unknown backend name";
-    } else if (copy_routine(b, f) == nullptr) {
-      c.ignored_why = "backend not available on this CPU or build";
-    } else {
-      c.backend = b;
-      c.reason = "forced by MCSAFE_FORCE_COPY";
-      return c;
-    }
-    std::strncpy(c.ignored_env, env, sizeof c.ignored_env - 1);
+  if (env_override(env, all_copy_backends, [&f](copy_backend b) { return copy_routine(b, f) != nullptr; }, c.backend,
+                   c.ignored_env, c.ignored_why)) {
+    c.reason = "forced by MCSAFE_FORCE_COPY";
+    return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
   if (f.erms) {

@@ -8,6 +8,7 @@
 
 #if defined(MCSAFE_ARCH_X86_64)
 #include "x86_64/copy_routines.hpp"
+#include "x86_64/store_routines.hpp"
 #elif defined(MCSAFE_ARCH_AARCH64)
 #include "aarch64/copy_routines.hpp"
 #endif
@@ -22,6 +23,10 @@ inline constexpr routine_range k_routines[] = {
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_movdir64b),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_avx512_nt),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_sse2_nt),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_portable),
 };
 #elif defined(MCSAFE_ARCH_AARCH64)
 inline constexpr routine_range k_routines[] = {

@@ -1,0 +1,111 @@
+// persist.hpp: the flush instruction follows CPUID, and data written with clear_write (non-
+// temporal) or with plain stores reaches the file after persist.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/clear.hpp>
+#include <mcsafe/persist.hpp>
+
+#include "support.hpp"
+
+using mcsafe::flush_method;
+
+namespace {
+
+// CPUID leaf 1 EDX[19] = CLFLUSH; leaf 7 EBX[23] = CLFLUSHOPT, EBX[24] = CLWB.
+template <std::uint32_t L1Edx, std::uint32_t L7Ebx>
+mcsafe::cpuid_regs cpu_with(std::uint32_t leaf, std::uint32_t) noexcept {
+  if (leaf == 0) return {7, 0, 0, 0};
+  if (leaf == 1) return {0, 0, 0, L1Edx | (1u << 26)};
+  if (leaf == 7) return {0, L7Ebx, 0, 0};
+  return {};
+}
+std::uint64_t no_xcr0() noexcept { return 0; }
+
+// A MAP_SHARED mapping of a temporary file; its content is read back with pread, not through
+// the mapping.
+struct mapped_file {
+  explicit mapped_file(std::size_t n) : size(n) {
+    char path[] = "/tmp/mcsafe-persist-XXXXXX";
+    fd = mkstemp(path);
+    if (fd < 0) std::abort();
+    unlink(path);
+    if (ftruncate(fd, static_cast<off_t>(n)) != 0) std::abort();
+    void* m = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) std::abort();
+    data = static_cast<unsigned char*>(m);
+  }
+  ~mapped_file() {
+    munmap(data, size);
+    close(fd);
+  }
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  std::vector<unsigned char> read_back() const {
+    std::vector<unsigned char> v(size);
+    if (pread(fd, v.data(), size, 0) != static_cast<ssize_t>(size)) v.clear();
+    return v;
+  }
+  std::size_t size;
+  int fd = -1;
+  unsigned char* data = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("persist: CLWB is preferred to CLFLUSHOPT, then CLFLUSH", "[persist]") {
+  using mcsafe::detail::choose_flush;
+  const auto all = mcsafe::detect(cpu_with<1u << 19, (1u << 23) | (1u << 24)>, no_xcr0);
+  const auto opt = mcsafe::detect(cpu_with<1u << 19, 1u << 23>, no_xcr0);
+  const auto old = mcsafe::detect(cpu_with<1u << 19, 0>, no_xcr0);
+#if defined(MCSAFE_ARCH_X86_64)
+  CHECK(choose_flush(all) == flush_method::clwb);
+  CHECK(choose_flush(opt) == flush_method::clflushopt);
+  CHECK(choose_flush(old) == flush_method::clflush);
+  CHECK(choose_flush(mcsafe::cpu_features{}) == flush_method::none);
+  CHECK(mcsafe::active_flush_method() == choose_flush(mcsafe::detail::host_cpu()));
+  CHECK(mcsafe::active_flush_method() != flush_method::none);  // every x86-64 has CLFLUSH
+#else
+  CHECK(choose_flush(all) == flush_method::none);
+  CHECK(mcsafe::active_flush_method() == flush_method::none);
+#endif
+}
+
+TEST_CASE("persist: clear_write to a file mapping, then persist, shows the data through pread", "[persist][clear]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mapped_file file(4 * pg);
+  std::vector<unsigned char> src(4 * pg + 64);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 7 + 11);
+  const auto r = mcsafe::clear_write(file.data + pg, src.data() + 5, 2 * pg);
+  REQUIRE(r.ok());
+  mcsafe::persist(file.data + pg, 2 * pg);
+  const auto back = file.read_back();
+  REQUIRE(back.size() == 4 * pg);
+  CHECK(std::memcmp(back.data() + pg, src.data() + 5, 2 * pg) == 0);
+  CHECK(std::count(back.begin(), back.begin() + static_cast<std::ptrdiff_t>(pg), 0) == static_cast<std::ptrdiff_t>(pg));
+  CHECK(std::count(back.begin() + static_cast<std::ptrdiff_t>(3 * pg), back.end(), 0) == static_cast<std::ptrdiff_t>(pg));
+  // And msync writes it to the file itself, not only to the page cache pread reads.
+  CHECK(msync(file.data, file.size, MS_SYNC) == 0);
+}
+
+TEST_CASE("persist: plain stores at odd offsets and lengths, then persist", "[persist]") {
+  mapped_file file(mcsafe_test::page_size());
+  for (std::size_t off : {0u, 1u, 63u, 64u, 100u}) {
+    for (std::size_t n : {0u, 1u, 64u, 65u, 130u}) {
+      std::memset(file.data + off, static_cast<int>(off + n + 1), n);
+      mcsafe::persist(file.data + off, n);
+      const auto back = file.read_back();
+      CHECK(std::count(back.begin() + static_cast<std::ptrdiff_t>(off),
+                       back.begin() + static_cast<std::ptrdiff_t>(off + n), static_cast<unsigned char>(off + n + 1)) ==
+            static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  mcsafe::flush(file.data, file.size);
+  mcsafe::drain();
+}
