@@ -1,0 +1,230 @@
+// Runs inside the QEMU guest (tests/system/run.sh) as PID 1's child, as root, on a real
+// kernel with memory-failure support and an fsdax ext4 on /dev/pmem0 mounted at /mnt.
+// Prints one "PASS name" / "FAIL name: why" / "SKIP name: why" line per case; exits nonzero
+// when any case failed.
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <mcsafe/mcsafe.hpp>
+
+namespace {
+
+int g_failed = 0;
+const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+
+void report(const char* name, bool ok, const std::string& why) {
+  if (ok) {
+    std::printf("PASS %s\n", name);
+  } else {
+    std::printf("FAIL %s: %s\n", name, why.c_str());
+    ++g_failed;
+  }
+  std::fflush(stdout);
+}
+void skip(const char* name, const std::string& why) {
+  std::printf("SKIP %s: %s\n", name, why.c_str());
+  std::fflush(stdout);
+}
+
+std::string describe(const mcsafe::copy_result& r, std::uintptr_t base) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "copied=%zu kind=%s side=%s address=base%+ld lsb=%u si_code=%d", r.copied,
+                mcsafe::to_string(r.fault.kind), mcsafe::to_string(r.fault.side),
+                static_cast<long>(r.fault.address - base), r.fault.lsb, r.fault.si_code);
+  return buf;
+}
+
+bool break_requested() {
+  char buf[512] = {};
+  const int fd = open("/proc/cmdline", O_RDONLY);
+  if (fd < 0) return false;
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n > 0 && std::strstr(buf, "mcsafe.break=1") != nullptr;
+}
+
+unsigned char* map_anon(std::size_t pages) {
+  void* p = mmap(nullptr, pages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto* c = static_cast<unsigned char*>(p);
+  for (std::size_t i = 0; i < pages * kPage; ++i) c[i] = static_cast<unsigned char>(i * 7 + 3);
+  return c;
+}
+
+// MADV_HWPOISON: the kernel's memory-failure path poisons the page; the next access is an
+// action-required machine-check report, SIGBUS BUS_MCEERR_AR with si_addr_lsb 12.
+void test_hwpoison_sync(bool deliberately_wrong) {
+  unsigned char* p = map_anon(3);
+  if (p == nullptr || madvise(p + kPage, kPage, MADV_HWPOISON) != 0) {
+    report("hwpoison.madvise", false, std::string("madvise(MADV_HWPOISON): ") + std::strerror(errno));
+    return;
+  }
+  const auto bad = reinterpret_cast<std::uintptr_t>(p + kPage);
+  unsigned char buf[512];
+  for (auto b : mcsafe::all_copy_backends) {
+    if (!mcsafe::testing::force_copy(b)) continue;
+    const std::string name = std::string("hwpoison.copy_across.") + mcsafe::to_string(b);
+    const auto r = mcsafe::mc_safe_copy(buf, p + kPage - 100, 300);
+    const std::uintptr_t want = deliberately_wrong ? bad + 1 : bad;
+    report(name.c_str(),
+           r.copied == 100 && r.fault.kind == mcsafe::fault_kind::hw_poison && r.fault.side == mcsafe::fault_side::source &&
+               r.fault.address == want && r.fault.lsb == 12 && r.fault.si_code == BUS_MCEERR_AR &&
+               std::memcmp(buf, p + kPage - 100, 100) == 0,
+           describe(r, bad));
+  }
+  mcsafe::testing::reset_copy();
+  // Starting inside the poisoned page: nothing of the page is readable, the address is exact.
+  auto r = mcsafe::mc_safe_copy(buf, p + kPage + 200, 64);
+  report("hwpoison.copy_inside_page",
+         r.copied == 0 && r.fault.kind == mcsafe::fault_kind::hw_poison && r.fault.address == bad + 200 &&
+             r.fault.granule_begin() == bad && r.fault.granule_size() == kPage,
+         describe(r, bad));
+  auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(p + kPage + 8));
+  report("hwpoison.load", !v && v.error().kind == mcsafe::fault_kind::hw_poison && v.error().lsb == 12 &&
+                              v.error().address == bad + 8,
+         v ? "got a value" : describe({0, v.error()}, bad));
+  r = mcsafe::mc_safe_copy(buf, p + 2 * kPage, 512);
+  const bool neighbours = r.ok() && std::memcmp(buf, p + 2 * kPage, 512) == 0 &&
+                          mcsafe::mc_safe_copy(buf, p, 512).ok();
+  report("hwpoison.neighbours_fine", neighbours, describe(r, bad));
+}
+
+// hwpoison_inject + early kill: the kernel sends BUS_MCEERR_AO for a page the process maps
+// but is not touching; mcsafe passes it to the on_async_poison callback.
+std::atomic<std::uintptr_t> g_ao_addr{0};
+std::atomic<unsigned> g_ao_lsb{0};
+void on_ao(std::uintptr_t addr, unsigned lsb) noexcept {
+  g_ao_addr.store(addr);
+  g_ao_lsb.store(lsb);
+}
+
+void test_hwpoison_async() {
+  if (access("/sys/kernel/debug/hwpoison/corrupt-pfn", W_OK) != 0) {
+    skip("hwpoison.async", "no /sys/kernel/debug/hwpoison/corrupt-pfn (hwpoison_inject not loaded)");
+    return;
+  }
+  if (prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0) != 0) {
+    report("hwpoison.async", false, std::string("prctl(PR_MCE_KILL_EARLY): ") + std::strerror(errno));
+    return;
+  }
+  // A shared file page: anonymous pages are also poisoned, but a page cache page keeps the
+  // mapping (and the early-kill report) simple.
+  unsigned char* p = map_anon(2);
+  const auto page = reinterpret_cast<std::uintptr_t>(p);
+  std::uint64_t entry = 0;
+  const int pm = open("/proc/self/pagemap", O_RDONLY);
+  const bool got = pm >= 0 && pread(pm, &entry, 8, static_cast<off_t>(page / kPage * 8)) == 8;
+  if (pm >= 0) close(pm);
+  const std::uint64_t pfn = entry & ((1ull << 55) - 1);
+  if (!got || !(entry >> 63) || pfn == 0) {
+    report("hwpoison.async", false, "no PFN from /proc/self/pagemap");
+    return;
+  }
+  mcsafe::on_async_poison(on_ao);
+  const int fd = open("/sys/kernel/debug/hwpoison/corrupt-pfn", O_WRONLY);
+  const std::string text = std::to_string(pfn) + "\n";
+  const bool written = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (fd >= 0) close(fd);
+  for (int i = 0; i < 100 && g_ao_addr.load() == 0; ++i) usleep(10000);
+  char why[160];
+  std::snprintf(why, sizeof why, "write=%d callback address=page%+ld lsb=%u", written,
+                static_cast<long>(g_ao_addr.load() - page), g_ao_lsb.load());
+  report("hwpoison.async_callback", written && g_ao_addr.load() == page && g_ao_lsb.load() == 12, why);
+  unsigned char buf[64];
+  const auto r = mcsafe::mc_safe_copy(buf, p + 16, 64);
+  report("hwpoison.async_then_copy", r.fault.kind == mcsafe::fault_kind::hw_poison && r.copied == 0 &&
+                                         r.fault.address == page + 16,
+         describe(r, page));
+  mcsafe::on_async_poison(nullptr);
+}
+
+// Physical byte offset on the block device of the file byte at `offset`, through FIEMAP.
+bool physical_offset(int fd, std::uint64_t offset, std::uint64_t& phys) {
+  alignas(fiemap) unsigned char buf[sizeof(fiemap) + sizeof(fiemap_extent)] = {};
+  auto* fm = reinterpret_cast<fiemap*>(buf);
+  fm->fm_start = offset;
+  fm->fm_length = 1;
+  fm->fm_flags = FIEMAP_FLAG_SYNC;
+  fm->fm_extent_count = 1;
+  if (ioctl(fd, FS_IOC_FIEMAP, fm) != 0 || fm->fm_mapped_extents != 1) return false;
+  const fiemap_extent& e = fm->fm_extents[0];
+  phys = e.fe_physical + (offset - e.fe_logical);
+  return true;
+}
+
+// fsdax with an injected bad block: the mapping raises SIGBUS BUS_ADRERR at the exact byte.
+void test_dax_badblock() {
+  if (access("/sys/block/pmem0/badblocks", W_OK) != 0) {
+    skip("dax", "no /dev/pmem0 (memmap=64M!512M and the nvdimm modules did not give one)");
+    return;
+  }
+  const char* path = "/mnt/data";
+  const std::size_t size = 16 * kPage, bad_off = 5 * kPage;
+  const int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  std::vector<unsigned char> data(size);
+  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<unsigned char>(i * 5 + 1);
+  if (fd < 0 || pwrite(fd, data.data(), size, 0) != static_cast<ssize_t>(size) || fsync(fd) != 0) {
+    report("dax.setup", false, std::string("write /mnt/data: ") + std::strerror(errno));
+    return;
+  }
+  std::uint64_t phys = 0;
+  if (!physical_offset(fd, bad_off, phys)) {
+    report("dax.fiemap", false, std::string("FIEMAP: ") + std::strerror(errno));
+    return;
+  }
+  const int bb = open("/sys/block/pmem0/badblocks", O_WRONLY);
+  const std::string inject = std::to_string(phys / 512) + " 8\n";  // one 4 KiB page
+  const bool injected = bb >= 0 && write(bb, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
+  if (bb >= 0) close(bb);
+  report("dax.inject_badblock", injected, "writing to /sys/block/pmem0/badblocks failed");
+  auto* m = static_cast<unsigned char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  if (m == MAP_FAILED) {
+    report("dax.mmap", false, std::strerror(errno));
+    return;
+  }
+  const auto bad = reinterpret_cast<std::uintptr_t>(m + bad_off);
+  std::vector<unsigned char> buf(3 * kPage);
+  auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 1000, 2 * kPage);
+  report("dax.copy_bus_error",
+         r.copied == 1000 && r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.address == bad &&
+             r.fault.side == mcsafe::fault_side::source && std::memcmp(buf.data(), data.data() + bad_off - 1000, 1000) == 0,
+         describe(r, bad));
+  ssize_t got = pread(fd, buf.data(), 512, static_cast<off_t>(bad_off));
+  report("dax.pread_eio", got < 0 && errno == EIO, "pread over the bad block returned " + std::to_string(got));
+  // Whole-page pwrite clears the poison in the kernel; the data then reads through the mapping.
+  got = pwrite(fd, data.data() + bad_off, kPage, static_cast<off_t>(bad_off));
+  r = mcsafe::mc_safe_copy(buf.data(), m + bad_off, kPage);
+  report("dax.pwrite_repairs", got == static_cast<ssize_t>(kPage) && r.ok() &&
+                                   std::memcmp(buf.data(), data.data() + bad_off, kPage) == 0,
+         "pwrite=" + std::to_string(got) + " then " + describe(r, bad));
+  munmap(m, size);
+  close(fd);
+}
+
+}  // namespace
+
+int main() {
+  mcsafe::install();
+  utsname u{};
+  uname(&u);
+  std::printf("GUEST KERNEL %s %s\n", u.release, u.version);
+  const std::string d = mcsafe::diagnose();
+  std::printf("INFO %s", d.substr(0, d.find('\n') + 1).c_str());
+  test_hwpoison_sync(break_requested());
+  test_hwpoison_async();
+  test_dax_badblock();
+  std::printf("INFO %d case(s) failed\n", g_failed);
+  return g_failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# System test: boots Debian's own kernel under QEMU (software emulation) with a small
+# initramfs and runs the static guest test inside it, where hardware poison (MADV_HWPOISON,
+# hwpoison_inject) and DAX bad blocks on an emulated pmem device are real.
+#
+#   run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]
+#
+# Prints the guest's kernel version and one PASS/FAIL/SKIP line per case; exits with the guest
+# test's status. Exits 77 (CTest: skipped) with "SKIP: reason" when QEMU or the kernel package
+# cannot be had. --break makes one guest case expect a wrong address: the run must then fail.
+set -euo pipefail
+
+guest=""; break_flag=""; scan=""
+while (($#)); do
+  case "$1" in
+    --break) break_flag="mcsafe.break=1" ;;
+    --scan) scan="$2"; shift ;;
+    *) guest="$1" ;;
+  esac
+  shift
+done
+[ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]"; exit 2; }
+
+skip() { echo "SKIP: $*"; exit 77; }
+cache=${MCSAFE_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcsafe-system}
+mkdir -p "$cache"
+
+# Tools from Debian, installed when missing.
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v cpio >/dev/null || need+=(cpio)
+command -v file >/dev/null || need+=(file)
+if ((${#need[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
+    >"$cache/apt.log" 2>&1 || skip "could not install ${need[*]} (see $cache/apt.log)"
+fi
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not available"
+
+# Debian's kernel package, newest 6.1 flavour, downloaded once into the cache.
+deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$deb" ]; then
+  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1)
+  [ -n "$pkg" ] || skip "no linux-image-6.1.0-*-amd64 package in the apt sources"
+  (cd "$cache" && apt-get download -q "$pkg" >/dev/null 2>&1) || skip "apt-get download $pkg failed"
+  deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb | sort -V | tail -1)
+fi
+kdir="$cache/$(basename "$deb" .deb)"
+if [ ! -d "$kdir/boot" ]; then
+  rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp" && dpkg-deb -x "$deb" "$kdir.tmp" && mv "$kdir.tmp" "$kdir"
+fi
+vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
+mods=$(ls -d "$kdir"/lib/modules/*)
+
+# The initramfs: busybox, the modules in load order, an ext4 image, the test binaries.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+mkdir -p "$root"/{bin,dev,proc,sys,mnt,tmp,lib/modules}
+cp /bin/busybox "$root/bin/busybox"
+order="crypto/crc32c_generic drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt drivers/nvdimm/nd_pmem
+       drivers/nvdimm/nd_e820 lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 mm/hwpoison-inject"
+for m in $order; do
+  f="$mods/kernel/$m.ko"
+  [ -f "$f" ] || skip "kernel module $m.ko missing from $(basename "$deb")"
+  cp "$f" "$root/lib/modules/"
+  echo "$(basename "$m").ko" >>"$root/lib/modules/order"
+done
+# 4 KiB blocks (DAX needs block size == page size), no journal (as seen to mount with -o dax).
+mkfs.ext4 -q -F -O ^has_journal -b 4096 "$root/fs.img" 32M >/dev/null 2>&1
+cp "$guest" "$root/guest_test"
+[ -n "$scan" ] && cp "$scan" "$root/mcsafe-scan"
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+for m in $(cat /lib/modules/order); do insmod /lib/modules/$m 2>/dev/null || echo "insmod $m failed"; done
+echo "GUEST KERNEL $(uname -r)"
+i=0; while [ ! -b /dev/pmem0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+if [ -b /dev/pmem0 ]; then
+  dd if=/fs.img of=/dev/pmem0 bs=1M 2>/dev/null && mount -t ext4 -o dax /dev/pmem0 /mnt || echo "dax mount failed"
+fi
+cd /tmp
+/guest_test
+echo "GUEST RESULT $?"
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initrd.gz"
+
+log="$work/console.log"
+start=$(date +%s)
+timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
+  -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+  -append "console=ttyS0 quiet panic=-1 memmap=64M!512M $break_flag" </dev/null >"$log" 2>&1 || true
+tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
+echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
+status=$(tr -d '\r' <"$log" | sed -n 's/^GUEST RESULT \([0-9]*\).*/\1/p' | tail -1)
+if [ -z "$status" ]; then
+  echo "FAIL: the guest produced no result; last console lines:"
+  tr -d '\r' <"$log" | tail -30
+  exit 1
+fi
+exit "$status"
