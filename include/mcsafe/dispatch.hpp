@@ -1,7 +1,8 @@
 // mcsafe/dispatch.hpp - which copy routine runs, chosen once, forceable.
 //
-// The table of backends (name, routine, when it is usable) is below; the choice mirrors the
-// kernel's copy_mc: rep movsb where the CPU has ERMS, the 8-byte "fragile" loop otherwise.
+// The table of backends (name, routine, when it is usable) is below. The choice: the AVX2
+// `vector` routine where the CPU and OS allow ymm state (fastest at small and mid sizes), else
+// like the kernel's copy_mc: rep movsb where the CPU has ERMS, the 8-byte "fragile" loop otherwise.
 // Order of precedence, decided once on first use and cached in one atomic pointer:
 //   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
 //   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|fragile|generic, read once; a value
@@ -94,13 +95,14 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
 #if defined(MCSAFE_ARCH_X86_64)
     case copy_backend::rep_movsb: return &mcsafe_v1_copy_rep_movsb;  // correct without ERMS, only slower
     case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
+    case copy_backend::vector: return f.avx2 ? &mcsafe_v1_copy_vector : nullptr;  // AVX2 + OS YMM state
 #endif
 #if defined(MCSAFE_HAS_GUARDED_ROUTINES)
     case copy_backend::generic: return &mcsafe_v1_copy_generic;
 #else
     case copy_backend::generic: return &unguarded_copy;
 #endif
-    default: return nullptr;  // vector: arrives with the performance work
+    default: return nullptr;
   }
 }
 
@@ -120,7 +122,10 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
     return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
-  if (f.erms) {
+  if (f.avx2) {
+    c.backend = copy_backend::vector;
+    c.reason = "CPUID: AVX2 with OS YMM state (XCR0): size classes up to 2 KiB, rep movsb above";
+  } else if (f.erms) {
     c.backend = copy_backend::rep_movsb;
     c.reason = f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)"
                       : "CPUID: ERMS (rep movsb is fast)";

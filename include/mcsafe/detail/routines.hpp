@@ -8,6 +8,7 @@
 
 #if defined(MCSAFE_ARCH_X86_64)
 #include "x86_64/copy_routines.hpp"
+#include "x86_64/copy_vector.hpp"
 #include "x86_64/store_routines.hpp"
 #elif defined(MCSAFE_ARCH_AARCH64)
 #include "aarch64/copy_routines.hpp"
@@ -21,6 +22,7 @@ namespace detail {
 // Constant (addresses of hidden labels): readable from a signal handler at any time.
 inline constexpr routine_range k_routines[] = {
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_movdir64b),
