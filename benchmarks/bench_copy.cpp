@@ -1,0 +1,202 @@
+// mc_safe_copy against memcpy, rep movsb, hand-rolled sigsetjmp guards, pread and libpmem2, in
+// one run: the ratios are what matters (benchmarks/report prints them against memcpy).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <csetjmp>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include <benchmark/benchmark.h>
+#include <mcsafe/mcsafe.hpp>
+#if defined(MCSAFE_BENCH_HAVE_PMEM2)
+#include <libpmem2.h>
+#endif
+
+namespace {
+
+constexpr std::size_t kMax = 64u << 20;
+
+// Page-aligned buffers, touched once so no benchmark pays for first faults.
+unsigned char* buffer(int which) {
+  static unsigned char* b[2] = {nullptr, nullptr};
+  if (b[which] == nullptr) {
+    b[which] = static_cast<unsigned char*>(std::aligned_alloc(4096, kMax + 4096));
+    std::memset(b[which], which + 1, kMax + 4096);
+  }
+  return b[which];
+}
+
+// A 64 MiB file on tmpfs: the kernel's own copy path (pread) and libpmem2's source.
+int shm_file() {
+  static int fd = -1;
+  if (fd < 0) {
+    char path[] = "/dev/shm/mcsafe-bench-XXXXXX";
+    fd = mkstemp(path);
+    unlink(path);
+    if (fd < 0 || ftruncate(fd, kMax + 4096) != 0) std::abort();
+    for (std::size_t off = 0; off < kMax; off += 1u << 20)
+      if (pwrite(fd, buffer(0), 1u << 20, static_cast<off_t>(off)) != (1 << 20)) std::abort();
+  }
+  return fd;
+}
+
+void sizes(benchmark::internal::Benchmark* b) {
+  for (std::int64_t mis : {0, 1})
+    for (std::int64_t n : {8, 16, 32, 64, 128, 256, 512, 1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 64 << 10,
+                           256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20})
+      b->Args({n, mis});
+  b->ArgNames({"bytes", "misalign"});
+}
+
+template <class Copy>
+void run_copy(benchmark::State& state, Copy copy) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  unsigned char* dst = buffer(1);
+  const unsigned char* src = buffer(0) + state.range(1);
+  for (auto _ : state) {
+    copy(dst, src, n);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+
+void BM_memcpy(benchmark::State& state) {
+  run_copy(state, [](void* d, const void* s, std::size_t n) {
+    benchmark::DoNotOptimize(d);
+    std::memcpy(d, s, n);
+  });
+}
+
+void BM_rep_movsb_raw(benchmark::State& state) {
+  run_copy(state, [](void* d, const void* s, std::size_t n) {
+    asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+  });
+}
+
+void BM_mc_safe_copy(benchmark::State& state, mcsafe::copy_backend b) {
+  if (!mcsafe::testing::force_copy(b)) {
+    state.SkipWithError("backend not available on this CPU");
+    return;
+  }
+  run_copy(state, [](void* d, const void* s, std::size_t n) { benchmark::DoNotOptimize(mcsafe::mc_safe_copy(d, s, n).copied); });
+  mcsafe::testing::reset_copy();
+}
+
+// The common hand-rolled guard: a sigsetjmp per call that a SIGBUS handler would siglongjmp
+// to. savemask=1 costs a sigprocmask system call per call; 0 does not.
+template <int SaveMask>
+void BM_sigsetjmp_memcpy(benchmark::State& state) {
+  run_copy(state, [](void* d, const void* s, std::size_t n) {
+    static thread_local sigjmp_buf env;
+    if (sigsetjmp(env, SaveMask) == 0) {
+      benchmark::DoNotOptimize(d);
+      std::memcpy(d, s, n);
+    }
+  });
+}
+
+void BM_pread_tmpfs(benchmark::State& state) {
+  const int fd = shm_file();
+  run_copy(state, [fd](void* d, const void*, std::size_t n) {
+    benchmark::DoNotOptimize(pread(fd, d, n, 1));
+  });
+}
+
+#if defined(MCSAFE_BENCH_HAVE_PMEM2)
+pmem2_source* pmem2_src() {
+  static pmem2_source* s = nullptr;
+  if (s == nullptr && pmem2_source_from_fd(&s, shm_file()) != 0) std::abort();
+  return s;
+}
+
+void BM_pmem2_pread_mcsafe(benchmark::State& state) {
+  pmem2_source* s = pmem2_src();
+  run_copy(state, [s](void* d, const void*, std::size_t n) {
+    benchmark::DoNotOptimize(pmem2_source_pread_mcsafe(s, d, n, 1));
+  });
+}
+
+// libpmem2's copy into a mapping (its memcpy_fn: non-temporal for large sizes, no flush
+// needed at page granularity on tmpfs).
+void BM_pmem2_memcpy_fn(benchmark::State& state) {
+  static pmem2_map* map = nullptr;
+  if (map == nullptr) {
+    pmem2_config* cfg = nullptr;
+    if (pmem2_config_new(&cfg) != 0 ||
+        pmem2_config_set_required_store_granularity(cfg, PMEM2_GRANULARITY_PAGE) != 0 ||
+        pmem2_map_new(&map, cfg, pmem2_src()) != 0) {
+      state.SkipWithError(pmem2_errormsg());
+      return;
+    }
+    pmem2_config_delete(&cfg);
+  }
+  const pmem2_memcpy_fn fn = pmem2_get_memcpy_fn(map);
+  const auto n = static_cast<std::size_t>(state.range(0));
+  auto* dst = static_cast<unsigned char*>(pmem2_map_get_address(map));
+  const unsigned char* src = buffer(0) + state.range(1);
+  for (auto _ : state) {
+    fn(dst, src, n, 0);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+#endif
+
+// One 8-byte load per iteration over an L1-resident array.
+template <bool Safe>
+void BM_load_u64(benchmark::State& state) {
+  const auto* words = reinterpret_cast<const std::uint64_t*>(buffer(0));
+  std::size_t i = 0;
+  std::uint64_t sum = 0;
+  for (auto _ : state) {
+    if constexpr (Safe) {
+      sum += mcsafe::mc_safe_load(words + i).value_or(0);
+    } else {
+      sum += *static_cast<const volatile std::uint64_t*>(words + i);
+    }
+    i = (i + 1) & 511;
+  }
+  benchmark::DoNotOptimize(sum);
+}
+
+// One recovered fault, end to end: a 64-byte copy across the end of a truncated file.
+void BM_recovered_fault(benchmark::State& state) {
+  const long pg = sysconf(_SC_PAGESIZE);
+  char path[] = "/dev/shm/mcsafe-fault-XXXXXX";
+  const int fd = mkstemp(path);
+  unlink(path);
+  if (fd < 0 || ftruncate(fd, 2 * pg) != 0) std::abort();
+  auto* m = static_cast<unsigned char*>(mmap(nullptr, 2 * pg, PROT_READ, MAP_SHARED, fd, 0));
+  if (m == MAP_FAILED || ftruncate(fd, pg) != 0) std::abort();
+  unsigned char buf[64];
+  for (auto _ : state) {
+    const auto r = mcsafe::mc_safe_copy(buf, m + pg - 32, 64);
+    if (r.copied != 32) state.SkipWithError("fault not recovered as expected");
+  }
+  munmap(m, 2 * pg);
+  close(fd);
+}
+
+const bool registered = [] {
+  benchmark::RegisterBenchmark("memcpy", BM_memcpy)->Apply(sizes);
+  benchmark::RegisterBenchmark("rep_movsb_raw", BM_rep_movsb_raw)->Apply(sizes);
+  for (mcsafe::copy_backend b : mcsafe::all_copy_backends)
+    benchmark::RegisterBenchmark((std::string("mc_safe_copy.") + mcsafe::to_string(b)).c_str(), BM_mc_safe_copy, b)
+        ->Apply(sizes);
+  benchmark::RegisterBenchmark("sigsetjmp0_memcpy", BM_sigsetjmp_memcpy<0>)->Apply(sizes);
+  benchmark::RegisterBenchmark("sigsetjmp1_memcpy", BM_sigsetjmp_memcpy<1>)->Apply(sizes);
+  benchmark::RegisterBenchmark("pread_tmpfs", BM_pread_tmpfs)->Apply(sizes);
+#if defined(MCSAFE_BENCH_HAVE_PMEM2)
+  benchmark::RegisterBenchmark("pmem2_pread_mcsafe", BM_pmem2_pread_mcsafe)->Apply(sizes);
+  benchmark::RegisterBenchmark("pmem2_memcpy_fn", BM_pmem2_memcpy_fn)->Apply(sizes);
+#endif
+  benchmark::RegisterBenchmark("load_u64.plain", BM_load_u64<false>);
+  benchmark::RegisterBenchmark("load_u64.mc_safe_load", BM_load_u64<true>);
+  benchmark::RegisterBenchmark("recovered_fault.64B", BM_recovered_fault);
+  return true;
+}();
+
+}  // namespace
