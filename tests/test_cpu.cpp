@@ -1,0 +1,149 @@
+// The CPUID seam: recorded leaves of real CPUs give the expected features and choices.
+//
+// Sources of the records (register values only):
+//  - xeon_spr_vm: this project's development machine, an "Intel(R) Xeon(R) Processor" guest
+//    (family 6, signature 0x000A0671) read with CPUID on 2026-11-24, XCR0 0x600E7.
+//  - skylake_client: Intel signature 0x000406E3 (Core i7, Skylake-U), from google/cpu_features
+//    test/cpuinfo_x86_test.cc (test HSWCache), which records it from InstLatx64.
+//  - amd_stoney_ridge: AMD A9-9410 (Excavator, signature 0x00670F00), same file
+//    (AMD_K15_EXCAVATOR_STONEY_RIDGE).
+//  - amd_interlagos: AMD Opteron 6238 (Bulldozer, 0x00600F12), same file
+//    (AMD_K15_BULLDOZER_INTERLAGOS).
+//  - amd_griffin: AMD K11 Griffin (0x00200F30), max basic leaf 1, same file (AMD_K11_GRIFFIN).
+// cpu_features does not record XCR0 for them; an OS with SSE+AVX state enabled (0x7) is assumed,
+// and the "OS disabled AVX" case replays a record with XCR0 = 0x3 (x87 + SSE only).
+#include <catch2/catch.hpp>
+#include <mcsafe/clear.hpp>
+#include <mcsafe/cpu.hpp>
+#include <mcsafe/dispatch.hpp>
+#include <mcsafe/persist.hpp>
+
+namespace {
+
+struct record {
+  const char* name;
+  mcsafe::cpuid_regs leaf0, leaf1, leaf7;
+  std::uint64_t xcr0;
+};
+
+const record* g_cpu = nullptr;  // the record the seam replays
+
+mcsafe::cpuid_regs replay(std::uint32_t leaf, std::uint32_t) noexcept {
+  // Out-of-range leaves are replayed too (Intel CPUs answer them with the data of the highest
+  // leaf): detect() must check the maximum leaf itself.
+  switch (leaf) {
+    case 0: return g_cpu->leaf0;
+    case 1: return g_cpu->leaf1;
+    case 7: return g_cpu->leaf7;
+    default: return {};
+  }
+}
+std::uint64_t replay_xcr0() noexcept { return g_cpu->xcr0; }
+
+mcsafe::cpu_features detect_recorded(const record& r) {
+  g_cpu = &r;
+  return mcsafe::detect(replay, replay_xcr0);
+}
+
+constexpr mcsafe::cpuid_regs kIntel0x24{0x00000024, 0x756e6547, 0x6c65746e, 0x49656e69};
+const record xeon_spr_vm{"xeon_spr_vm", kIntel0x24, {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
+                         {0x00000002, 0xf1bf2ffb, 0x1a415f46, 0x23c14010}, 0x600e7};
+const record skylake_client{"skylake_client", {0x00000016, 0x756E6547, 0x6C65746E, 0x49656E69},
+                            {0x000406E3, 0x00100800, 0x7FFAFBBF, 0xBFEBFBFF},
+                            {0x00000000, 0x029C67AF, 0x00000000, 0x00000000}, 0x7};
+const record amd_stoney_ridge{"amd_stoney_ridge", {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
+                              {0x00670F00, 0x00020800, 0x7ED8320B, 0x178BFBFF},
+                              {0x00000000, 0x000001A9, 0x00000000, 0x00000000}, 0x7};
+const record amd_interlagos{"amd_interlagos", {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
+                            {0x00600F12, 0x000C0800, 0x1E98220B, 0x178BFBFF},
+                            {0x00000000, 0x00000000, 0x00000000, 0x00000000}, 0x7};
+const record amd_griffin{"amd_griffin", {0x00000001, 0x68747541, 0x444D4163, 0x69746E65},
+                         {0x00200F30, 0x00020800, 0x00002001, 0x178BFBFF},
+                         {0x7fffffff, 0xffffffff, 0xffffffff, 0xffffffff},  // must never be read
+                         0};
+
+}  // namespace
+
+TEST_CASE("cpu: a recent Xeon with AVX-512, ERMS, FSRM and MOVDIR64B", "[cpu]") {
+  const auto f = detect_recorded(xeon_spr_vm);
+  CHECK(std::string(f.vendor) == "GenuineIntel");
+  CHECK(f.max_leaf == 0x24);
+  CHECK((f.sse2 && f.avx && f.avx2 && f.avx512f && f.avx512bw));
+  CHECK((f.erms && f.fsrm && f.movdir64b && f.clwb && f.clflushopt && f.clflush));
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
+  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
+  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clwb);
+}
+
+TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 0x3)", "[cpu]") {
+  record r = xeon_spr_vm;
+  r.xcr0 = 0x3;
+  const auto f = detect_recorded(r);
+  CHECK_FALSE(f.avx);
+  CHECK_FALSE(f.avx2);
+  CHECK_FALSE(f.avx512f);
+  CHECK(f.avx_cpu_only);
+  CHECK(f.avx512_cpu_only);
+  CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector, f) == nullptr);  // would #UD
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::rep_movsb);
+  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
+  // AVX state but not the AVX-512 state components: AVX2 yes, AVX-512 no.
+  r.xcr0 = 0x7;
+  const auto g = detect_recorded(r);
+  CHECK(g.avx2);
+  CHECK_FALSE(g.avx512f);
+  CHECK(mcsafe::detail::choose_store(g, "avx512_nt").method == mcsafe::store_method::movdir64b);
+}
+
+TEST_CASE("cpu: Skylake client: ERMS and AVX2, no AVX-512, no MOVDIR64B, no CLWB", "[cpu]") {
+  const auto f = detect_recorded(skylake_client);
+  CHECK((f.avx2 && f.erms && f.clflushopt));
+  CHECK_FALSE(f.avx512f);
+  CHECK_FALSE(f.movdir64b);
+  CHECK_FALSE(f.fsrm);
+  CHECK_FALSE(f.clwb);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
+  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::sse2_nt);
+  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clflushopt);
+}
+
+TEST_CASE("cpu: AMD Excavator: AVX2 without ERMS", "[cpu]") {
+  const auto f = detect_recorded(amd_stoney_ridge);
+  CHECK(std::string(f.vendor) == "AuthenticAMD");
+  CHECK(f.avx2);
+  CHECK_FALSE(f.erms);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
+  record r = amd_stoney_ridge;
+  r.xcr0 = 0x3;  // no AVX state: neither vector nor rep movsb (no ERMS) -> the 8-byte loop
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::fragile);
+}
+
+TEST_CASE("cpu: AMD Bulldozer: AVX but no leaf-7 features", "[cpu]") {
+  const auto f = detect_recorded(amd_interlagos);
+  CHECK(f.avx);
+  CHECK_FALSE(f.avx2);
+  CHECK_FALSE(f.erms);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::fragile);
+  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::sse2_nt);
+  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clflush);
+}
+
+TEST_CASE("cpu: AMD K11 with max basic leaf 1: leaf 7 is never trusted", "[cpu]") {
+  const auto f = detect_recorded(amd_griffin);
+  CHECK(f.max_leaf == 1);
+  CHECK(f.sse2);
+  CHECK_FALSE(f.osxsave);
+  CHECK(f.xcr0 == 0);  // XGETBV is not executed without OSXSAVE
+  CHECK_FALSE(f.erms);
+  CHECK_FALSE(f.avx2);
+  CHECK_FALSE(f.movdir64b);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::fragile);
+}
+
+TEST_CASE("cpu: the native CPUID agrees with itself and the live choice is usable", "[cpu]") {
+  const auto a = mcsafe::detect();
+  const auto b = mcsafe::detect();
+  CHECK(std::string(a.vendor) == std::string(b.vendor));
+  CHECK(a.xcr0 == b.xcr0);
+  CHECK(mcsafe::detail::copy_routine(mcsafe::detail::choose_copy(a, nullptr).backend, a) != nullptr);
+}
