@@ -9,6 +9,7 @@
 #if defined(MCSAFE_ARCH_X86_64)
 #include "x86_64/copy_routines.hpp"
 #include "x86_64/copy_vector.hpp"
+#include "x86_64/extable.hpp"
 #include "x86_64/store_routines.hpp"
 #elif defined(MCSAFE_ARCH_AARCH64)
 #include "aarch64/copy_routines.hpp"
@@ -38,13 +39,18 @@ inline constexpr routine_range k_routines[] = {
 inline constexpr routine_range k_routines[] = {{nullptr, nullptr, nullptr, "none"}};
 #endif
 
-// The fixup for a PC inside a guarded routine, or nullptr. Async-signal-safe: reads constants.
+// The fixup for a PC inside a guarded routine or at a guarded inline load, or nullptr.
+// Async-signal-safe: reads constants and the linker-built load table.
 inline const void* find_fixup(std::uintptr_t pc) noexcept {
   for (const routine_range& r : k_routines) {
     if (pc >= reinterpret_cast<std::uintptr_t>(r.begin) && pc < reinterpret_cast<std::uintptr_t>(r.end))
       return r.fixup;
   }
+#if defined(MCSAFE_ARCH_X86_64)
+  return find_extable_fixup(pc);
+#else
   return nullptr;
+#endif
 }
 
 }  // namespace detail
