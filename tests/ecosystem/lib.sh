@@ -47,3 +47,27 @@ ensure_packages() {
 
 # True when apt knows a package (so a newer compiler can be tried where Debian has it).
 apt_has() { apt-cache show "$1" >/dev/null 2>&1; }
+
+# subbuild SRC DIR LABEL [cmake args...]
+# Configures the project in DIR (benchmarks, install rules off), builds everything with
+# -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels. Prints one line per
+# step and the ctest summary; on a failure shows the log tail and fails the check.
+subbuild() {
+  local s=$1 dir=$2 label=$3; shift 3
+  local t0=$SECONDS
+  rm -rf "$dir"
+  run_logged "$dir.configure.log" cmake -S "$s" -B "$dir" -DMCSAFE_BUILD_BENCHMARKS=OFF -DMCSAFE_INSTALL=OFF "$@"
+  run_logged "$dir.build.log" cmake --build "$dir" -j"$JOBS"
+  local t1=$SECONDS
+  say "\$ ctest --test-dir $dir -LE 'ecosystem|system|bench' -j$JOBS"
+  if ! ctest --test-dir "$dir" -LE 'ecosystem|system|bench' -j"$JOBS" --output-on-failure ${SUBBUILD_CTEST_ARGS:-} \
+       >"$dir.ctest.log" 2>&1; then
+    grep -E "^\s*[0-9]+/[0-9]+ Test|Failed|\*\*\*" "$dir.ctest.log" | grep -v " Passed " | head -40 | sed 's/^/    /'
+    tail -n 80 "$dir.ctest.log" | sed 's/^/    /'
+    fail "$label: tests failed (full log: $dir.ctest.log)"
+  fi
+  local summary
+  summary=$(grep -E "tests passed|tests failed" "$dir.ctest.log" | tail -1)
+  grep -q "No tests were found" "$dir.ctest.log" && fail "$label: ctest found no tests"
+  say "$label: ${summary} (build $((t1 - t0)) s, tests $((SECONDS - t1)) s)"
+}
