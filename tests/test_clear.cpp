@@ -128,7 +128,7 @@ TEST_CASE("clear: misaligned, null and not-whole-line arguments are refused and 
   CHECK(zero.written == 0);
 }
 
-TEST_CASE("clear: the method is chosen from CPUID; require_atomic refuses without MOVDIR64B", "[clear][dispatch]") {
+TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses without MOVDIR64B", "[clear][dispatch]") {
   using mcsafe::detail::choose_store;
   const mcsafe::cpu_features zen4 = mcsafe::detect(zen4_like, xcr0_avx512);
   const mcsafe::cpu_features old = mcsafe::detect(sse2_only, xcr0_avx512);
@@ -180,7 +180,7 @@ TEST_CASE("clear: the method is chosen from CPUID; require_atomic refuses withou
   CHECK(a.wrong(L, a.src.data() + 3, L, 3 * L) == 0);
 }
 
-TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed; unknown or unusable ones are ignored", "[clear][dispatch][env]") {
+TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable ones are ignored", "[clear][dispatch][env]") {
   using mcsafe::detail::choose_store;
   const mcsafe::cpu_features zen4 = mcsafe::detect(zen4_like, xcr0_avx512);
   const auto forced = choose_store(zen4, "sse2_nt");

@@ -1,8 +1,10 @@
 // mcsafe/mcsafe.hpp - the umbrella header: the only one users need.
 #pragma once
+#include "clear.hpp"
 #include "copy.hpp"
 #include "cpu.hpp"
 #include "diagnose.hpp"
 #include "dispatch.hpp"
 #include "fault.hpp"
 #include "guard.hpp"
+#include "persist.hpp"
