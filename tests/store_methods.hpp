@@ -38,10 +38,12 @@ inline bool movdir64b_executes() {
 // and returns, so a skip is always visible in the output.
 struct store_scope {
   explicit store_scope(mcsafe::store_method m) {
-    if (m == mcsafe::store_method::movdir64b && !movdir64b_executes())
-      skip = "SKIP movdir64b: MOVDIR64B raises SIGILL on this CPU";
-    else if (!mcsafe::testing::force_store(m))
+    if (!mcsafe::detail::store_usable(m, mcsafe::detail::host_cpu(), true))
       skip = std::string("SKIP ") + mcsafe::to_string(m) + ": not available on this CPU/build";
+    else if (m == mcsafe::store_method::movdir64b && !movdir64b_executes())
+      skip = "SKIP movdir64b: MOVDIR64B raises SIGILL on this CPU";
+    else
+      mcsafe::testing::force_store(m);
   }
   ~store_scope() { mcsafe::testing::reset_store(); }
   store_scope(const store_scope&) = delete;
