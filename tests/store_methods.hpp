@@ -5,6 +5,7 @@
 #include <csignal>
 #include <string>
 
+#include <catch2/catch.hpp>
 #include <mcsafe/clear.hpp>
 
 namespace mcsafe_test {
@@ -50,5 +51,20 @@ struct store_scope {
   store_scope& operator=(const store_scope&) = delete;
   std::string skip;
 };
+
+// Runs body(m) with each store method forced in turn, every assertion labelled with the
+// method; a method that cannot run here is reported with WARN (a visible SKIP line).
+template <class Body>
+void for_each_store_method(Body body) {
+  for (mcsafe::store_method m : mcsafe::all_store_methods) {
+    store_scope scope(m);
+    if (!scope.skip.empty()) {
+      WARN(scope.skip);
+      continue;
+    }
+    INFO("method " << mcsafe::to_string(m));
+    body(m);
+  }
+}
 
 }  // namespace mcsafe_test

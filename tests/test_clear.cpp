@@ -82,13 +82,7 @@ constexpr store_method on_this_build(store_method m) {
 }  // namespace
 
 TEST_CASE("clear: every method writes exactly the lines given, at many lines and source offsets", "[clear]") {
-  const store_method m = GENERATE(from_range(std::begin(mcsafe::all_store_methods), std::end(mcsafe::all_store_methods)));
-  store_scope scope(m);
-  if (!scope.skip.empty()) {
-    WARN(scope.skip);
-    return;
-  }
-  DYNAMIC_SECTION("method " << mcsafe::to_string(m)) {
+  mcsafe_test::for_each_store_method([&](store_method m) {
     if (m == store_method::movdir64b && !mcsafe::detail::host_cpu().movdir64b)
       WARN("movdir64b: not reported by CPUID, but it executes here: tested");
     constexpr std::size_t lines = 40;
@@ -113,7 +107,7 @@ TEST_CASE("clear: every method writes exactly the lines given, at many lines and
     CHECK(bad_result == 0);
     CHECK(bad_single == 0);
     CHECK(bad_bulk == 0);
-  }
+  });
 }
 
 TEST_CASE("clear: misaligned, null and not-whole-line arguments are refused and write nothing", "[clear][args]") {
@@ -217,13 +211,7 @@ TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable 
 }
 
 TEST_CASE("clear: a destination past the end of a truncated file gives bus_error at the exact line", "[clear][fault][bus]") {
-  const store_method m = GENERATE(from_range(std::begin(mcsafe::all_store_methods), std::end(mcsafe::all_store_methods)));
-  store_scope scope(m);
-  if (!scope.skip.empty()) {
-    WARN(scope.skip);
-    return;
-  }
-  DYNAMIC_SECTION("method " << mcsafe::to_string(m)) {
+  mcsafe_test::for_each_store_method([&](store_method) {
     const std::size_t pg = mcsafe_test::page_size();
     std::vector<unsigned char> src(16 * L + L);
     for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 29 + 3);
@@ -260,17 +248,11 @@ TEST_CASE("clear: a destination past the end of a truncated file gives bus_error
     }();
     CHECK(one.fault.kind == mcsafe::fault_kind::bus_error);
     CHECK(one.written == 0);
-  }
+  });
 }
 
 TEST_CASE("clear: a source past the end of a truncated file stops before the line that holds it", "[clear][fault][bus]") {
-  const store_method m = GENERATE(from_range(std::begin(mcsafe::all_store_methods), std::end(mcsafe::all_store_methods)));
-  store_scope scope(m);
-  if (!scope.skip.empty()) {
-    WARN(scope.skip);
-    return;
-  }
-  DYNAMIC_SECTION("method " << mcsafe::to_string(m)) {
+  mcsafe_test::for_each_store_method([&](store_method m) {
     const std::size_t pg = mcsafe_test::page_size();
     mcsafe_test::truncated_file file(4 * pg, 2 * pg);
     arena a(12);
@@ -292,18 +274,12 @@ TEST_CASE("clear: a source past the end of a truncated file stops before the lin
       for (std::size_t i = from; i < 11 * L; ++i) touched += a.base()[i] != 0xA5;
       CHECK(touched == 0);
     }
-  }
+  });
 }
 
 TEST_CASE("clear: a read-only destination gives segv when the handler catches SIGSEGV", "[clear][fault][segv]") {
   REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
-  const store_method m = GENERATE(from_range(std::begin(mcsafe::all_store_methods), std::end(mcsafe::all_store_methods)));
-  store_scope scope(m);
-  if (!scope.skip.empty()) {
-    WARN(scope.skip);
-    return;
-  }
-  DYNAMIC_SECTION("method " << mcsafe::to_string(m)) {
+  mcsafe_test::for_each_store_method([&](store_method) {
     mcsafe_test::guarded_pages mem(3, 1);
     unsigned char src[3 * L];
     for (std::size_t i = 0; i < sizeof src; ++i) src[i] = static_cast<unsigned char>(i);
@@ -313,5 +289,5 @@ TEST_CASE("clear: a read-only destination gives segv when the handler catches SI
     CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(mem.bad()));
     CHECK(r.written == L);
     CHECK(std::memcmp(mem.bad() - L, src, L) == 0);
-  }
+  });
 }
