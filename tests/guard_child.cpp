@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
     std::printf("sent %d, received %d by the previous handler, %d copies reported a fault\n", sent, g_count.load(),
                 wrong);
     const int got = g_count.load();
-    return wrong == 0 && got > 0 && got <= sent && g_last_code.load() == SI_QUEUE ? 0 : 45;
+    if (wrong != 0) return 45;
+    if (got == 0 || got > sent) return 55;
+    return g_last_code.load() == SI_QUEUE ? 0 : 56;
   }
   if (s == "async-poison-callback") {  // expect exit 0
     mcsafe::on_async_poison(on_async);

@@ -75,6 +75,7 @@ TEST_CASE("guard: SIG_IGN before mcsafe still ignores a sent SIGBUS, but a real 
 TEST_CASE("guard: a SIGBUS sent with kill() is never taken for a fault", "[guard][sent]") {
   CHECK(run_child("sent-sigbus-default").signal == SIGBUS);
   const auto c = run_child("sent-sigbus-during-copies");
+  INFO(c.out);
   CHECK(c.exited);
   CHECK(c.code == 0);
 }
@@ -130,7 +131,7 @@ TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]
   CHECK(wrong.load() == 0);
 }
 
-TEST_CASE("dispatch: MCSAFE_FORCE_COPY picks a backend; a bad value is ignored and reported", "[dispatch][env]") {
+TEST_CASE("dispatch: MCSAFE_FORCE_COPY picks a backend, a bad value is ignored and reported", "[dispatch][env]") {
   auto c = run_child("print-diagnose", "fragile");
   CHECK(c.code == 0);
   CHECK(c.out.find("copy backend: fragile (forced by MCSAFE_FORCE_COPY)") != std::string::npos);

@@ -50,6 +50,10 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
     const auto b = reinterpret_cast<std::uintptr_t>(base);
     below = g0 > b ? static_cast<std::size_t>(g0 - b) : 0;
     if (below > n) below = n;
+    // The first byte of this side known to be bad: the byte the kernel named, or for a granule
+    // report the granule's first byte inside the buffer. A routine that loads its tail first
+    // faults high in a poisoned page; the answer must not depend on the routine.
+    f.address = b + below;
   }
   return f;
 }

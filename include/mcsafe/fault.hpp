@@ -46,7 +46,9 @@ constexpr const char* to_string(fault_side s) noexcept {
 struct fault {
   fault_kind kind = fault_kind::none;
   fault_side side = fault_side::none;
-  std::uintptr_t address = 0;  // the exact byte the kernel reported (si_addr)
+  // The first bad byte: the byte the kernel reported (si_addr); when the kernel reported a
+  // granule (lsb > 0, e.g. a poisoned page), the first byte of that granule inside the buffer.
+  std::uintptr_t address = 0;
   unsigned lsb = 0;            // si_addr_lsb: log2 of the failed granule, 0 when unknown
   int si_code = 0;             // the kernel's si_code, for diagnostics (0 when refused early)
 
