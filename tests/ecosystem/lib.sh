@@ -48,11 +48,15 @@ ensure_packages() {
 # True when apt knows a package (so a newer compiler can be tried where Debian has it).
 apt_has() { apt-cache show "$1" >/dev/null 2>&1; }
 
-# subbuild SRC DIR LABEL [cmake args...]
+# subbuild SRC DIR LABEL [cmake args...]   (= subbuild_build, then subbuild_test DIR LABEL)
 # Configures the project in DIR (benchmarks, install rules off), builds everything with
 # -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels. Prints one line per
 # step and the ctest summary; on a failure shows the log tail and fails the check.
 subbuild() {
+  subbuild_build "$@"
+  subbuild_test "$2" "$3"
+}
+subbuild_build() {
   local s=$1 dir=$2 label=$3; shift 3
   local t0=$SECONDS
   rm -rf "$dir"
@@ -75,9 +79,16 @@ subbuild() {
   else
     run_logged "$dir.build.log" cmake --build "$dir" -j"$JOBS"
   fi
-  local t1=$SECONDS
-  say "\$ ctest --test-dir $dir -LE 'ecosystem|system|bench' -j$JOBS"
-  if ! ctest --test-dir "$dir" -LE 'ecosystem|system|bench' -j"$JOBS" --output-on-failure ${SUBBUILD_CTEST_ARGS:-} \
+  SUBBUILD_T1=$SECONDS
+  SUBBUILD_T0=$t0
+}
+
+# subbuild_test DIR LABEL [ctest args...]: the second half of subbuild.
+subbuild_test() {
+  local dir=$1 label=$2; shift 2
+  local t0=$SUBBUILD_T0 t1=$SUBBUILD_T1
+  say "\$ ctest --test-dir $dir -LE 'ecosystem|system|bench' -j$JOBS $*"
+  if ! ctest --test-dir "$dir" -LE 'ecosystem|system|bench' -j"$JOBS" --output-on-failure "$@" \
        >"$dir.ctest.log" 2>&1; then
     grep -E "^\s*[0-9]+/[0-9]+ Test|Failed|\*\*\*" "$dir.ctest.log" | grep -v " Passed " | head -40 | sed 's/^/    /'
     tail -n 80 "$dir.ctest.log" | sed 's/^/    /'
