@@ -1,0 +1,185 @@
+// libFuzzer target: mc_safe_copy, mc_safe_load and mc_safe_store over MAP_SHARED files cut
+// (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend, offsets and lengths, checked
+// against the exact answer: copied = bytes before the first byte past a cut (the lower of the
+// two sides when both are cut), the fault's side and address, and the copied bytes.
+// Any mismatch calls __builtin_trap(), which libFuzzer reports as a crash with the input.
+// needs: include/mcsafe/copy.hpp
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <mcsafe/mcsafe.hpp>
+
+namespace {
+
+constexpr std::size_t kPages = 8;
+
+struct input {
+  const std::uint8_t* p;
+  std::size_t n;
+  std::uint32_t take(std::uint32_t bytes = 2) {
+    std::uint32_t v = 0;
+    for (std::uint32_t i = 0; i < bytes && n > 0; ++i, ++p, --n) v = (v << 8) | *p;
+    return v;
+  }
+};
+
+std::uint8_t pattern(std::size_t i, std::uint8_t seed) { return static_cast<std::uint8_t>((i * 131 + seed) ^ (i >> 7)); }
+
+void check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+// A file mapped with room for kPages pages; cut(c) refills it and truncates it to c pages.
+class cut_file {
+ public:
+  cut_file() {
+    char path[] = "/tmp/mcsafe-fuzz-XXXXXX";
+    fd_ = mkstemp(path);
+    if (fd_ < 0) std::abort();
+    unlink(path);
+    size_ = kPages * page();
+    if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) std::abort();
+    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (m == MAP_FAILED) std::abort();
+    map_ = static_cast<std::uint8_t*>(m);
+  }
+  static std::size_t page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
+  // Returns the cut in bytes. Only the pages below the cut are filled: the rest fault.
+  std::size_t cut(std::size_t pages, std::uint8_t seed) {
+    if (ftruncate(fd_, 0) != 0 || ftruncate(fd_, static_cast<off_t>(pages * page())) != 0) std::abort();
+    for (std::size_t i = 0; i < pages * page(); ++i) map_[i] = pattern(i, seed);
+    return pages * page();
+  }
+  std::uint8_t* data() const { return map_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  int fd_ = -1;
+  std::uint8_t* map_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+cut_file& file_a() {
+  static cut_file f;
+  return f;
+}
+cut_file& file_b() {
+  static cut_file f;
+  return f;
+}
+
+std::vector<mcsafe::copy_backend> usable_backends() {
+  std::vector<mcsafe::copy_backend> v;
+  for (mcsafe::copy_backend b : mcsafe::all_copy_backends)
+    if (mcsafe::testing::force_copy(b)) v.push_back(b);
+  mcsafe::testing::reset_copy();
+  return v;
+}
+
+template <class T>
+void load_case(const cut_file& f, std::size_t cut, std::size_t off, std::uint8_t seed) {
+  if (off + sizeof(T) > f.size()) return;
+  const auto* p = reinterpret_cast<const T*>(f.data() + off);  // may be misaligned: the routines allow it
+  const mcsafe::result<T> r = mcsafe::mc_safe_load(p);
+  if (off + sizeof(T) <= cut) {
+    check(r.has_value());
+    T want;
+    std::uint8_t bytes[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = pattern(off + i, seed);
+    std::memcpy(&want, bytes, sizeof(T));
+    check(r.value() == want);
+  } else {
+    check(!r.has_value());
+    check(r.error().kind == mcsafe::fault_kind::bus_error);
+    check(r.error().address == reinterpret_cast<std::uintptr_t>(f.data() + (off > cut ? off : cut)));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const std::vector<mcsafe::copy_backend> backends = usable_backends();
+  input in{data, size};
+  const std::size_t pg = cut_file::page();
+  const std::uint32_t mode = in.take(1) % 5;
+  const mcsafe::copy_backend backend = backends[in.take(1) % backends.size()];
+  const auto seed = static_cast<std::uint8_t>(in.take(1));
+  cut_file& a = file_a();
+  const std::size_t cut_a = a.cut(in.take(1) % kPages, seed);
+  const std::size_t off_a = in.take(3) % a.size();
+  std::size_t n = in.take(3) % (4 * pg + 64);
+  if (!mcsafe::testing::force_copy(backend)) __builtin_trap();
+
+  if (mode == 3) {  // mc_safe_load of each width at off_a
+    load_case<std::uint8_t>(a, cut_a, off_a, seed);
+    load_case<std::uint16_t>(a, cut_a, off_a, seed);
+    load_case<std::uint32_t>(a, cut_a, off_a, seed);
+    load_case<std::uint64_t>(a, cut_a, off_a, seed);
+    return 0;
+  }
+  if (mode == 4) {  // mc_safe_store of 8 bytes at off_a
+    if (off_a + 8 > a.size()) return 0;
+    const std::uint64_t v = 0x0123456789abcdefULL ^ seed;
+    const mcsafe::copy_result r = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(a.data() + off_a), v);
+    const std::size_t want = off_a >= cut_a ? 0 : (cut_a - off_a < 8 ? cut_a - off_a : 8);
+    check(r.copied == want);
+    check(r.ok() == (want == 8));
+    check(std::memcmp(a.data() + off_a, &v, r.copied) == 0);
+    return 0;
+  }
+  if (off_a + n > a.size()) n = a.size() - off_a;
+  std::vector<std::uint8_t> buf(n + 1, 0xEE);
+  const std::size_t limit_a = off_a >= cut_a ? 0 : cut_a - off_a;  // good bytes from off_a
+
+  if (mode == 0) {  // source in the cut file
+    const mcsafe::copy_result r = mcsafe::mc_safe_copy(buf.data(), a.data() + off_a, n);
+    const std::size_t want = n < limit_a ? n : limit_a;
+    check(r.copied == want);
+    check(r.ok() == (want == n));
+    if (!r.ok()) {
+      check(r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.side == mcsafe::fault_side::source);
+      check(r.fault.address == reinterpret_cast<std::uintptr_t>(a.data() + off_a + want));
+    }
+    check(std::memcmp(buf.data(), a.data() + off_a, r.copied) == 0);
+    check(buf[n] == 0xEE);  // nothing written past the end
+  } else if (mode == 1) {  // destination in the cut file
+    for (std::size_t i = 0; i < n; ++i) buf[i] = static_cast<std::uint8_t>(~pattern(i, seed));
+    const mcsafe::copy_result r = mcsafe::mc_safe_copy(a.data() + off_a, buf.data(), n);
+    const std::size_t want = n < limit_a ? n : limit_a;
+    check(r.copied == want);
+    check(r.ok() == (want == n));
+    if (!r.ok()) {
+      check(r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.side == mcsafe::fault_side::destination);
+      check(r.fault.address == reinterpret_cast<std::uintptr_t>(a.data() + off_a + want));
+    }
+    check(std::memcmp(a.data() + off_a, buf.data(), r.copied) == 0);
+  } else {  // both cut: the lower offset of the two faults is the answer
+    cut_file& b = file_b();
+    const std::size_t cut_b = b.cut(in.take(1) % kPages, static_cast<std::uint8_t>(seed + 1));
+    std::size_t off_b = in.take(3) % b.size();
+    if (off_b + n > b.size()) off_b = b.size() - n;
+    const std::size_t limit_b = off_b >= cut_b ? 0 : cut_b - off_b;
+    const mcsafe::copy_result r = mcsafe::mc_safe_copy(b.data() + off_b, a.data() + off_a, n);
+    std::size_t want = n;
+    if (limit_a < want) want = limit_a;
+    if (limit_b < want) want = limit_b;
+    check(r.copied == want);
+    check(r.ok() == (want == n));
+    if (!r.ok()) {
+      check(r.fault.kind == mcsafe::fault_kind::bus_error);
+      const bool src_side = r.fault.side == mcsafe::fault_side::source;
+      check(src_side ? limit_a == want : (r.fault.side == mcsafe::fault_side::destination && limit_b == want));
+      const std::uint8_t* at = src_side ? a.data() + off_a + want : b.data() + off_b + want;
+      check(r.fault.address == reinterpret_cast<std::uintptr_t>(at));
+    }
+    check(std::memcmp(b.data() + off_b, a.data() + off_a, r.copied) == 0);
+  }
+  return 0;
+}
