@@ -1,0 +1,147 @@
+// poison_map against a reference model; poison_span over real faulting memory.
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/poison_map.hpp>
+#include <mcsafe/span.hpp>
+
+#include "support.hpp"
+
+using mcsafe::byte_range;
+using mcsafe::poison_map;
+
+TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[poison_map]") {
+  constexpr std::size_t kU = 300;
+  std::mt19937 rng(7);
+  std::size_t mismatches = 0;
+  for (int seq = 0; seq < 2000; ++seq) {
+    poison_map m;
+    std::vector<bool> model(kU + 64, false);
+    for (int op = 0; op < 25; ++op) {
+      const std::size_t a = rng() % kU, b = a + rng() % 40;
+      const int kind = static_cast<int>(rng() % 10);
+      if (kind < 6) {
+        m.insert({a, b});
+        for (std::size_t i = a; i < b; ++i) model[i] = true;
+      } else if (kind < 9) {
+        m.erase({a, b});
+        for (std::size_t i = a; i < b; ++i) model[i] = false;
+      } else {
+        const std::size_t g = 1 + rng() % 16;
+        m.round_to(g);
+        std::vector<bool> widened(model.size(), false);
+        for (std::size_t i = 0; i < model.size(); ++i)
+          if (model[i])
+            for (std::size_t j = i / g * g; j < (i / g + 1) * g && j < widened.size(); ++j) widened[j] = true;
+        model = widened;
+      }
+      // Invariants: sorted, disjoint, not touching, non-empty; same set as the model.
+      std::vector<bool> seen(model.size(), false);
+      std::size_t prev_end = 0, bytes = 0;
+      bool first = true;
+      for (byte_range r : m) {
+        if (r.empty() || (!first && r.begin <= prev_end) || r.end > seen.size()) ++mismatches;
+        for (std::size_t i = r.begin; i < r.end && i < seen.size(); ++i) seen[i] = true;
+        prev_end = r.end;
+        bytes += r.size();
+        first = false;
+      }
+      if (seen != model || bytes != m.bytes()) ++mismatches;
+      const std::size_t q = rng() % kU, qn = 1 + rng() % 20;
+      bool any = false;
+      for (std::size_t i = q; i < q + qn; ++i) any = any || model[i];
+      if (m.contains(q) != model[q] || m.intersects({q, q + qn}) != any) ++mismatches;
+      const auto fo = m.first_overlap({q, q + qn});
+      if (any) {
+        std::size_t firstbad = q;
+        while (!model[firstbad]) ++firstbad;
+        if (fo == m.end() || firstbad < fo->begin || firstbad >= fo->end) ++mismatches;
+      } else if (fo != m.end()) {
+        ++mismatches;
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("poison_span: scan of a truncated file finds exactly the pages past the cut, in one pass", "[span][fault]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(10 * pg, 3 * pg);
+  mcsafe::poison_span<const unsigned char> span(file.data(), 10 * pg - 100);
+  poison_map bad;
+  const std::size_t found = span.scan(bad);
+  CHECK(found == 7 * pg - 100);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad.begin()->begin == 3 * pg);
+  CHECK(bad.begin()->end == 10 * pg - 100);  // clipped to the span
+  // Everything before the cut reads; a read across it stops at the cut.
+  std::vector<unsigned char> out(4 * pg);
+  auto r = span.read(0, std::span<unsigned char>(out.data(), 3 * pg));
+  CHECK(r.ok());
+  CHECK(std::memcmp(out.data(), file.data(), 3 * pg) == 0);
+  r = span.read(pg, std::span<unsigned char>(out.data(), 3 * pg));
+  CHECK(r.copied == 2 * pg);
+  CHECK(r.fault.kind == mcsafe::fault_kind::bus_error);
+}
+
+TEST_CASE("poison_span: known-bad ranges are refused without touching memory", "[span]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(6 * pg, 2 * pg);
+  poison_map bad;
+  mcsafe::poison_span<const std::uint32_t> words(reinterpret_cast<const std::uint32_t*>(file.data()), 6 * pg / 4, &bad);
+  words.scan(bad);
+  REQUIRE(bad.bytes() == 4 * pg);
+  // With the map known, the span refuses before touching: the fault is known_bad, not a SIGBUS.
+  auto v = words.load(2 * pg / 4 + 3);
+  REQUIRE_FALSE(v);
+  CHECK(v.error().kind == mcsafe::fault_kind::known_bad);
+  CHECK(v.error().address == reinterpret_cast<std::uintptr_t>(file.data() + 2 * pg + 12));  // the element
+  std::vector<std::uint32_t> out(pg);
+  auto r = words.read(pg / 4, std::span<std::uint32_t>(out.data(), pg / 2));
+  CHECK(r.copied == pg / 4);
+  CHECK(r.fault.kind == mcsafe::fault_kind::known_bad);
+  // A second scan with the map known touches nothing bad and finds nothing new.
+  poison_map again;
+  CHECK(words.scan(again) == 0);
+  std::vector<std::pair<std::size_t, std::size_t>> good;
+  words.for_each_good_range([&](std::size_t f, std::size_t n) { good.emplace_back(f, n); });
+  REQUIRE(good.size() == 1);
+  CHECK(good[0] == std::make_pair(std::size_t{0}, 2 * pg / 4));
+  // A subspan keeps the map's origin.
+  auto tail = words.subspan(pg / 4);
+  CHECK(tail.load(0).has_value());
+  CHECK(tail.load(pg / 4).error().kind == mcsafe::fault_kind::known_bad);
+}
+
+TEST_CASE("poison_span: repair rewrites bad lines through clear_write, verifies, updates the map", "[span][repair]") {
+  std::vector<std::uint64_t> mem(1024, 0xDEAD), fresh(1024);
+  for (std::size_t i = 0; i < fresh.size(); ++i) fresh[i] = i * 3 + 1;
+  auto* p = mem.data();
+  // Use a 64-byte aligned window so line rounding stays inside it.
+  while (reinterpret_cast<std::uintptr_t>(p) % 64 != 0) ++p;
+  mcsafe::poison_span<std::uint64_t> span(p, 512);
+  poison_map bad;
+  bad.insert({100, 130});    // inside line [64, 192)
+  bad.insert({1000, 1001});  // line [960, 1024)
+  const auto w = span.repair(0, std::span<const std::uint64_t>(fresh.data(), 512), bad);
+  CHECK(w.ok());
+  CHECK(bad.empty());
+  CHECK(std::memcmp(p + 8, fresh.data() + 8, 128) == 0);    // bytes 64..192 rewritten
+  CHECK(std::memcmp(p + 120, fresh.data() + 120, 64) == 0);  // bytes 960..1024 rewritten
+  CHECK(p[0] == 0xDEAD);                                     // good lines untouched
+  CHECK(p[30] == 0xDEAD);
+
+  // On a truncated file the store faults: the fault comes back and the map keeps the range.
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  mcsafe::poison_span<unsigned char> bytes(file.data(), 4 * pg);
+  poison_map cut;
+  bytes.scan(cut);
+  std::vector<unsigned char> data(4 * pg, 0x42);
+  const auto f = bytes.repair(0, data, cut);
+  CHECK_FALSE(f.ok());
+  CHECK(f.fault.kind == mcsafe::fault_kind::bus_error);
+  CHECK(cut.bytes() == 2 * pg);
+}
