@@ -8,3 +8,5 @@
 #include "fault.hpp"
 #include "guard.hpp"
 #include "persist.hpp"
+#include "poison_map.hpp"
+#include "span.hpp"
