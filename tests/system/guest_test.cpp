@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <mcsafe/badblocks.hpp>
 #include <mcsafe/file.hpp>
 #include <mcsafe/mcsafe.hpp>
 
@@ -196,6 +197,16 @@ void test_dax_badblock() {
   const bool injected = bb >= 0 && write(bb, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
   if (bb >= 0) close(bb);
   report("dax.inject_badblock", injected, "writing to /sys/block/pmem0/badblocks failed");
+  {  // the kernel's list, through mcsafe's parser and FIEMAP, names the same file range
+    const mcsafe::badblocks_list list = mcsafe::read_block_badblocks("pmem0");
+    mcsafe::poison_map in_file;
+    const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
+    report("dax.badblocks_fiemap_range",
+           e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == bad_off &&
+               in_file.begin()->end == bad_off + kPage,
+           "error=" + std::to_string(static_cast<int>(e)) + " ranges=" + std::to_string(in_file.size()) +
+               (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
+  }
   auto* m = static_cast<unsigned char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
   if (m == MAP_FAILED) {
     report("dax.mmap", false, std::strerror(errno));

@@ -1,0 +1,111 @@
+// The sysfs badblocks parser over good and hostile input, a fake sysfs tree, and FIEMAP.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/badblocks.hpp>
+
+using mcsafe::sector_range;
+
+TEST_CASE("badblocks: good, empty and unterminated lists parse", "[badblocks]") {
+  auto r = mcsafe::parse_badblocks("8 8\n1024 1\n");
+  REQUIRE(r.ok());
+  CHECK(r.ranges == std::vector<sector_range>{{8, 8}, {1024, 1}});
+  CHECK(mcsafe::parse_badblocks("").ranges.empty());
+  CHECK(mcsafe::parse_badblocks("").ok());
+  r = mcsafe::parse_badblocks("16 8");  // no final newline
+  REQUIRE(r.ok());
+  CHECK(r.ranges == std::vector<sector_range>{{16, 8}});
+}
+
+TEST_CASE("badblocks: malformed, negative, overflowing and huge input is refused whole", "[badblocks]") {
+  struct bad_input {
+    const char* text;
+    std::errc error;
+    std::size_t line;
+  };
+  const bad_input cases[] = {
+      {"8 8\nx 1\n", std::errc::invalid_argument, 2},
+      {"-8 8\n", std::errc::invalid_argument, 1},
+      {"8 -1\n", std::errc::invalid_argument, 1},
+      {"8\n", std::errc::invalid_argument, 1},
+      {"8 8 8\n", std::errc::invalid_argument, 1},
+      {"8  8\n", std::errc::invalid_argument, 1},
+      {" 8 8\n", std::errc::invalid_argument, 1},
+      {"8 0\n", std::errc::invalid_argument, 1},
+      {"\n", std::errc::invalid_argument, 1},
+      {"1 1\n2 2\n\n", std::errc::invalid_argument, 3},
+      {"18446744073709551616 1\n", std::errc::value_too_large, 1},
+      {"1 99999999999999999999\n", std::errc::value_too_large, 1},
+      {"36028797018963967 2\n", std::errc::value_too_large, 1},  // byte end past 2^64
+  };
+  for (const auto& c : cases) {
+    const auto r = mcsafe::parse_badblocks(c.text);
+    INFO(c.text);
+    CHECK(r.error == c.error);
+    CHECK(r.line == c.line);
+    CHECK(r.ranges.empty());  // no partial list
+  }
+  const std::string huge = "1 " + std::string(100, '1') + "\n";
+  CHECK(mcsafe::parse_badblocks(huge).error == std::errc::invalid_argument);
+}
+
+TEST_CASE("badblocks: read from a fake sysfs tree, block device and region", "[badblocks]") {
+  char root[] = "/tmp/mcsafe-sysfs-XXXXXX";
+  REQUIRE(mkdtemp(root) != nullptr);
+  const std::string r = root;
+  REQUIRE(system(("mkdir -p " + r + "/block/pmem0 " + r + "/bus/nd/devices/region0").c_str()) == 0);
+  REQUIRE(system(("printf '40 8\\n' > " + r + "/block/pmem0/badblocks").c_str()) == 0);
+  REQUIRE(system(("printf '1 2\\nbroken\\n' > " + r + "/bus/nd/devices/region0/badblocks").c_str()) == 0);
+  auto b = mcsafe::read_block_badblocks("pmem0", r);
+  REQUIRE(b.ok());
+  CHECK(b.ranges == std::vector<sector_range>{{40, 8}});
+  auto g = mcsafe::read_region_badblocks("region0", r);
+  CHECK(g.error == std::errc::invalid_argument);
+  CHECK(g.line == 2);
+  CHECK(mcsafe::read_block_badblocks("pmem9", r).error == std::errc::no_such_file_or_directory);
+  REQUIRE(system(("rm -rf " + r).c_str()) == 0);
+}
+
+namespace {
+int two_extents(int, std::vector<mcsafe::file_extent>& out) {
+  out = {{0, 1 << 20, 8192}, {8192, 4 << 20, 8192}};  // file [0,8K) at 1 MiB, [8K,16K) at 4 MiB
+  return 0;
+}
+int no_fiemap(int, std::vector<mcsafe::file_extent>&) { return EOPNOTSUPP; }
+}  // namespace
+
+TEST_CASE("badblocks: device sectors map to file ranges through FIEMAP, rounded to the block", "[badblocks]") {
+  char path[] = "/tmp/mcsafe-fiemap-XXXXXX";
+  const int fd = mkstemp(path);
+  unlink(path);
+  struct stat st{};
+  REQUIRE(fstat(fd, &st) == 0);
+  const std::size_t blk = static_cast<std::size_t>(st.st_blksize);
+  mcsafe::poison_map m;
+  // Sector (4 MiB + 4608)/512 lies in the second extent, 4608 bytes in: file offset 12800.
+  REQUIRE(mcsafe::file_bad_ranges(fd, {{((4u << 20) + 4608) / 512, 1}, {5, 1}}, m, two_extents) == std::errc{});
+  REQUIRE(m.size() == 1);
+  CHECK(m.begin()->begin == 12800 / blk * blk);
+  CHECK(m.begin()->end == (12800 + 512 + blk - 1) / blk * blk);
+  CHECK(mcsafe::file_bad_ranges(fd, {}, m, no_fiemap) == std::errc::operation_not_supported);
+
+  // The real FIEMAP on a real file: either extents that cover the data, or a clear error.
+  std::vector<char> data(3 * 4096, 'x');
+  REQUIRE(write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  std::vector<mcsafe::file_extent> ex;
+  const int e = mcsafe::detail::fiemap_extents(fd, ex);
+  if (e == 0) {
+    REQUIRE_FALSE(ex.empty());
+    CHECK(ex.front().logical == 0);
+    CHECK(ex.back().logical + ex.back().length >= data.size());
+  } else {
+    CHECK((e == EOPNOTSUPP || e == ENOTTY));  // file systems without FIEMAP (tmpfs on old kernels)
+  }
+  close(fd);
+}
