@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -253,6 +254,33 @@ void test_dax_badblock() {
   report("dax.repair_clears", rp.ok() && r.ok() && std::memcmp(buf.data(), data.data() + bad_off, kPage) == 0 && ln == 0,
          "repair written=" + std::to_string(rp.written) + " then " + describe(r, bad) + ", badblocks now '" + list + "'");
   munmap(m, size);
+
+  // mcsafe-scan, as a person with a suspect file would run it: the same block poisoned again.
+  if (access("/mcsafe-scan", X_OK) != 0) {
+    skip("dax.mcsafe_scan", "/mcsafe-scan not in the initramfs (run.sh --scan not given)");
+  } else {
+    const int bb2 = open("/sys/block/pmem0/badblocks", O_WRONLY);
+    const bool again = bb2 >= 0 && write(bb2, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
+    if (bb2 >= 0) close(bb2);
+    const int good = open("/tmp/good", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const bool wrote = good >= 0 && write(good, data.data(), size) == static_cast<ssize_t>(size);
+    if (good >= 0) close(good);
+    const int found = system("/mcsafe-scan --json --salvage /tmp/salvaged /mnt/data > /tmp/scan.json");
+    char json[1024] = {};
+    const int jf = open("/tmp/scan.json", O_RDONLY);
+    if (jf >= 0) {
+      (void)!read(jf, json, sizeof json - 1);
+      close(jf);
+    }
+    const std::string want = "\"bad_ranges\": [{\"offset\": " + std::to_string(bad_off) + ", \"length\": " + std::to_string(kPage);
+    report("dax.mcsafe_scan_finds", again && WIFEXITED(found) && WEXITSTATUS(found) == 1 &&
+                                        std::strstr(json, want.c_str()) != nullptr &&
+                                        std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"ranges\": [{\"offset\": " + std::to_string(bad_off)).c_str()) != nullptr,
+           std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
+    const int fixed = system("/mcsafe-scan --repair-from /tmp/good /mnt/data > /tmp/repair.txt");
+    report("dax.mcsafe_scan_repairs", wrote && WIFEXITED(fixed) && WEXITSTATUS(fixed) == 0,
+           "mcsafe-scan --repair-from exit " + std::to_string(WEXITSTATUS(fixed)));
+  }
   close(fd);
 }
 
