@@ -15,6 +15,7 @@
 #include <cstring>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include "detail/config.hpp"
 #include "poison_map.hpp"
@@ -72,33 +73,39 @@ inline int read_fully(const file_io& io, int fd, off_t offset, std::byte* out, s
 }
 
 // Bisects [a, b) around EIO down to salvage_granule-aligned pieces (aligned in file offsets).
+// Iterative, lowest range first; the stack holds at most one pending range per halving.
 inline void salvage_range(const file_io& io, int fd, off_t offset, std::byte* out, std::size_t a, std::size_t b,
                           salvage_result& r) noexcept {
-  if (a >= b || r.error != std::errc{} || (r.short_file && a >= r.end)) return;
-  std::size_t eof = static_cast<std::size_t>(-1);
-  const int err = read_fully(io, fd, offset, out, a, b, eof);
-  if (err == 0) {
-    if (eof != static_cast<std::size_t>(-1) && (!r.short_file || eof < r.end)) {
-      r.short_file = true;
-      r.end = eof;
+  std::vector<byte_range> todo{{a, b}};
+  while (!todo.empty() && r.error == std::errc{}) {
+    const byte_range cur = todo.back();
+    todo.pop_back();
+    if (cur.empty() || (r.short_file && cur.begin >= r.end)) continue;
+    std::size_t eof = static_cast<std::size_t>(-1);
+    const int err = read_fully(io, fd, offset, out, cur.begin, cur.end, eof);
+    if (err == 0) {
+      if (eof != static_cast<std::size_t>(-1) && (!r.short_file || eof < r.end)) {
+        r.short_file = true;
+        r.end = eof;
+      }
+      continue;
     }
-    return;
+    if (err != EIO) {
+      r.error = static_cast<std::errc>(err);
+      return;
+    }
+    const auto file_a = static_cast<std::size_t>(offset) + cur.begin;
+    if (cur.size() <= salvage_granule || file_a / salvage_granule == (file_a + cur.size() - 1) / salvage_granule) {
+      std::memset(out + cur.begin, 0, cur.size());
+      r.holes.insert(cur);
+      continue;
+    }
+    // Split at a sector boundary of the file near the middle.
+    std::size_t mid = (file_a + cur.size() / 2) / salvage_granule * salvage_granule - static_cast<std::size_t>(offset);
+    if (mid <= cur.begin) mid = (file_a / salvage_granule + 1) * salvage_granule - static_cast<std::size_t>(offset);
+    todo.push_back({mid, cur.end});
+    todo.push_back({cur.begin, mid});
   }
-  if (err != EIO) {
-    r.error = static_cast<std::errc>(err);
-    return;
-  }
-  const auto file_a = static_cast<std::size_t>(offset) + a;
-  if (b - a <= salvage_granule || (file_a / salvage_granule == (file_a + (b - a) - 1) / salvage_granule)) {
-    std::memset(out + a, 0, b - a);
-    r.holes.insert({a, b});
-    return;
-  }
-  // Split at a sector boundary of the file near the middle.
-  std::size_t mid = (file_a + (b - a) / 2) / salvage_granule * salvage_granule - static_cast<std::size_t>(offset);
-  if (mid <= a) mid = (file_a / salvage_granule + 1) * salvage_granule - static_cast<std::size_t>(offset);
-  salvage_range(io, fd, offset, out, a, mid, r);
-  salvage_range(io, fd, offset, out, mid, b, r);
 }
 }  // namespace detail
 
