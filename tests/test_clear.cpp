@@ -147,13 +147,19 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
   // without writing, while the same call without the option writes the line.
   arena a(2);
   for (const mcsafe::cpu_features* f : {&zen4, &old}) {
-    const auto& entry = mcsafe::detail::store_entry_of(choose_store(*f, nullptr).method);
+    const store_method m = choose_store(*f, nullptr).method;
+    const auto& entry = mcsafe::detail::store_entry_of(m);
     a.reset();
     const auto r = mcsafe::detail::write_lines(entry, a.base(), a.src.data(), L, {.require_atomic = true});
     CHECK(r.error == std::errc::not_supported);
     CHECK_FALSE(r.atomic);
     CHECK(r.written == 0);
     CHECK(a.wrong(0, nullptr, 0, 3 * L) == 0);
+    if (!mcsafe::detail::store_usable(m, mcsafe::detail::host_cpu())) {
+      // Chosen for a described CPU that this one is not: executing it would raise SIGILL.
+      WARN("SKIP writing with " << mcsafe::to_string(m) << ": not available on this CPU");
+      continue;
+    }
     CHECK(mcsafe::detail::write_lines(entry, a.base(), a.src.data(), L, {}).ok());
     CHECK(a.wrong(0, a.src.data(), L, 3 * L) == 0);
   }
