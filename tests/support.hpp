@@ -8,6 +8,18 @@
 #include <cstdint>
 #include <cstdlib>
 
+// Whether this build runs under ThreadSanitizer (GCC defines the macro, Clang has the feature).
+#if defined(__SANITIZE_THREAD__)
+#define MCSAFE_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MCSAFE_TEST_UNDER_TSAN 1
+#endif
+#endif
+#ifndef MCSAFE_TEST_UNDER_TSAN
+#define MCSAFE_TEST_UNDER_TSAN 0
+#endif
+
 namespace mcsafe_test {
 
 inline std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }

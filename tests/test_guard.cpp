@@ -78,6 +78,13 @@ TEST_CASE("guard: SIG_IGN before mcsafe still ignores a sent SIGBUS, but a real 
 
 TEST_CASE("guard: a SIGBUS sent with kill() is never taken for a fault", "[guard][sent]") {
   CHECK(run_child("sent-sigbus-default").signal == SIGBUS);
+#if MCSAFE_TEST_UNDER_TSAN
+  // ThreadSanitizer runs a SIGBUS handler at once even when another thread sent it (it counts
+  // SIGBUS as synchronous), so one landing inside TSan's runtime re-enters it from the
+  // instrumented handler and deadlocks (seen in CI: SlotLock under __tsan_atomic32_store).
+  WARN("SKIP sent-sigbus-during-copies under ThreadSanitizer: a sent SIGBUS can deadlock TSan's runtime");
+  return;
+#endif
   const auto c = run_child("sent-sigbus-during-copies");
   INFO(c.out);
   CHECK(c.exited);

@@ -62,7 +62,7 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
 // fault unwritten, so copy [0, below) again with the same routine: that range holds no fault
 // on the side that failed; if the other side faults lower, that fault becomes the answer and
 // the range shrinks again. Terminates because `below` strictly decreases.
-[[gnu::noinline, gnu::cold]] inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n,
+MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n,
                                                                   raw_result r, raw_copy_fn fn) noexcept {
   for (;;) {
     std::size_t below = 0;
@@ -78,7 +78,7 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
 // Calls the chosen routine. The usual choice is called directly after one predictable
 // compare: an indirect call measured 0.7-1.1 ns more per copy than a direct one on the
 // machines we benchmark on (see docs/benchmarks.md), which is most of a small memcpy.
-inline raw_result call_copy(raw_copy_fn fn, void* dst, const void* src, std::size_t n) noexcept {
+MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (fn == &mcsafe_v1_copy_vector) [[likely]]
     return mcsafe_v1_copy_vector(dst, src, n);

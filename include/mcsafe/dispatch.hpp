@@ -157,7 +157,7 @@ inline std::atomic<raw_copy_fn> g_copy_fn{nullptr};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.
-inline raw_copy_fn init_copy() noexcept {
+MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 #if !defined(MCSAFE_NO_AUTO_INSTALL)
   install();
 #endif
@@ -170,7 +170,7 @@ inline raw_copy_fn init_copy() noexcept {
 }
 
 // The hot path: one acquire load (a plain mov on x86) and a predictable branch.
-inline raw_copy_fn active_copy() noexcept {
+MCSAFE_ALWAYS_INLINE raw_copy_fn active_copy() noexcept {
   raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);
   if (fn != nullptr) [[likely]]
     return fn;

@@ -17,6 +17,17 @@
 #define MCSAFE_HIDDEN
 #endif
 
+// The copy's hot path must be inlined into the caller and its one-time slow path must not
+// be: GCC 12 at -O2 otherwise out-lines active_copy() with the first-use setup folded in, a
+// second call per copy that cost about as much as a whole small memcpy.
+#if defined(__GNUC__) || defined(__clang__)
+#define MCSAFE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define MCSAFE_COLD __attribute__((noinline, cold))
+#else
+#define MCSAFE_ALWAYS_INLINE inline
+#define MCSAFE_COLD
+#endif
+
 // The hand-written routines exist for these architectures; everywhere else the guarded
 // routines are absent and mc_safe_copy is plain memcpy (diagnose() says so).
 #if defined(__x86_64__) && defined(__linux__)
