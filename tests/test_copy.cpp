@@ -7,18 +7,17 @@
 #include <mcsafe/copy.hpp>
 #include <mcsafe/dispatch.hpp>
 
+#include "copy_variants.hpp"
 #include "support.hpp"
 
 using mcsafe::copy_backend;
 using mcsafe::fault_kind;
 
 TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every backend", "[copy]") {
-  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
-  if (!mcsafe::testing::force_copy(b)) {
-    WARN("backend " << mcsafe::to_string(b) << " is not available on this CPU/build: not tested here");
-    return;
-  }
-  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
+  if (!scope.ok) return;
+  DYNAMIC_SECTION("backend " << v.name) {
     std::mt19937 rng(12345);
     std::vector<unsigned char> src(4096 + 256), dst(4096 + 256), ref(4096 + 256);
     for (auto& c : src) c = static_cast<unsigned char>(rng());
@@ -31,7 +30,6 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
       std::memcpy(ref.data() + d_off, src.data() + so, n);
       if (!r || r.copied != n || dst != ref) ++wrong;  // also: nothing written around the range
     }
-    mcsafe::testing::reset_copy();
     CHECK(wrong == 0);
   }
 }

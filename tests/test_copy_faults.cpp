@@ -8,25 +8,15 @@
 #include <mcsafe/copy.hpp>
 #include <mcsafe/dispatch.hpp>
 
+#include "copy_variants.hpp"
 #include "support.hpp"
 
-using mcsafe::copy_backend;
 using mcsafe::fault_kind;
 using mcsafe::fault_side;
 using mcsafe_test::page_size;
 using mcsafe_test::truncated_file;
 
 namespace {
-
-// Restores the CPUID choice when a test that forced a backend ends, even on failure.
-// A backend that cannot run here is reported in the test output, never passed silently.
-struct backend_scope {
-  explicit backend_scope(copy_backend b) : ok(mcsafe::testing::force_copy(b)) {
-    if (!ok) WARN("backend " << mcsafe::to_string(b) << " is not available on this CPU/build: not tested here");
-  }
-  ~backend_scope() { mcsafe::testing::reset_copy(); }
-  bool ok;
-};
 
 std::vector<std::size_t> lengths_across_cut() {
   std::vector<std::size_t> v;
@@ -50,10 +40,10 @@ struct mismatches {
 }  // namespace
 
 TEST_CASE("copy faults: source past the end of a truncated file, every backend", "[copy][fault][bus]") {
-  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
-  backend_scope scope(b);
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
   if (!scope.ok) return;
-  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+  DYNAMIC_SECTION("backend " << v.name) {
     const std::size_t pg = page_size();
     truncated_file file(4 * pg + (1u << 20), 2 * pg);
     const auto lengths = lengths_across_cut();
@@ -86,10 +76,10 @@ TEST_CASE("copy faults: source past the end of a truncated file, every backend",
 }
 
 TEST_CASE("copy faults: destination past the end of a truncated file, every backend", "[copy][fault][bus]") {
-  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
-  backend_scope scope(b);
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
   if (!scope.ok) return;
-  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+  DYNAMIC_SECTION("backend " << v.name) {
     const std::size_t pg = page_size();
     truncated_file file(4 * pg + (1u << 20), 2 * pg);
     const auto lengths = lengths_across_cut();
@@ -118,10 +108,10 @@ TEST_CASE("copy faults: destination past the end of a truncated file, every back
 }
 
 TEST_CASE("copy faults: both sides fail, the lower offset wins", "[copy][fault][bus]") {
-  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
-  backend_scope scope(b);
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
   if (!scope.ok) return;
-  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+  DYNAMIC_SECTION("backend " << v.name) {
     const std::size_t pg = page_size();
     truncated_file a(4 * pg, 2 * pg), d(4 * pg, 2 * pg);
     mismatches bad;
@@ -145,10 +135,10 @@ TEST_CASE("copy faults: both sides fail, the lower offset wins", "[copy][fault][
 
 TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backend", "[copy][fault][segv]") {
   REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
-  const copy_backend b = GENERATE(from_range(std::begin(mcsafe::all_copy_backends), std::end(mcsafe::all_copy_backends)));
-  backend_scope scope(b);
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
   if (!scope.ok) return;
-  DYNAMIC_SECTION("backend " << mcsafe::to_string(b)) {
+  DYNAMIC_SECTION("backend " << v.name) {
     mcsafe_test::guarded_pages pages(4, 2);
     std::vector<unsigned char> buf(9000);
     mismatches bad;

@@ -73,6 +73,7 @@ TEST_CASE("cpu: a recent Xeon with AVX-512, ERMS, FSRM and MOVDIR64B", "[cpu][x8
   CHECK((f.sse2 && f.avx && f.avx2 && f.avx512f && f.avx512bw));
   CHECK((f.erms && f.fsrm && f.movdir64b && f.clwb && f.clflushopt && f.clflush));
   CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_intel);
   CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
   CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clwb);
 }
@@ -115,6 +116,7 @@ TEST_CASE("cpu: AMD Excavator: AVX2 without ERMS", "[cpu][x86_64]") {
   CHECK(f.avx2);
   CHECK_FALSE(f.erms);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_amd);
   record r = amd_stoney_ridge;
   r.xcr0 = 0x3;  // no AVX state: neither vector nor rep movsb (no ERMS) -> the 8-byte loop
   CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::fragile);

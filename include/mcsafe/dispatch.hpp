@@ -42,6 +42,9 @@ constexpr const char* to_string(copy_backend b) noexcept {
 struct copy_choice {
   copy_backend backend = copy_backend::generic;
   const char* reason = "";
+  // The vector backend's rep movsb threshold: sizes above it use rep movsb, those below a
+  // 4x32-byte loop. Set for every CPU, so forcing `vector` later also gets the right one.
+  std::size_t vector_rep_above = 2048;
   char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
   const char* ignored_why = "";
 };
@@ -106,6 +109,21 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   }
 }
 
+inline constexpr std::size_t k_vector_rep_above_intel = 2048;
+inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
+
+// Sets the vector routine's threshold. Relaxed: it is written before the routine is published
+// (release) and read only by copies that acquired it; a later testing:: change may race with
+// a copy in flight, which then takes either path, both correct.
+inline std::size_t set_vector_rep_above(std::size_t n) noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above, n, __ATOMIC_RELAXED);
+#else
+  (void)n;
+  return 0;
+#endif
+}
+
 inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
   copy_choice c;
 #if defined(MCSAFE_FORCE_COPY_BACKEND)
@@ -122,9 +140,16 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
     return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
+  // Measured with the paired benchmark (docs/benchmarks.md, "rep movsb threshold"): on an
+  // Intel Xeon rep movsb matched glibc from 4 KiB while the ymm loop lagged; on an AMD EPYC
+  // (Zen 5) the loop beat rep movsb by 1.1-1.6x from 4 KiB to 256 KiB and by 3% at 1-4 MiB,
+  // and rep movsb won from 8 MiB (1.6x glibc at 64 MiB, where the loop gave 1.14x).
+  const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
+  c.vector_rep_above = amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
   if (f.avx2) {
     c.backend = copy_backend::vector;
-    c.reason = "CPUID: AVX2 with OS YMM state (XCR0): size classes up to 2 KiB, rep movsb above";
+    c.reason = amd ? "CPUID: AVX2 with OS YMM state (XCR0); AMD: 32-byte loop up to 4 MiB, rep movsb above"
+                   : "CPUID: AVX2 with OS YMM state (XCR0): 32-byte loop up to 2 KiB, rep movsb above";
   } else if (f.erms) {
     c.backend = copy_backend::rep_movsb;
     c.reason = f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)"
@@ -164,6 +189,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   const copy_choice& c = default_copy_choice();
   raw_copy_fn fn = copy_routine(c.backend, host_cpu());
   raw_copy_fn expected = nullptr;
+  set_vector_rep_above(c.vector_rep_above);
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
   return fn;
@@ -197,7 +223,17 @@ inline bool force_copy(copy_backend b) noexcept {
   return true;
 }
 // Back to the choice made from CPUID and the environment.
-inline void reset_copy() noexcept { force_copy(detail::default_copy_choice().backend); }
+inline void reset_copy() noexcept {
+  force_copy(detail::default_copy_choice().backend);
+  detail::set_vector_rep_above(detail::default_copy_choice().vector_rep_above);
+}
+// The vector backend uses rep movsb above n bytes from now on (tests cover both of its paths
+// near a fault; benchmarks compare thresholds). Returns the previous value; reset_copy()
+// restores the CPUID choice.
+inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
+  detail::active_copy();
+  return detail::set_vector_rep_above(n);
+}
 }  // namespace testing
 
 }  // namespace v1

@@ -7,10 +7,12 @@
 //   33..64    two overlapping 32-byte moves
 //   65..128   four overlapping 32-byte moves
 //   129..256  eight overlapping 32-byte moves
-//   257..kRep the last 128 bytes and the first 32 are loaded first, then a loop of 4x32 bytes
+//   257..R    the last 128 bytes and the first 32 are loaded first, then a loop of 4x32 bytes
 //             with 32-byte aligned stores, then the saved head and tail are stored
-//   > kRep    rep movsb (ERMS/FSRM make it the fastest here, and at 64 MiB it beats glibc's
-//             non-temporal path on the machines we measured)
+//   > R       rep movsb
+// R is the 64-bit variable mcsafe_v1_copy_vector_rep_above, set once from CPUID before the
+// routine is first published (dispatch.hpp, vector_rep_above()): where rep movsb overtakes the
+// loop differs by a factor of 4000 between the Intel and AMD machines we measured.
 // All loads happen before the stores of the same class, so the routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) to make
 // `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -19,7 +21,6 @@
 #include "../routine.hpp"
 #include "asm_section.hpp"
 
-// kRep = 2048 bytes: see the threshold note in docs/benchmarks.md.
 asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "    cmpq $32, %rdx\n"
     "    ja .Lmcv_over32\n"
@@ -103,7 +104,7 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "    vmovdqu %ymm7, -32(%rdi,%rdx)\n"
     "    jmp .Lmcv_done\n"
     ".Lmcv_over256:\n"
-    "    cmpq $2048, %rdx\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_above(%rip), %rdx\n"
     "    ja .Lmcv_rep\n"
     "    vmovdqu (%rsi), %ymm0\n"               // head: stored last, covers the alignment skip
     "    vmovdqu -128(%rsi,%rdx), %ymm4\n"      // tail: the last 128 bytes
@@ -150,6 +151,19 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "mcsafe_v1_copy_vector_fixup:\n"
     "    vzeroupper\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector));
+    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector)
+    // The threshold, with the routine's once-per-input guard: hidden and weak in a COMDAT
+    // data section, so each executable or DSO has exactly one, next to its own routine.
+    ".ifndef mcsafe_v1_copy_vector_rep_above\n"
+    ".pushsection .data.mcsafe_v1_copy_vector_rep_above,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_above,comdat\n"
+    ".p2align 3\n"
+    ".weak mcsafe_v1_copy_vector_rep_above\n.hidden mcsafe_v1_copy_vector_rep_above\n"
+    ".type mcsafe_v1_copy_vector_rep_above,@object\n.size mcsafe_v1_copy_vector_rep_above,8\n"
+    "mcsafe_v1_copy_vector_rep_above:\n"
+    "    .quad 2048\n"
+    ".popsection\n"
+    ".endif\n");
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
+// Written only by set_vector_rep_above() (dispatch.hpp); read by the routine above.
+extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above;

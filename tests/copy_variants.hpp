@@ -1,0 +1,44 @@
+// Test helpers for copies: every copy backend, and the vector backend with its rep movsb
+// threshold forced both ways, so each test covers every path whatever the CPUID choice is.
+#pragma once
+#include <cstddef>
+#include <iterator>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/dispatch.hpp>
+
+namespace mcsafe_test {
+
+struct copy_variant {
+  mcsafe::copy_backend backend;
+  std::size_t rep_above;  // 0: the CPUID choice; else forced for the vector routine
+  const char* name;
+};
+
+inline constexpr copy_variant all_copy_variants[] = {
+    {mcsafe::copy_backend::rep_movsb, 0, "rep_movsb"},
+    {mcsafe::copy_backend::vector, 0, "vector"},
+    {mcsafe::copy_backend::vector, 256, "vector, rep movsb above 256 B"},
+    {mcsafe::copy_backend::vector, ~std::size_t{0}, "vector, loop at every size"},
+    {mcsafe::copy_backend::fragile, 0, "fragile"},
+    {mcsafe::copy_backend::generic, 0, "generic"},
+};
+
+// Forces one variant for a scope and restores the CPUID choice after it, even on failure.
+// A variant that cannot run here is reported in the test output, never passed silently.
+struct copy_variant_scope {
+  explicit copy_variant_scope(const copy_variant& v) : ok(mcsafe::testing::force_copy(v.backend)) {
+    if (!ok) WARN("SKIP " << v.name << ": backend not available on this CPU/build");
+    else if (v.rep_above != 0) mcsafe::testing::force_vector_rep_above(v.rep_above);
+  }
+  ~copy_variant_scope() { mcsafe::testing::reset_copy(); }
+  copy_variant_scope(const copy_variant_scope&) = delete;
+  copy_variant_scope& operator=(const copy_variant_scope&) = delete;
+  bool ok;
+};
+
+#define MCSAFE_TEST_EACH_COPY_VARIANT() \
+  GENERATE(from_range(std::begin(::mcsafe_test::all_copy_variants), std::end(::mcsafe_test::all_copy_variants)))
+
+}  // namespace mcsafe_test
