@@ -102,6 +102,13 @@ TEST_CASE("poison_span: known-bad ranges are refused without touching memory", "
   auto r = words.read(pg / 4, std::span<std::uint32_t>(out.data(), pg / 2));
   CHECK(r.copied == pg / 4);
   CHECK(r.fault.kind == mcsafe::fault_kind::known_bad);
+  // A read that starts inside a known-bad range copies nothing and names its first element
+  // (the element count went negative before: found while writing fuzz/poison_span_cuts.cpp).
+  const std::size_t inside = 2 * pg / 4 + 1;
+  r = words.read(inside, std::span<std::uint32_t>(out.data(), 2));
+  CHECK(r.copied == 0);
+  CHECK(r.fault.kind == mcsafe::fault_kind::known_bad);
+  CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.data() + inside * 4));
   // A second scan with the map known touches nothing bad and finds nothing new.
   poison_map again;
   CHECK(words.scan(again) == 0);

@@ -68,9 +68,11 @@ class poison_span {
     std::size_t n = out.size();
     fault refused;
     if (known_ != nullptr) {
-      const auto it = known_->first_overlap({origin_ + first * sizeof(T), origin_ + (first + n) * sizeof(T)});
+      const std::size_t lo = origin_ + first * sizeof(T);
+      const auto it = known_->first_overlap({lo, lo + n * sizeof(T)});
       if (it != known_->end()) {
-        const std::size_t bad = it->begin > origin_ ? it->begin - origin_ : 0;
+        // The range may begin before `first`: then nothing is read (never a negative count).
+        const std::size_t bad = (it->begin > lo ? it->begin : lo) - origin_;
         refused = known_fault_at(bad);
         n = bad / sizeof(T) - first;
       }
