@@ -72,6 +72,25 @@ TEST_CASE("badblocks: read from a fake sysfs tree, block device and region", "[b
   REQUIRE(system(("rm -rf " + r).c_str()) == 0);
 }
 
+TEST_CASE("badblocks: a partition gets the disk's list clipped to it and shifted by its start", "[badblocks]") {
+  char root[] = "/tmp/mcsafe-sysfs-XXXXXX";
+  REQUIRE(mkdtemp(root) != nullptr);
+  const std::string r = root, part = r + "/block/pmem1/pmem1p1";
+  REQUIRE(system(("mkdir -p " + part + " " + r + "/block/pmem1/pmem1p2").c_str()) == 0);
+  // Sectors 30..33 straddle the start (32), 40..47 lie inside, 2070..2089 straddle the end
+  // (32 + 2048 = 2080), 8..15 and 3000.. lie outside.
+  REQUIRE(system(("printf '8 8\n30 4\n40 8\n2070 20\n3000 1\n' > " + r + "/block/pmem1/badblocks").c_str()) == 0);
+  REQUIRE(system(("printf '32\n' > " + part + "/start && printf '2048\n' > " + part + "/size").c_str()) == 0);
+  const auto p = mcsafe::read_partition_badblocks("pmem1", "pmem1p1", r);
+  REQUIRE(p.ok());
+  CHECK(p.ranges == std::vector<sector_range>{{0, 2}, {8, 8}, {2038, 10}});
+  // A malformed or missing attribute is an error, never a list shifted by a guess.
+  REQUIRE(system(("printf '3x\n' > " + r + "/block/pmem1/pmem1p2/start").c_str()) == 0);
+  CHECK(mcsafe::read_partition_badblocks("pmem1", "pmem1p2", r).error == std::errc::invalid_argument);
+  CHECK(mcsafe::read_partition_badblocks("pmem1", "pmem1p3", r).error == std::errc::no_such_file_or_directory);
+  REQUIRE(system(("rm -rf " + r).c_str()) == 0);
+}
+
 namespace {
 int two_extents(int, std::vector<mcsafe::file_extent>& out) {
   out = {{0, 1 << 20, 8192}, {8192, 4 << 20, 8192}};  // file [0,8K) at 1 MiB, [8K,16K) at 4 MiB

@@ -49,15 +49,22 @@ int fail(int code, const std::string& msg) {
   return code;
 }
 
-// The pmem device holding the file ("pmem0"), or "" when it is not on one.
-std::string pmem_device(const struct stat& st) {
+// The pmem device holding the file: the disk ("pmem0") and, for a partition, its name
+// ("pmem0p1", whose sysfs directory sits inside the disk's). Empty when not on pmem.
+struct pmem_location {
+  std::string disk, partition;
+};
+pmem_location pmem_device(const struct stat& st) {
   char link[PATH_MAX] = {};
   const std::string sys = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
   const ssize_t n = readlink(sys.c_str(), link, sizeof link - 1);
-  if (n <= 0) return "";
-  const std::string path(link, static_cast<std::size_t>(n));
+  if (n <= 0) return {};
+  std::string path(link, static_cast<std::size_t>(n));
   const std::string name = path.substr(path.rfind('/') + 1);
-  return name.rfind("pmem", 0) == 0 ? name : "";
+  if (name.rfind("pmem", 0) != 0) return {};
+  if (access((sys + "/partition").c_str(), F_OK) != 0) return {name, ""};
+  path.resize(path.rfind('/'));
+  return {path.substr(path.rfind('/') + 1), name};
 }
 
 void print_ranges(std::FILE* out, const mcsafe::poison_map& m, bool json) {
@@ -106,15 +113,16 @@ int scan_file(const options& o) {
                        " to " + std::to_string(after.st_size) + " bytes; scan it again");
 
   // The kernel's view, on pmem.
-  const std::string dev = pmem_device(st);
+  const pmem_location dev = pmem_device(st);
   mcsafe::poison_map kernel;
   std::string kernel_note = "not on a pmem device";
-  if (!dev.empty()) {
-    const mcsafe::badblocks_list l = mcsafe::read_block_badblocks(dev);
+  if (!dev.disk.empty()) {
+    const mcsafe::badblocks_list l = dev.partition.empty() ? mcsafe::read_block_badblocks(dev.disk)
+                                                           : mcsafe::read_partition_badblocks(dev.disk, dev.partition);
     const std::errc e = l.ok() ? mcsafe::file_bad_ranges(fd, l.ranges, kernel) : l.error;
-    kernel_note = e == std::errc{} ? "/sys/block/" + dev + "/badblocks"
-                                   : "/sys/block/" + dev + "/badblocks unreadable: " +
-                                         std::make_error_code(e).message();
+    kernel_note = "/sys/block/" + dev.disk + "/badblocks";
+    if (!dev.partition.empty()) kernel_note += " (clipped to partition " + dev.partition + ")";
+    if (e != std::errc{}) kernel_note += " unreadable: " + std::make_error_code(e).message();
   }
 
   std::string salvage_note;

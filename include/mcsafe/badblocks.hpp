@@ -108,33 +108,51 @@ inline badblocks_list parse_badblocks(std::string_view text) noexcept {
 }
 
 namespace detail {
-inline badblocks_list read_badblocks_file(const std::string& path) noexcept {
-  badblocks_list out;
+// Reads a small text file whole (sysfs attributes are at most a page; anything over 64 MiB is
+// refused as not one). Returns an errno-style error.
+inline std::errc read_text_file(const std::string& path, std::string& text) noexcept {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    out.error = static_cast<std::errc>(errno);
-    return out;
-  }
-  std::string text;
+  if (fd < 0) return static_cast<std::errc>(errno);
   char buf[4096];
+  std::errc e{};
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      out.error = static_cast<std::errc>(errno);
-      ::close(fd);
-      return out;
+      e = static_cast<std::errc>(errno);
+      break;
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > (64u << 20)) {  // sysfs pages are 4 KiB; anything this big is not badblocks
-      out.error = std::errc::file_too_large;
-      ::close(fd);
-      return out;
+    if (text.size() > (64u << 20)) {
+      e = std::errc::file_too_large;
+      break;
     }
   }
   ::close(fd);
+  return e;
+}
+
+inline badblocks_list read_badblocks_file(const std::string& path) noexcept {
+  badblocks_list out;
+  std::string text;
+  if (const std::errc e = read_text_file(path, text); e != std::errc{}) {
+    out.error = e;
+    return out;
+  }
   return parse_badblocks(text);
+}
+
+// A sysfs attribute holding one decimal number and a newline (a partition's start or size).
+inline std::errc read_u64_attribute(const std::string& path, std::uint64_t& v) noexcept {
+  std::string text;
+  if (const std::errc e = read_text_file(path, text); e != std::errc{}) return e;
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  std::size_t i = 0;
+  bool overflow = false;
+  if (!parse_u64(text, i, v, overflow) || i != text.size())
+    return overflow ? std::errc::value_too_large : std::errc::invalid_argument;
+  return std::errc{};
 }
 }  // namespace detail
 
@@ -145,6 +163,37 @@ inline badblocks_list read_block_badblocks(std::string_view dev, const std::stri
 // <sysfs_root>/bus/nd/devices/<region>/badblocks, e.g. region = "region0".
 inline badblocks_list read_region_badblocks(std::string_view region, const std::string& sysfs_root = "/sys") noexcept {
   return detail::read_badblocks_file(sysfs_root + "/bus/nd/devices/" + std::string(region) + "/badblocks");
+}
+
+// The bad sectors of partition <part> of <disk> (e.g. "pmem0", "pmem0p1"), relative to the
+// partition, which is what FIEMAP reports for a file system on it. The kernel keeps the list
+// for the whole disk only; this clips it to the partition ([start, start + size) from
+// <sysfs_root>/block/<disk>/<part>/{start,size}) and shifts it by start.
+inline badblocks_list read_partition_badblocks(std::string_view disk, std::string_view part,
+                                               const std::string& sysfs_root = "/sys") noexcept {
+  badblocks_list whole = read_block_badblocks(disk, sysfs_root);
+  if (!whole.ok()) return whole;
+  const std::string dir = sysfs_root + "/block/" + std::string(disk) + "/" + std::string(part);
+  std::uint64_t start = 0, size = 0;
+  badblocks_list out;
+  if (std::errc e = detail::read_u64_attribute(dir + "/start", start); e != std::errc{}) {
+    out.error = e;
+    return out;
+  }
+  if (std::errc e = detail::read_u64_attribute(dir + "/size", size); e != std::errc{}) {
+    out.error = e;
+    return out;
+  }
+  if (start > UINT64_MAX - size) {
+    out.error = std::errc::value_too_large;
+    return out;
+  }
+  for (const sector_range& r : whole.ranges) {
+    const std::uint64_t lo = r.first > start ? r.first : start;
+    const std::uint64_t hi = r.first + r.count < start + size ? r.first + r.count : start + size;
+    if (lo < hi) out.ranges.push_back({lo - start, hi - lo});
+  }
+  return out;
 }
 
 namespace detail {
@@ -176,8 +225,8 @@ inline int fiemap_extents(int fd, std::vector<file_extent>& out) noexcept {
 
 // The file byte ranges of fd that lie on bad sectors of its device, rounded out to the file
 // system block (st_blksize). Device offsets are those FIEMAP reports: relative to the block
-// device holding the file system (a whole pmem namespace here; for a partition, add its
-// start to the sector list first). Returns an errno-style error on failure, no partial map.
+// device holding the file system, so for a file system on a partition pass the list from
+// read_partition_badblocks. Returns an errno-style error on failure, no partial map.
 inline std::errc file_bad_ranges(int fd, const std::vector<sector_range>& bad, poison_map& out,
                                  extents_fn extents = detail::fiemap_extents) noexcept {
   struct stat st{};
