@@ -1,5 +1,6 @@
 // Runs inside the QEMU guest (tests/system/run.sh) as PID 1's child, as root, on a real
-// kernel with memory-failure support and an fsdax ext4 on /dev/pmem0 mounted at /mnt.
+// kernel with memory-failure support, an fsdax ext4 on /dev/pmem0 mounted at /mnt and one on
+// the partition /dev/pmem1p1 mounted at /mnt2.
 // Prints one "PASS name" / "FAIL name: why" / "SKIP name: why" line per case; exits nonzero
 // when any case failed.
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -284,6 +286,76 @@ void test_dax_badblock() {
   close(fd);
 }
 
+// The same on a partition (pmem1p1, starting 1 MiB into /dev/pmem1): the kernel keeps one
+// badblocks list for the disk, in disk sectors, while FIEMAP gives partition offsets.
+void test_dax_partition() {
+  const char* part_sys = "/sys/block/pmem1/pmem1p1/start";
+  if (access(part_sys, R_OK) != 0 || access("/mnt2/.", W_OK) != 0) {
+    skip("dax_partition", "no /dev/pmem1p1 mounted at /mnt2 (see the dax mount lines above)");
+    return;
+  }
+  const std::size_t size = 16 * kPage, bad_off = 9 * kPage;
+  const int fd = open("/mnt2/data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  std::vector<unsigned char> data(size, 0x5c);
+  std::uint64_t phys = 0, start = 0;
+  char text[32] = {};
+  const int sf = open(part_sys, O_RDONLY);
+  const bool started = sf >= 0 && read(sf, text, sizeof text - 1) > 0;
+  if (sf >= 0) close(sf);
+  start = std::strtoull(text, nullptr, 10);
+  if (fd < 0 || pwrite(fd, data.data(), size, 0) != static_cast<ssize_t>(size) || fsync(fd) != 0 || !started ||
+      !physical_offset(fd, bad_off, phys)) {
+    report("dax_partition.setup", false, std::string("write, fsync, FIEMAP or start: ") + std::strerror(errno));
+    return;
+  }
+  const int bb = open("/sys/block/pmem1/badblocks", O_WRONLY);
+  const std::string inject = std::to_string(start + phys / 512) + " 8\n";  // disk sectors
+  const bool injected = bb >= 0 && write(bb, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
+  if (bb >= 0) close(bb);
+  report("dax_partition.inject_badblock", injected, "writing to /sys/block/pmem1/badblocks failed");
+  const mcsafe::badblocks_list list = mcsafe::read_partition_badblocks("pmem1", "pmem1p1");
+  mcsafe::poison_map in_file;
+  const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
+  report("dax_partition.badblocks_fiemap_range",
+         e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == bad_off &&
+             in_file.begin()->end == bad_off + kPage,
+         "partition start " + std::to_string(start) + ", error=" + std::to_string(static_cast<int>(e)) +
+             " ranges=" + std::to_string(in_file.size()) +
+             (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
+  // The disk's list read as if it were the partition's names another place (or none).
+  mcsafe::poison_map naive;
+  const mcsafe::badblocks_list whole = mcsafe::read_block_badblocks("pmem1");
+  if (whole.ok()) (void)mcsafe::file_bad_ranges(fd, whole.ranges, naive);
+  report("dax_partition.disk_list_alone_is_wrong", whole.ok() && !naive.contains(bad_off),
+         "the unclipped list also named offset " + std::to_string(bad_off));
+  auto* m = static_cast<unsigned char*>(mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0));
+  if (m == MAP_FAILED) {
+    report("dax_partition.mmap", false, std::strerror(errno));
+    close(fd);
+    return;
+  }
+  std::vector<unsigned char> buf(2 * kPage);
+  const auto bad = reinterpret_cast<std::uintptr_t>(m + bad_off);
+  const auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 64, 2 * kPage);
+  report("dax_partition.copy_bus_error",
+         r.copied == 64 && r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.address == bad, describe(r, bad));
+  munmap(m, size);
+  if (access("/mcsafe-scan", X_OK) == 0) {
+    const int found = system("/mcsafe-scan --json /mnt2/data > /tmp/scan2.json");
+    char json[1024] = {};
+    const int jf = open("/tmp/scan2.json", O_RDONLY);
+    if (jf >= 0) {
+      (void)!read(jf, json, sizeof json - 1);
+      close(jf);
+    }
+    const std::string want = "(clipped to partition pmem1p1)\", \"ranges\": [{\"offset\": " + std::to_string(bad_off);
+    report("dax_partition.mcsafe_scan_finds",
+           WIFEXITED(found) && WEXITSTATUS(found) == 1 && std::strstr(json, want.c_str()) != nullptr,
+           std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
+  }
+  close(fd);
+}
+
 }  // namespace
 
 int main() {
@@ -296,6 +368,7 @@ int main() {
   test_hwpoison_sync(break_requested());
   test_hwpoison_async();
   test_dax_badblock();
+  test_dax_partition();
   std::printf("INFO %d case(s) failed\n", g_failed);
   return g_failed == 0 ? 0 : 1;
 }

@@ -31,6 +31,7 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
+command -v python3 >/dev/null || need+=(python3)
 command -v file >/dev/null || need+=(file)
 if ((${#need[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -70,6 +71,18 @@ for m in $order; do
 done
 # 4 KiB blocks (DAX needs block size == page size), no journal (as seen to mount with -o dax).
 mkfs.ext4 -q -F -O ^has_journal -b 4096 "$root/fs.img" 32M >/dev/null 2>&1
+# The second pmem device gets an MBR with one Linux partition at sector 2048 (1 MiB: DAX on a
+# partition needs a page-aligned start) holding the same kind of file system, so the guest can
+# check badblocks on a partition (the kernel keeps the list for the whole disk).
+python3 - "$root/part.img" "$root/fs.img" <<'PY'
+import struct, sys
+start, sectors = 2048, 32 << 11  # 32 MiB
+entry = struct.pack("<B3sB3sII", 0, b"\0\0\0", 0x83, b"\0\0\0", start, sectors)
+with open(sys.argv[1], "wb") as f, open(sys.argv[2], "rb") as fs:
+    f.write(b"\0" * 446 + entry + b"\0" * 48 + b"\x55\xaa")
+    f.seek(start * 512)
+    f.write(fs.read())
+PY
 cp "$guest" "$root/guest_test"
 [ -n "$scan" ] && cp "$scan" "$root/mcsafe-scan"
 cat >"$root/init" <<'INIT'
@@ -85,6 +98,12 @@ i=0; while [ ! -b /dev/pmem0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 if [ -b /dev/pmem0 ]; then
   dd if=/fs.img of=/dev/pmem0 bs=1M 2>/dev/null && mount -t ext4 -o dax /dev/pmem0 /mnt || echo "dax mount failed"
 fi
+if [ -b /dev/pmem1 ]; then
+  mkdir -p /mnt2
+  dd if=/part.img of=/dev/pmem1 bs=1M 2>/dev/null && blockdev --rereadpt /dev/pmem1
+  i=0; while [ ! -b /dev/pmem1p1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  mount -t ext4 -o dax /dev/pmem1p1 /mnt2 || echo "dax mount failed: /dev/pmem1p1"
+fi
 cd /tmp
 /guest_test
 echo "GUEST RESULT $?"
@@ -97,7 +116,7 @@ log="$work/console.log"
 start=$(date +%s)
 timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 memmap=64M!512M $break_flag" </dev/null >"$log" 2>&1 || true
+  -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M $break_flag" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
 echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
 status=$(tr -d '\r' <"$log" | sed -n 's/^GUEST RESULT \([0-9]*\).*/\1/p' | tail -1)
