@@ -62,8 +62,8 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
 // fault unwritten, so copy [0, below) again with the same routine: that range holds no fault
 // on the side that failed; if the other side faults lower, that fault becomes the answer and
 // the range shrinks again. Terminates because `below` strictly decreases.
-MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n,
-                                                                  raw_result r, raw_copy_fn fn) noexcept {
+MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r,
+                                                 raw_copy_fn fn) noexcept {
   for (;;) {
     std::size_t below = 0;
     const fault f = decode_fault(r, dst, src, n, below);

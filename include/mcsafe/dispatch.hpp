@@ -142,8 +142,8 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
 #if defined(MCSAFE_ARCH_X86_64)
   // Measured with the paired benchmark (docs/benchmarks.md, "rep movsb threshold"): on an
   // Intel Xeon rep movsb matched glibc from 4 KiB while the ymm loop lagged; on an AMD EPYC
-  // (Zen 5) the loop beat rep movsb by 1.1-1.6x from 4 KiB to 256 KiB and by 3% at 1-4 MiB,
-  // and rep movsb won from 8 MiB (1.6x glibc at 64 MiB, where the loop gave 1.14x).
+  // (Zen 5) the loop beat rep movsb by up to 1.66x from 4 KiB to 256 KiB, the two tied from
+  // 1 MiB to 16 MiB, and rep movsb won from 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x).
   const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
   c.vector_rep_above = amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
   if (f.avx2) {

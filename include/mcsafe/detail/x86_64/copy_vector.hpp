@@ -11,8 +11,8 @@
 //             with 32-byte aligned stores, then the saved head and tail are stored
 //   > R       rep movsb
 // R is the 64-bit variable mcsafe_v1_copy_vector_rep_above, set once from CPUID before the
-// routine is first published (dispatch.hpp, vector_rep_above()): where rep movsb overtakes the
-// loop differs by a factor of 4000 between the Intel and AMD machines we measured.
+// routine is first published (dispatch.hpp, set_vector_rep_above()): rep movsb overtook the
+// loop from 4 KiB on the Intel machine we measured and only from 32 MiB on the AMD one.
 // All loads happen before the stores of the same class, so the routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) to make
 // `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
