@@ -111,6 +111,12 @@ TEST_CASE("guard: install is idempotent and diagnose() reports the handler", "[g
   const std::string d = mcsafe::diagnose();
   CHECK(d.find("SIGBUS: installed") != std::string::npos);
   CHECK(d.find("copy backend: ") != std::string::npos);
+#if defined(__x86_64__)
+  // The vector routine's threshold in use, the CPUID choice unless a test moved it.
+  const std::string rep = "vector backend: rep movsb above " +
+                          std::to_string(mcsafe::detail::default_copy_choice().vector_rep_above) + " bytes";
+  CHECK(d.find(rep) != std::string::npos);
+#endif
 }
 
 TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]") {
