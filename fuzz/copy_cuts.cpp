@@ -1,7 +1,8 @@
 // libFuzzer target: mc_safe_copy, mc_safe_load and mc_safe_store over MAP_SHARED files cut
-// (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend, offsets and lengths, checked
-// against the exact answer: copied = bytes before the first byte past a cut (the lower of the
-// two sides when both are cut), the fault's side and address, and the copied bytes.
+// (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend (and, for `vector`, rep movsb
+// threshold), offsets and lengths, checked against the exact answer: copied = bytes before the
+// first byte past a cut (the lower of the two sides when both are cut), the fault's side and
+// address, and the copied bytes.
 // Any mismatch calls __builtin_trap(), which libFuzzer reports as a crash with the input.
 // needs: include/mcsafe/copy.hpp
 
@@ -62,13 +63,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   input in{data, size};
   const std::size_t pg = cut_file::page();
   const std::uint32_t mode = in.take(1) % 5;
-  const mcsafe::copy_backend backend = backends[in.take(1) % backends.size()];
+  const std::uint32_t pick = in.take(1);
+  const mcsafe::copy_backend backend = backends[pick % backends.size()];
   const auto seed = static_cast<std::uint8_t>(in.take(1));
   cut_file& a = file_a();
   const std::size_t cut_a = a.cut(in.take(1) % kPages, seed);
   const std::size_t off_a = in.take(3) % a.size();
   std::size_t n = in.take(3) % (4 * pg + 64);
+  mcsafe::testing::reset_copy();
   if (!mcsafe::testing::force_copy(backend)) __builtin_trap();
+  // The high bits of the same byte move the vector routine's rep movsb threshold, so both of
+  // its paths above 256 B are fuzzed whatever the CPUID choice: 0 keeps it.
+  constexpr std::size_t kRepAbove[] = {0, 256, ~std::size_t{0}};
+  if (const std::size_t r = kRepAbove[(pick >> 4) % 3]; r != 0) mcsafe::testing::force_vector_rep_above(r);
 
   if (mode == 3) {  // mc_safe_load of each width at off_a
     load_case<std::uint8_t>(a, cut_a, off_a, seed);
