@@ -175,6 +175,18 @@ bool physical_offset(int fd, std::uint64_t offset, std::uint64_t& phys) {
   return true;
 }
 
+// Runs /mcsafe-scan with `args`; returns what it printed (up to 1 KiB) and its wait status.
+std::string run_scan(const std::string& args, int& status) {
+  status = system(("/mcsafe-scan " + args + " > /tmp/scan.out").c_str());
+  char text[1024] = {};
+  const int fd = open("/tmp/scan.out", O_RDONLY);
+  if (fd >= 0) {
+    (void)!read(fd, text, sizeof text - 1);
+    close(fd);
+  }
+  return text;
+}
+
 // fsdax with an injected bad block: the mapping raises SIGBUS BUS_ADRERR at the exact byte.
 void test_dax_badblock() {
   if (access("/sys/block/pmem0/badblocks", W_OK) != 0) {
@@ -267,13 +279,9 @@ void test_dax_badblock() {
     const int good = open("/tmp/good", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const bool wrote = good >= 0 && write(good, data.data(), size) == static_cast<ssize_t>(size);
     if (good >= 0) close(good);
-    const int found = system("/mcsafe-scan --json --salvage /tmp/salvaged /mnt/data > /tmp/scan.json");
-    char json[1024] = {};
-    const int jf = open("/tmp/scan.json", O_RDONLY);
-    if (jf >= 0) {
-      (void)!read(jf, json, sizeof json - 1);
-      close(jf);
-    }
+    int found = 0;
+    const std::string report_text = run_scan("--json --salvage /tmp/salvaged /mnt/data", found);
+    const char* json = report_text.c_str();
     const std::string want = "\"bad_ranges\": [{\"offset\": " + std::to_string(bad_off) + ", \"length\": " + std::to_string(kPage);
     report("dax.mcsafe_scan_finds", again && WIFEXITED(found) && WEXITSTATUS(found) == 1 &&
                                         std::strstr(json, want.c_str()) != nullptr &&
@@ -341,13 +349,9 @@ void test_dax_partition() {
          r.copied == 64 && r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.address == bad, describe(r, bad));
   munmap(m, size);
   if (access("/mcsafe-scan", X_OK) == 0) {
-    const int found = system("/mcsafe-scan --json /mnt2/data > /tmp/scan2.json");
-    char json[1024] = {};
-    const int jf = open("/tmp/scan2.json", O_RDONLY);
-    if (jf >= 0) {
-      (void)!read(jf, json, sizeof json - 1);
-      close(jf);
-    }
+    int found = 0;
+    const std::string report_text = run_scan("--json /mnt2/data", found);
+    const char* json = report_text.c_str();
     const std::string want = "(clipped to partition pmem1p1)\", \"ranges\": [{\"offset\": " + std::to_string(bad_off);
     report("dax_partition.mcsafe_scan_finds",
            WIFEXITED(found) && WEXITSTATUS(found) == 1 && std::strstr(json, want.c_str()) != nullptr,
