@@ -152,8 +152,8 @@ void BM_pmem2_memcpy_fn(benchmark::State& state) {
 // neighbours, and a ratio of their medians can move 30% between runs. Here each iteration
 // times one block of glibc memcpy and one block of mc_safe_copy back to back (in alternating
 // order), and the counter `vs_memcpy` is the median over iterations of memcpy time / mc_safe_copy
-// time: above 1 means mc_safe_copy is faster. Blocks of about 10-20 us (or one call
-// above 1 MiB) keep the clock's 10 ns steps below 0.1%.
+// time: above 1 means mc_safe_copy is faster. Blocks of about 10-30 us (or one call
+// above 1 MiB) keep the cost of reading the clock (20-30 ns here) below 0.3%.
 // rep_above, when nonzero, overrides the vector routine's rep movsb threshold (the
 // `.loop` and `.rep` rows show both sides of the CPUID choice).
 void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::size_t rep_above) {
@@ -215,7 +215,7 @@ void BM_load_u64_sum(benchmark::State& state) {
 template <bool Safe>
 void BM_load_u64_chase(benchmark::State& state) {
   static std::uint64_t ring[512];
-  for (std::size_t k = 0; k < 512; ++k) ring[k] = (k * 167 + 1) & 511;  // one cycle through all 512
+  for (std::size_t k = 0; k < 512; ++k) ring[k] = (k * 167 + 1) & 511;  // from 0: a cycle of 128 indices, in L1
   std::uint64_t i = 0;
   for (auto _ : state) {
     if constexpr (Safe) {
