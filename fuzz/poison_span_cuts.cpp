@@ -5,8 +5,8 @@
 //   load(i)       the element, or known_bad (address: the element or the range start inside
 //                 it), or bus_error at the first byte past the cut
 //   read(f, out)  whole elements up to the first refused or faulting one, the lower of the two
-//   scan(map)     records exactly the bytes past the cut that lie in no known range's pages,
-//                 never a good byte, and returns the number of bytes it recorded
+//   scan(map)     records every byte past the cut that no known range covers, never a byte
+//                 before the cut, and returns the number of bytes it recorded
 // Any mismatch calls __builtin_trap(), which libFuzzer reports as a crash with the input.
 // needs: include/mcsafe/span.hpp
 #include <algorithm>
