@@ -56,8 +56,8 @@ ctest_args=()
 if ((${#excluded[@]})); then
   regex=$(printf '%s\n' "${excluded[@]}" | sed 's/[][\.*^$()+?{}|]/\\&/g' | sed 's/^/^/; s/$/$/' | paste -sd'|')
   ctest_args=(-E "$regex")
-  say "left out (${#excluded[@]}):"
-  printf '    %s\n' "${excluded[@]}"
+  say "left out (${#excluded[@]}; the reasons are at the top of tests/ecosystem/aarch64.sh):"
+  for name in "${excluded[@]}"; do say "  - $name"; done
 fi
 # The guard tests exec a fresh child process; under qemu-user it is exec'ed through the
 # emulator (tests/test_guard.cpp reads MCSAFE_TEST_EMULATOR) with the sysroot from QEMU_LD_PREFIX.
