@@ -38,13 +38,19 @@ constexpr const char* to_string(copy_backend b) noexcept {
   return "unknown";
 }
 
+namespace detail {
+// The vector backend's rep movsb thresholds, per vendor (measured: see choose_copy).
+inline constexpr std::size_t k_vector_rep_above_intel = 2048;
+inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
+}  // namespace detail
+
 // What was chosen and why, for diagnose().
 struct copy_choice {
   copy_backend backend = copy_backend::generic;
   const char* reason = "";
   // The vector backend's rep movsb threshold: sizes above it use rep movsb, those below a
   // 4x32-byte loop. Set for every CPU, so forcing `vector` later also gets the right one.
-  std::size_t vector_rep_above = 2048;
+  std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
   char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
   const char* ignored_why = "";
 };
@@ -109,9 +115,6 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   }
 }
 
-inline constexpr std::size_t k_vector_rep_above_intel = 2048;
-inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
-
 // Sets the vector routine's threshold. Relaxed: it is written before the routine is published
 // (release) and read only by copies that acquired it; a later testing:: change may race with
 // a copy in flight, which then takes either path, both correct.
@@ -120,6 +123,14 @@ inline std::size_t set_vector_rep_above(std::size_t n) noexcept {
   return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above, n, __ATOMIC_RELAXED);
 #else
   (void)n;
+  return 0;
+#endif
+}
+// The threshold in use (0 where there is no vector routine).
+inline std::size_t vector_rep_above() noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  return __atomic_load_n(&mcsafe_v1_copy_vector_rep_above, __ATOMIC_RELAXED);
+#else
   return 0;
 #endif
 }

@@ -175,6 +175,26 @@ bool physical_offset(int fd, std::uint64_t offset, std::uint64_t& phys) {
   return true;
 }
 
+// Marks `count` 512-byte sectors bad from `sector` on disk `dev` (sysfs badblocks).
+bool inject_badblock(const std::string& dev, std::uint64_t sector, unsigned count) {
+  const int fd = open(("/sys/block/" + dev + "/badblocks").c_str(), O_WRONLY);
+  const std::string line = std::to_string(sector) + " " + std::to_string(count) + "\n";
+  const bool ok = fd >= 0 && write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+// Checks that the kernel's list `list`, mapped through FIEMAP of fd, names exactly the page
+// at file offset `off`; reports it as `name`.
+void check_one_page_range(const char* name, int fd, const mcsafe::badblocks_list& list, std::size_t off,
+                          const std::string& context) {
+  mcsafe::poison_map in_file;
+  const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
+  report(name, e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == off && in_file.begin()->end == off + kPage,
+         context + "error=" + std::to_string(static_cast<int>(e)) + " ranges=" + std::to_string(in_file.size()) +
+             (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
+}
+
 // Runs /mcsafe-scan with `args`; returns what it printed (up to 1 KiB) and its wait status.
 std::string run_scan(const std::string& args, int& status) {
   status = system(("/mcsafe-scan " + args + " > /tmp/scan.out").c_str());
@@ -207,21 +227,11 @@ void test_dax_badblock() {
     report("dax.fiemap", false, std::string("FIEMAP: ") + std::strerror(errno));
     return;
   }
-  const int bb = open("/sys/block/pmem0/badblocks", O_WRONLY);
-  const std::string inject = std::to_string(phys / 512) + " 8\n";  // one 4 KiB page
-  const bool injected = bb >= 0 && write(bb, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
-  if (bb >= 0) close(bb);
-  report("dax.inject_badblock", injected, "writing to /sys/block/pmem0/badblocks failed");
-  {  // the kernel's list, through mcsafe's parser and FIEMAP, names the same file range
-    const mcsafe::badblocks_list list = mcsafe::read_block_badblocks("pmem0");
-    mcsafe::poison_map in_file;
-    const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
-    report("dax.badblocks_fiemap_range",
-           e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == bad_off &&
-               in_file.begin()->end == bad_off + kPage,
-           "error=" + std::to_string(static_cast<int>(e)) + " ranges=" + std::to_string(in_file.size()) +
-               (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
-  }
+  const std::uint64_t bad_sector = phys / 512, bad_sectors = kPage / 512;  // one page
+  report("dax.inject_badblock", inject_badblock("pmem0", bad_sector, bad_sectors),
+         "writing to /sys/block/pmem0/badblocks failed");
+  // The kernel's list, through mcsafe's parser and FIEMAP, names the same file range.
+  check_one_page_range("dax.badblocks_fiemap_range", fd, mcsafe::read_block_badblocks("pmem0"), bad_off, "");
   auto* m = static_cast<unsigned char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
   if (m == MAP_FAILED) {
     report("dax.mmap", false, std::strerror(errno));
@@ -273,9 +283,7 @@ void test_dax_badblock() {
   if (access("/mcsafe-scan", X_OK) != 0) {
     skip("dax.mcsafe_scan", "/mcsafe-scan not in the initramfs (run.sh --scan not given)");
   } else {
-    const int bb2 = open("/sys/block/pmem0/badblocks", O_WRONLY);
-    const bool again = bb2 >= 0 && write(bb2, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
-    if (bb2 >= 0) close(bb2);
+    const bool again = inject_badblock("pmem0", bad_sector, bad_sectors);
     const int good = open("/tmp/good", O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const bool wrote = good >= 0 && write(good, data.data(), size) == static_cast<ssize_t>(size);
     if (good >= 0) close(good);
@@ -287,7 +295,8 @@ void test_dax_badblock() {
                                         std::strstr(json, want.c_str()) != nullptr &&
                                         std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"ranges\": [{\"offset\": " + std::to_string(bad_off)).c_str()) != nullptr,
            std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
-    const int fixed = system("/mcsafe-scan --repair-from /tmp/good /mnt/data > /tmp/repair.txt");
+    int fixed = 0;
+    run_scan("--repair-from /tmp/good /mnt/data", fixed);
     report("dax.mcsafe_scan_repairs", wrote && WIFEXITED(fixed) && WEXITSTATUS(fixed) == 0,
            "mcsafe-scan --repair-from exit " + std::to_string(WEXITSTATUS(fixed)));
   }
@@ -306,30 +315,16 @@ void test_dax_partition() {
   const int fd = open("/mnt2/data", O_RDWR | O_CREAT | O_TRUNC, 0600);
   std::vector<unsigned char> data(size, 0x5c);
   std::uint64_t phys = 0, start = 0;
-  char text[32] = {};
-  const int sf = open(part_sys, O_RDONLY);
-  const bool started = sf >= 0 && read(sf, text, sizeof text - 1) > 0;
-  if (sf >= 0) close(sf);
-  start = std::strtoull(text, nullptr, 10);
+  const bool started = mcsafe::detail::read_u64_attribute(part_sys, start) == std::errc{};
   if (fd < 0 || pwrite(fd, data.data(), size, 0) != static_cast<ssize_t>(size) || fsync(fd) != 0 || !started ||
       !physical_offset(fd, bad_off, phys)) {
     report("dax_partition.setup", false, std::string("write, fsync, FIEMAP or start: ") + std::strerror(errno));
     return;
   }
-  const int bb = open("/sys/block/pmem1/badblocks", O_WRONLY);
-  const std::string inject = std::to_string(start + phys / 512) + " 8\n";  // disk sectors
-  const bool injected = bb >= 0 && write(bb, inject.data(), inject.size()) == static_cast<ssize_t>(inject.size());
-  if (bb >= 0) close(bb);
-  report("dax_partition.inject_badblock", injected, "writing to /sys/block/pmem1/badblocks failed");
-  const mcsafe::badblocks_list list = mcsafe::read_partition_badblocks("pmem1", "pmem1p1");
-  mcsafe::poison_map in_file;
-  const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
-  report("dax_partition.badblocks_fiemap_range",
-         e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == bad_off &&
-             in_file.begin()->end == bad_off + kPage,
-         "partition start " + std::to_string(start) + ", error=" + std::to_string(static_cast<int>(e)) +
-             " ranges=" + std::to_string(in_file.size()) +
-             (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
+  report("dax_partition.inject_badblock", inject_badblock("pmem1", start + phys / 512, kPage / 512),  // disk sectors
+         "writing to /sys/block/pmem1/badblocks failed");
+  check_one_page_range("dax_partition.badblocks_fiemap_range", fd, mcsafe::read_partition_badblocks("pmem1", "pmem1p1"),
+                       bad_off, "partition start " + std::to_string(start) + ", ");
   // The disk's list read as if it were the partition's names another place (or none).
   mcsafe::poison_map naive;
   const mcsafe::badblocks_list whole = mcsafe::read_block_badblocks("pmem1");
