@@ -1,5 +1,5 @@
 // libFuzzer target: mc_safe_copy, mc_safe_load and mc_safe_store over MAP_SHARED files cut
-// (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend (and, for `vector`, rep movsb
+// (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend (and, for the vector backends, rep movsb
 // threshold), offsets and lengths, checked against the exact answer: copied = bytes before the
 // first byte past a cut (the lower of the two sides when both are cut), the fault's side and
 // address, and the copied bytes.

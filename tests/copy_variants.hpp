@@ -1,4 +1,4 @@
-// Test helpers for copies: every copy backend, and the vector backend with its rep movsb
+// Test helpers for copies: every copy backend, and the vector backends with their rep movsb
 // threshold forced both ways, so each test covers every path whatever the CPUID choice is.
 #pragma once
 #include <cstddef>
@@ -12,7 +12,7 @@ namespace mcsafe_test {
 
 struct copy_variant {
   mcsafe::copy_backend backend;
-  std::size_t rep_above;  // 0: the CPUID choice; else forced for the vector routine
+  std::size_t rep_above;  // 0: the CPUID choice; else forced for the vector routines
   const char* name;
 };
 
@@ -21,6 +21,9 @@ inline constexpr copy_variant all_copy_variants[] = {
     {mcsafe::copy_backend::vector, 0, "vector"},
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector, ~std::size_t{0}, "vector, loop at every size"},
+    {mcsafe::copy_backend::vector_sse2, 0, "vector_sse2"},
+    {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb above 256 B"},
+    {mcsafe::copy_backend::vector_sse2, ~std::size_t{0}, "vector_sse2, loop at every size"},
     {mcsafe::copy_backend::fragile, 0, "fragile"},
     {mcsafe::copy_backend::generic, 0, "generic"},
 };

@@ -88,8 +88,13 @@ TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 
   CHECK(f.avx_cpu_only);
   CHECK(f.avx512_cpu_only);
   CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector, f) == nullptr);  // would #UD
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::rep_movsb);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_intel);
   CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
+  // Typed in without SSE2 as well (no real x86-64 CPU): ERMS makes it rep movsb.
+  record no_sse2 = r;
+  no_sse2.leaf1.edx &= ~(1u << 26);
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(no_sse2), nullptr).backend == mcsafe::copy_backend::rep_movsb);
   // AVX state but not the AVX-512 state components: AVX2 yes, AVX-512 no.
   r.xcr0 = 0x7;
   const auto g = detect_recorded(r);
@@ -116,10 +121,11 @@ TEST_CASE("cpu: AMD Excavator: AVX2 without ERMS", "[cpu][x86_64]") {
   CHECK(f.avx2);
   CHECK_FALSE(f.erms);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_amd);
+  // No ERMS: the loop at every size, as glibc does there.
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_never);
   record r = amd_stoney_ridge;
-  r.xcr0 = 0x3;  // no AVX state: neither vector nor rep movsb (no ERMS) -> the 8-byte loop
-  CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::fragile);
+  r.xcr0 = 0x3;  // no AVX state: the SSE2 size classes
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::vector_sse2);
 }
 
 TEST_CASE("cpu: AMD Bulldozer: AVX but no leaf-7 features", "[cpu][x86_64]") {
@@ -127,7 +133,7 @@ TEST_CASE("cpu: AMD Bulldozer: AVX but no leaf-7 features", "[cpu][x86_64]") {
   CHECK(f.avx);
   CHECK_FALSE(f.avx2);
   CHECK_FALSE(f.erms);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::fragile);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
   CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::sse2_nt);
   CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clflush);
 }
@@ -141,7 +147,14 @@ TEST_CASE("cpu: AMD K11 with max basic leaf 1: leaf 7 is never trusted", "[cpu][
   CHECK_FALSE(f.erms);
   CHECK_FALSE(f.avx2);
   CHECK_FALSE(f.movdir64b);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::fragile);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
+  // A described CPU without SSE2 (no x86-64 CPU is one) gets the kernel's copy_mc rule.
+  record r = amd_griffin;
+  r.leaf1.edx &= ~(1u << 26);
+  const auto g = detect_recorded(r);
+  CHECK_FALSE(g.sse2);
+  CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector_sse2, g) == nullptr);
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).backend == mcsafe::copy_backend::fragile);
 }
 
 TEST_CASE("cpu: the native CPUID agrees with itself and the live choice is usable", "[cpu]") {

@@ -112,10 +112,15 @@ TEST_CASE("guard: install is idempotent and diagnose() reports the handler", "[g
   CHECK(d.find("SIGBUS: installed") != std::string::npos);
   CHECK(d.find("copy backend: ") != std::string::npos);
 #if defined(__x86_64__)
-  // The vector routine's threshold in use, the CPUID choice unless a test moved it.
-  const std::string rep = "vector backend: rep movsb above " +
-                          std::to_string(mcsafe::detail::default_copy_choice().vector_rep_above) + " bytes";
+  // The vector routines' threshold in use, the CPUID choice unless a test moved it.
+  const std::size_t above = mcsafe::detail::default_copy_choice().vector_rep_above;
+  const std::string rep = above == mcsafe::detail::k_vector_rep_never
+                              ? "vector backends: rep movsb never used"
+                              : "vector backends: rep movsb above " + std::to_string(above) + " bytes";
   CHECK(d.find(rep) != std::string::npos);
+  mcsafe::testing::force_vector_rep_above(mcsafe::detail::k_vector_rep_never);
+  CHECK(mcsafe::diagnose().find("vector backends: rep movsb never used") != std::string::npos);
+  mcsafe::testing::reset_copy();
 #endif
 }
 

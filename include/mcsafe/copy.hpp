@@ -58,12 +58,24 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
   return f;
 }
 
+// The routine that re-copies after a fault: one that moves bytes in address order, so it stops
+// at the lowest bad byte in one signal. The vector routines load their tail first: re-copying
+// with them would walk down a run of bad pages four vectors at a time, one signal per step
+// (8,192 signals for 1 MiB past the end of a truncated file).
+inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if (fn == &mcsafe_v1_copy_vector || fn == &mcsafe_v1_copy_vector_sse2) return &mcsafe_v1_copy_rep_movsb;
+#endif
+  return fn;
+}
+
 // The slow path after a fault. A wide or overlapping routine may have left bytes below the
-// fault unwritten, so copy [0, below) again with the same routine: that range holds no fault
-// on the side that failed; if the other side faults lower, that fault becomes the answer and
-// the range shrinks again. Terminates because `below` strictly decreases.
+// fault unwritten, so copy [0, below) again with a forward routine: if that range holds a
+// lower fault (on either side), that fault becomes the answer and the range shrinks again.
+// Terminates because `below` strictly decreases.
 MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r,
                                                  raw_copy_fn fn) noexcept {
+  fn = forward_routine(fn);
   for (;;) {
     std::size_t below = 0;
     const fault f = decode_fault(r, dst, src, n, below);
@@ -75,13 +87,14 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
   }
 }
 
-// Calls the chosen routine. The usual choice is called directly after one predictable
-// compare: an indirect call measured 0.7-1.1 ns more per copy than a direct one on the
+// Calls the chosen routine. The vector routines (the CPUID choice on every x86-64 CPU) are
+// called directly after a predictable compare: an indirect call measured 0.7-1.1 ns more per copy than a direct one on the
 // machines we benchmark on (see docs/benchmarks.md), which is most of a small memcpy.
 MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (fn == &mcsafe_v1_copy_vector) [[likely]]
     return mcsafe_v1_copy_vector(dst, src, n);
+  if (fn == &mcsafe_v1_copy_vector_sse2) return mcsafe_v1_copy_vector_sse2(dst, src, n);
 #endif
   return fn(dst, src, n);
 }

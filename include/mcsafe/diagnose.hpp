@@ -85,7 +85,10 @@ inline std::string diagnose() {
     appendf(out, " (forced by mcsafe::testing::force_copy; default would be %s)\n", to_string(c.backend));
   if (c.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_COPY=%s ignored: %s\n", c.ignored_env, c.ignored_why);
 #if defined(MCSAFE_ARCH_X86_64)
-  appendf(out, "vector backend: rep movsb above %zu bytes\n", vector_rep_above());
+  if (vector_rep_above() == k_vector_rep_never)
+    out += "vector backends: rep movsb never used\n";
+  else
+    appendf(out, "vector backends: rep movsb above %zu bytes\n", vector_rep_above());
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)

@@ -2,10 +2,12 @@
 //
 // The table of backends (name, routine, when it is usable) is below. The choice: the AVX2
 // `vector` routine where the CPU and OS allow ymm state (fastest at small and mid sizes), else
-// like the kernel's copy_mc: rep movsb where the CPU has ERMS, the 8-byte "fragile" loop otherwise.
+// the same size classes in SSE2 (`vector_sse2`: every x86-64 CPU has SSE2). Only a typed-in CPU
+// without SSE2 falls back to the kernel's copy_mc rule: rep movsb with ERMS, else the 8-byte
+// "fragile" loop.
 // Order of precedence, decided once on first use and cached in one atomic pointer:
 //   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
-//   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|fragile|generic, read once; a value
+//   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|vector_sse2|fragile|generic, read once; a value
 //      that is unknown or not usable here is ignored and reported by diagnose(), never printed
 //   3. CPUID (cpu.hpp)
 // Tests switch backends with mcsafe::testing::force_copy().
@@ -24,14 +26,17 @@
 namespace mcsafe {
 inline namespace v1 {
 
-enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic };
+// vector_sse2 is last so that the values of the others stay what they were.
+enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic, vector_sse2 };
 inline constexpr copy_backend all_copy_backends[] = {copy_backend::rep_movsb, copy_backend::vector,
-                                                     copy_backend::fragile, copy_backend::generic};
+                                                     copy_backend::vector_sse2, copy_backend::fragile,
+                                                     copy_backend::generic};
 
 constexpr const char* to_string(copy_backend b) noexcept {
   switch (b) {
     case copy_backend::rep_movsb: return "rep_movsb";
     case copy_backend::vector: return "vector";
+    case copy_backend::vector_sse2: return "vector_sse2";
     case copy_backend::fragile: return "fragile";
     case copy_backend::generic: return "generic";
   }
@@ -39,17 +44,19 @@ constexpr const char* to_string(copy_backend b) noexcept {
 }
 
 namespace detail {
-// The vector backend's rep movsb thresholds, per vendor (measured: see choose_copy).
+// The vector backends' rep movsb thresholds, per vendor (measured: see choose_copy), and
+// for CPUs without ERMS, where rep movsb is not used at all (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
+inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
 // What was chosen and why, for diagnose().
 struct copy_choice {
   copy_backend backend = copy_backend::generic;
   const char* reason = "";
-  // The vector backend's rep movsb threshold: sizes above it use rep movsb, those below a
-  // 4x32-byte loop. Set for every CPU, so forcing `vector` later also gets the right one.
+  // The vector backends' rep movsb threshold: sizes above it use rep movsb, those below a
+  // loop of four vectors. Set for every CPU, so forcing a vector backend later also gets it.
   std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
   char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
   const char* ignored_why = "";
@@ -105,6 +112,7 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
     case copy_backend::rep_movsb: return &mcsafe_v1_copy_rep_movsb;  // correct without ERMS, only slower
     case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
     case copy_backend::vector: return f.avx2 ? &mcsafe_v1_copy_vector : nullptr;  // AVX2 + OS YMM state
+    case copy_backend::vector_sse2: return f.sse2 ? &mcsafe_v1_copy_vector_sse2 : nullptr;
 #endif
 #if defined(MCSAFE_HAS_GUARDED_ROUTINES)
     case copy_backend::generic: return &mcsafe_v1_copy_generic;
@@ -115,7 +123,7 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   }
 }
 
-// Sets the vector routine's threshold. Relaxed: it is written before the routine is published
+// Sets the vector routines' threshold (one variable, read by both). Relaxed: it is written before the routine is published
 // (release) and read only by copies that acquired it; a later testing:: change may race with
 // a copy in flight, which then takes either path, both correct.
 inline std::size_t set_vector_rep_above(std::size_t n) noexcept {
@@ -155,19 +163,25 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
   // Intel Xeon rep movsb matched glibc from 4 KiB while the ymm loop lagged; on an AMD EPYC
   // (Zen 5) the loop beat rep movsb by up to 1.66x from 4 KiB to 256 KiB, the two tied from
   // 1 MiB to 16 MiB, and rep movsb won from 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x).
+  // Without ERMS rep movsb is never used, as in glibc (whose rep movsb variants need ERMS)
+  // and the kernel (copy_mc uses rep movsb only with ERMS).
   const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
-  c.vector_rep_above = amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
+  c.vector_rep_above = !f.erms ? k_vector_rep_never : amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
   if (f.avx2) {
     c.backend = copy_backend::vector;
-    c.reason = amd ? "CPUID: AVX2 with OS YMM state (XCR0); AMD: 32-byte loop up to 4 MiB, rep movsb above"
-                   : "CPUID: AVX2 with OS YMM state (XCR0): 32-byte loop up to 2 KiB, rep movsb above";
+    c.reason = !f.erms ? "CPUID: AVX2 with OS YMM state (XCR0); no ERMS: 32-byte loop at every size"
+               : amd   ? "CPUID: AVX2 with OS YMM state (XCR0); AMD: 32-byte loop up to 4 MiB, rep movsb above"
+                       : "CPUID: AVX2 with OS YMM state (XCR0): 32-byte loop up to 2 KiB, rep movsb above";
+  } else if (f.sse2) {
+    c.backend = copy_backend::vector_sse2;
+    c.reason = "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
   } else if (f.erms) {
     c.backend = copy_backend::rep_movsb;
     c.reason = f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)"
                       : "CPUID: ERMS (rep movsb is fast)";
   } else {
     c.backend = copy_backend::fragile;
-    c.reason = "CPUID: no ERMS; 8-byte aligned loop";
+    c.reason = "CPUID: no SSE2, no ERMS; 8-byte aligned loop";
   }
 #elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
   c.backend = copy_backend::generic;
@@ -238,7 +252,7 @@ inline void reset_copy() noexcept {
   force_copy(detail::default_copy_choice().backend);
   detail::set_vector_rep_above(detail::default_copy_choice().vector_rep_above);
 }
-// The vector backend uses rep movsb above n bytes from now on (tests cover both of its paths
+// The vector backends use rep movsb above n bytes from now on (tests cover both of its paths
 // near a fault; benchmarks compare thresholds). Returns the previous value; reset_copy()
 // restores the CPUID choice.
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
