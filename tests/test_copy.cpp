@@ -99,3 +99,23 @@ TEST_CASE("dispatch: forcing an unknown or unavailable backend changes nothing",
   CHECK(mcsafe::detail::copy_routine(c.backend, none) != nullptr);
   CHECK(mcsafe::active_copy_backend() == before);
 }
+
+#if defined(__x86_64__)
+TEST_CASE("dispatch: each vector backend gets its own rep movsb threshold, forced or chosen", "[dispatch]") {
+  const mcsafe::cpu_features& cpu = mcsafe::detail::host_cpu();
+  REQUIRE(mcsafe::testing::force_copy(copy_backend::vector_sse2));
+  CHECK(mcsafe::detail::vector_rep_above() == mcsafe::detail::vector_rep_above_for(cpu, copy_backend::vector_sse2));
+  mcsafe::testing::force_vector_rep_above(300);
+  CHECK(mcsafe::detail::vector_rep_above() == 300);
+  mcsafe::testing::reset_copy();
+  CHECK(mcsafe::detail::vector_rep_above() == mcsafe::detail::default_copy_choice().vector_rep_above);
+  // Chosen through the environment: the threshold follows the backend, not the CPUID choice.
+  mcsafe::cpu_features amd{};
+  std::strcpy(amd.vendor, "AuthenticAMD");
+  amd.sse2 = amd.avx2 = amd.erms = true;
+  CHECK(mcsafe::detail::choose_copy(amd, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_amd);
+  CHECK(mcsafe::detail::choose_copy(amd, "vector_sse2").vector_rep_above == mcsafe::detail::k_vector_rep_above_sse2);
+  amd.erms = false;
+  CHECK(mcsafe::detail::choose_copy(amd, "vector_sse2").vector_rep_above == mcsafe::detail::k_vector_rep_never);
+}
+#endif

@@ -89,7 +89,7 @@ TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 
   CHECK(f.avx512_cpu_only);
   CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector, f) == nullptr);  // would #UD
   CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_intel);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_sse2);
   CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
   // Typed in without SSE2 as well (no real x86-64 CPU): ERMS makes it rep movsb.
   record no_sse2 = r;

@@ -94,7 +94,8 @@ MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void*
 #if defined(MCSAFE_ARCH_X86_64)
   if (fn == &mcsafe_v1_copy_vector) [[likely]]
     return mcsafe_v1_copy_vector(dst, src, n);
-  if (fn == &mcsafe_v1_copy_vector_sse2) return mcsafe_v1_copy_vector_sse2(dst, src, n);
+  if (fn == &mcsafe_v1_copy_vector_sse2) [[likely]]
+    return mcsafe_v1_copy_vector_sse2(dst, src, n);
 #endif
   return fn(dst, src, n);
 }

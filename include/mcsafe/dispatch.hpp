@@ -44,10 +44,11 @@ constexpr const char* to_string(copy_backend b) noexcept {
 }
 
 namespace detail {
-// The vector backends' rep movsb thresholds, per vendor (measured: see choose_copy), and
-// for CPUs without ERMS, where rep movsb is not used at all (as glibc and the kernel do).
+// The vector backends' rep movsb thresholds (measured: see vector_rep_above_for), and for
+// CPUs without ERMS, where rep movsb is not used at all (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
+inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
@@ -55,8 +56,8 @@ inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 struct copy_choice {
   copy_backend backend = copy_backend::generic;
   const char* reason = "";
-  // The vector backends' rep movsb threshold: sizes above it use rep movsb, those below a
-  // loop of four vectors. Set for every CPU, so forcing a vector backend later also gets it.
+  // The vector backends' rep movsb threshold for `backend`: sizes above it use rep movsb,
+  // those below a loop of four vectors (testing::force_copy sets the one for its backend).
   std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
   char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
   const char* ignored_why = "";
@@ -143,7 +144,22 @@ inline std::size_t vector_rep_above() noexcept {
 #endif
 }
 
-inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
+// The rep movsb threshold of a vector backend on this CPU. Measured with the paired benchmark
+// (docs/benchmarks.md, "rep movsb threshold"): on an Intel Xeon rep movsb matched glibc from
+// 4 KiB while the ymm loop lagged; on an AMD EPYC (Zen 5) the ymm loop beat rep movsb by up to
+// 1.66x from 4 KiB to 256 KiB, the two tied from 1 MiB to 16 MiB, and rep movsb won from
+// 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x). The 16-byte loop of vector_sse2 lost to
+// rep movsb from 4 KiB on that AMD machine too (0.75-0.87x glibc's SSE2 memcpy, which uses rep
+// movsb above 2 KiB), so it switches at 2 KiB everywhere. Without ERMS: never, as glibc.
+inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
+  if (!f.erms) return k_vector_rep_never;
+  if (b == copy_backend::vector_sse2) return k_vector_rep_above_sse2;
+  const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
+  return amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
+}
+
+// The backend: forced at compile time, by the environment, or from CPUID.
+inline copy_choice choose_copy_backend(const cpu_features& f, const char* env) noexcept {
   copy_choice c;
 #if defined(MCSAFE_FORCE_COPY_BACKEND)
 #define MCSAFE_STR2(x) #x
@@ -159,19 +175,9 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
     return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
-  // Measured with the paired benchmark (docs/benchmarks.md, "rep movsb threshold"): on an
-  // Intel Xeon rep movsb matched glibc from 4 KiB while the ymm loop lagged; on an AMD EPYC
-  // (Zen 5) the loop beat rep movsb by up to 1.66x from 4 KiB to 256 KiB, the two tied from
-  // 1 MiB to 16 MiB, and rep movsb won from 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x).
-  // Without ERMS rep movsb is never used, as in glibc (whose rep movsb variants need ERMS)
-  // and the kernel (copy_mc uses rep movsb only with ERMS).
-  const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
-  c.vector_rep_above = !f.erms ? k_vector_rep_never : amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
   if (f.avx2) {
     c.backend = copy_backend::vector;
-    c.reason = !f.erms ? "CPUID: AVX2 with OS YMM state (XCR0); no ERMS: 32-byte loop at every size"
-               : amd   ? "CPUID: AVX2 with OS YMM state (XCR0); AMD: 32-byte loop up to 4 MiB, rep movsb above"
-                       : "CPUID: AVX2 with OS YMM state (XCR0): 32-byte loop up to 2 KiB, rep movsb above";
+    c.reason = "CPUID: AVX2 with OS YMM state (XCR0)";
   } else if (f.sse2) {
     c.backend = copy_backend::vector_sse2;
     c.reason = "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
@@ -190,6 +196,13 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
   c.backend = copy_backend::generic;
   c.reason = "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
 #endif
+  return c;
+}
+
+// The choice the process makes once: the backend and its rep movsb threshold.
+inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
+  copy_choice c = choose_copy_backend(f, env);
+  c.vector_rep_above = vector_rep_above_for(f, c.backend);
   return c;
 }
 
@@ -236,21 +249,22 @@ inline copy_backend active_copy_backend() noexcept {
 }
 
 namespace testing {
-// Switch every later mc_safe_copy in this process to backend b. Returns false (and changes
+// Switch every later mc_safe_copy in this process to backend b, with the rep movsb threshold
+// this CPU would get with it (force_vector_rep_above moves that afterwards). Returns false (and changes
 // nothing) when b cannot run on this CPU or build. Not for production use: a copy running in
 // another thread at the same moment keeps the routine it started with.
 inline bool force_copy(copy_backend b) noexcept {
   detail::active_copy();  // the handler is installed and the default chosen first
   detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
   if (fn == nullptr) return false;
+  detail::set_vector_rep_above(detail::vector_rep_above_for(detail::host_cpu(), b));
   detail::g_copy_backend.store(b, std::memory_order_relaxed);
   detail::g_copy_fn.store(fn, std::memory_order_release);
   return true;
 }
 // Back to the choice made from CPUID and the environment.
 inline void reset_copy() noexcept {
-  force_copy(detail::default_copy_choice().backend);
-  detail::set_vector_rep_above(detail::default_copy_choice().vector_rep_above);
+  force_copy(detail::default_copy_choice().backend);  // with its threshold
 }
 // The vector backends use rep movsb above n bytes from now on (tests cover both of its paths
 // near a fault; benchmarks compare thresholds). Returns the previous value; reset_copy()
