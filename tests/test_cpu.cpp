@@ -24,17 +24,18 @@ struct record {
   const char* name;
   mcsafe::cpuid_regs leaf0, leaf1, leaf7;
   std::uint64_t xcr0;
+  mcsafe::cpuid_regs leaf7_1{};  // subleaf 1 of leaf 7; not in the recordings (zero) unless typed in
 };
 
 const record* g_cpu = nullptr;  // the record the seam replays
 
-mcsafe::cpuid_regs replay(std::uint32_t leaf, std::uint32_t) noexcept {
+mcsafe::cpuid_regs replay(std::uint32_t leaf, std::uint32_t subleaf) noexcept {
   // Out-of-range leaves are replayed too (Intel CPUs answer them with the data of the highest
   // leaf): detect() must check the maximum leaf itself.
   switch (leaf) {
     case 0: return g_cpu->leaf0;
     case 1: return g_cpu->leaf1;
-    case 7: return g_cpu->leaf7;
+    case 7: return subleaf == 1 ? g_cpu->leaf7_1 : g_cpu->leaf7;
     default: return {};
   }
 }
@@ -72,10 +73,35 @@ TEST_CASE("cpu: a recent Xeon with AVX-512, ERMS, FSRM and MOVDIR64B", "[cpu][x8
   CHECK(f.max_leaf == 0x24);
   CHECK((f.sse2 && f.avx && f.avx2 && f.avx512f && f.avx512bw));
   CHECK((f.erms && f.fsrm && f.movdir64b && f.clwb && f.clflushopt && f.clflush));
+  // Leaf 7 subleaf 1 was not recorded: without AVX-VNNI the zmm routine is not chosen on Intel.
+  CHECK_FALSE(f.avx_vnni);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_intel);
+  CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector_avx512, f) != nullptr);
   CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
   CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clwb);
+}
+
+TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an AMD with AVX-512", "[cpu][x86_64]") {
+  record r = xeon_spr_vm;
+  r.leaf7_1.eax = 1u << 4;
+  const auto f = detect_recorded(r);
+  CHECK(f.avx_vnni);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_avx512);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_avx512_intel);
+  r.leaf7.eax = 0;  // subleaf 1 does not exist: it must not be read
+  CHECK_FALSE(detect_recorded(r).avx_vnni);
+  r.leaf7.eax = 2;
+  r.xcr0 = 0x7;  // no AVX-512 state: AVX2
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::vector);
+  record amd = r;
+  amd.xcr0 = 0xe7;
+  amd.leaf0 = {0x00000010, 0x68747541, 0x444D4163, 0x69746E65};  // "AuthenticAMD"
+  amd.leaf7_1 = {};
+  const auto g = detect_recorded(amd);
+  CHECK(g.avx512f);
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).backend == mcsafe::copy_backend::vector_avx512);
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_amd);
 }
 
 TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 0x3)", "[cpu][x86_64]") {

@@ -64,7 +64,8 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
 // (8,192 signals for 1 MiB past the end of a truncated file).
 inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  if (fn == &mcsafe_v1_copy_vector || fn == &mcsafe_v1_copy_vector_sse2) return &mcsafe_v1_copy_rep_movsb;
+  if (fn == &mcsafe_v1_copy_vector || fn == &mcsafe_v1_copy_vector_sse2 || fn == &mcsafe_v1_copy_vector_avx512)
+    return &mcsafe_v1_copy_rep_movsb;
 #endif
   return fn;
 }
@@ -94,6 +95,8 @@ MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void*
 #if defined(MCSAFE_ARCH_X86_64)
   if (fn == &mcsafe_v1_copy_vector) [[likely]]
     return mcsafe_v1_copy_vector(dst, src, n);
+  if (fn == &mcsafe_v1_copy_vector_avx512) [[likely]]
+    return mcsafe_v1_copy_vector_avx512(dst, src, n);
   if (fn == &mcsafe_v1_copy_vector_sse2) [[likely]]
     return mcsafe_v1_copy_vector_sse2(dst, src, n);
 #endif

@@ -29,6 +29,7 @@ struct cpu_features {
   bool avx2 = false;        // CPU bit and XCR0 has SSE+AVX state
   bool avx512f = false;     // CPU bit and XCR0 has opmask+ZMM state
   bool avx512bw = false;
+  bool avx_vnni = false;    // CPUID.(7,1):EAX[4]; glibc takes it as "zmm stores do not lower the clock"
   bool erms = false;        // CPUID.7.0:EBX[9] enhanced rep movsb
   bool fsrm = false;        // CPUID.7.0:EDX[4] fast short rep movsb
   bool movdir64b = false;   // CPUID.7.0:ECX[28]
@@ -86,6 +87,8 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
   f.clwb = bit(l7.ebx, 24);
   f.movdir64b = bit(l7.ecx, 28);
   f.fsrm = bit(l7.edx, 4);
+  cpuid_regs l7_1;
+  if (f.max_leaf >= 7 && l7.eax >= 1) l7_1 = cpuid(7, 1);  // l7.eax: the highest subleaf
   if (f.osxsave) f.xcr0 = xgetbv();
   const bool os_avx = (f.xcr0 & 0x6) == 0x6;               // XMM | YMM state
   const bool os_avx512 = os_avx && (f.xcr0 & 0xe0) == 0xe0;  // opmask | ZMM_Hi256 | Hi16_ZMM
@@ -93,6 +96,7 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
   f.avx2 = cpu_avx2 && os_avx;
   f.avx512f = cpu_avx512f && os_avx512;
   f.avx512bw = f.avx512f && bit(l7.ebx, 30);
+  f.avx_vnni = f.avx && bit(l7_1.eax, 4);
   f.avx_cpu_only = cpu_avx && !os_avx;
   f.avx512_cpu_only = cpu_avx512f && !os_avx512;
 #else

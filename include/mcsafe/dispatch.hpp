@@ -1,13 +1,16 @@
 // mcsafe/dispatch.hpp - which copy routine runs, chosen once, forceable.
 //
-// The table of backends (name, routine, when it is usable) is below. The choice: the AVX2
-// `vector` routine where the CPU and OS allow ymm state (fastest at small and mid sizes), else
-// the same size classes in SSE2 (`vector_sse2`: every x86-64 CPU has SSE2). Only a typed-in CPU
+// The table of backends (name, routine, when it is usable) is below. The choice: the zmm
+// `vector_avx512` routine where the OS allows AVX-512 state and zmm stores do not lower the
+// clock (AMD; Intel with AVX-VNNI: glibc's rule for its own zmm memcpy), else the AVX2 `vector`
+// routine where the OS allows ymm state, else the same size classes in SSE2 (`vector_sse2`:
+// every x86-64 CPU has SSE2). Only a typed-in CPU
 // without SSE2 falls back to the kernel's copy_mc rule: rep movsb with ERMS, else the 8-byte
 // "fragile" loop.
 // Order of precedence, decided once on first use and cached in one atomic pointer:
 //   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
-//   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|vector_sse2|fragile|generic, read once; a value
+//   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|vector_avx512|vector_sse2|fragile|generic,
+//      read once; a value
 //      that is unknown or not usable here is ignored and reported by diagnose(), never printed
 //   3. CPUID (cpu.hpp)
 // Tests switch backends with mcsafe::testing::force_copy().
@@ -26,17 +29,18 @@
 namespace mcsafe {
 inline namespace v1 {
 
-// vector_sse2 is last so that the values of the others stay what they were.
-enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic, vector_sse2 };
-inline constexpr copy_backend all_copy_backends[] = {copy_backend::rep_movsb, copy_backend::vector,
-                                                     copy_backend::vector_sse2, copy_backend::fragile,
-                                                     copy_backend::generic};
+// The later backends are appended so that the values of the others stay what they were.
+enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic, vector_sse2, vector_avx512 };
+inline constexpr copy_backend all_copy_backends[] = {
+    copy_backend::rep_movsb,   copy_backend::vector,  copy_backend::vector_avx512,
+    copy_backend::vector_sse2, copy_backend::fragile, copy_backend::generic};
 
 constexpr const char* to_string(copy_backend b) noexcept {
   switch (b) {
     case copy_backend::rep_movsb: return "rep_movsb";
     case copy_backend::vector: return "vector";
     case copy_backend::vector_sse2: return "vector_sse2";
+    case copy_backend::vector_avx512: return "vector_avx512";
     case copy_backend::fragile: return "fragile";
     case copy_backend::generic: return "generic";
   }
@@ -49,6 +53,7 @@ namespace detail {
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
+inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
@@ -114,6 +119,7 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
     case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
     case copy_backend::vector: return f.avx2 ? &mcsafe_v1_copy_vector : nullptr;  // AVX2 + OS YMM state
     case copy_backend::vector_sse2: return f.sse2 ? &mcsafe_v1_copy_vector_sse2 : nullptr;
+    case copy_backend::vector_avx512: return f.avx512f ? &mcsafe_v1_copy_vector_avx512 : nullptr;  // + OS ZMM state
 #endif
 #if defined(MCSAFE_HAS_GUARDED_ROUTINES)
     case copy_backend::generic: return &mcsafe_v1_copy_generic;
@@ -150,12 +156,17 @@ inline std::size_t vector_rep_above() noexcept {
 // 1.66x from 4 KiB to 256 KiB, the two tied from 1 MiB to 16 MiB, and rep movsb won from
 // 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x). The 16-byte loop of vector_sse2 lost to
 // rep movsb from 4 KiB on that AMD machine too (0.75-0.87x glibc's SSE2 memcpy, which uses rep
-// movsb above 2 KiB), so it switches at 2 KiB everywhere. Without ERMS: never, as glibc.
+// movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 has not been measured
+// (no AVX-512 machine to time it on): AMD keeps the ymm loop's 4 MiB, Intel takes glibc's
+// default for 64-byte vectors (8 KiB). Without ERMS: never, as glibc.
+inline bool amd_like(const cpu_features& f) noexcept {
+  return std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
+}
 inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
   if (!f.erms) return k_vector_rep_never;
   if (b == copy_backend::vector_sse2) return k_vector_rep_above_sse2;
-  const bool amd = std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
-  return amd ? k_vector_rep_above_amd : k_vector_rep_above_intel;
+  if (amd_like(f)) return k_vector_rep_above_amd;
+  return b == copy_backend::vector_avx512 ? k_vector_rep_above_avx512_intel : k_vector_rep_above_intel;
 }
 
 // The backend: forced at compile time, by the environment, or from CPUID.
@@ -175,9 +186,14 @@ inline copy_choice choose_copy_backend(const cpu_features& f, const char* env) n
     return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
-  if (f.avx2) {
+  if (f.avx512f && (amd_like(f) || f.avx_vnni)) {
+    c.backend = copy_backend::vector_avx512;
+    c.reason = amd_like(f) ? "CPUID: AVX-512F with OS ZMM state (XCR0), AMD"
+                           : "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
+  } else if (f.avx2) {
     c.backend = copy_backend::vector;
-    c.reason = "CPUID: AVX2 with OS YMM state (XCR0)";
+    c.reason = f.avx512f ? "CPUID: AVX2; AVX-512 without AVX-VNNI (zmm stores may lower the clock)"
+                         : "CPUID: AVX2 with OS YMM state (XCR0)";
   } else if (f.sse2) {
     c.backend = copy_backend::vector_sse2;
     c.reason = "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";

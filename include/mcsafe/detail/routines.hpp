@@ -25,6 +25,7 @@ inline constexpr routine_range k_routines[] = {
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_sse2),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_avx512),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_movdir64b),

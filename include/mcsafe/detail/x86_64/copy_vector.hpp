@@ -1,11 +1,13 @@
-// mcsafe/detail/x86_64/copy_vector.hpp - the `vector` backends: size classes + rep movsb,
-// in AVX2 (ymm, `vector`) and SSE2 (xmm, `vector_sse2`) from one body.
+// mcsafe/detail/x86_64/copy_vector.hpp - the `vector` backends: size classes + rep movsb, in
+// AVX2 (ymm, `vector`), AVX-512 (zmm, `vector_avx512`) and SSE2 (xmm, `vector_sse2`) from one body.
 //
 // raw_result <routine>(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/)
-// Same contract as detail/routine.hpp. One GAS macro writes both routines; V is the vector
-// width (32 for AVX2, 16 for SSE2). Size classes, as in glibc's memmove-vec-unaligned-erms:
+// Same contract as detail/routine.hpp. One GAS macro writes the three routines; V is the vector
+// width (32 for AVX2, 64 for AVX-512, 16 for SSE2). Size classes, as in glibc's
+// memmove-vec-unaligned-erms:
 //   0..15 (0..16 for SSE2)  two overlapping scalar moves (8+8, 4+4, 2+2) or one byte
-//   16..32 (AVX2 only)      two overlapping 16-byte moves
+//   16..32 (V > 16)         two overlapping 16-byte moves
+//   33..64 (V = 64)         two overlapping 32-byte moves
 //   V+1..2V                 two overlapping V-byte moves
 //   2V+1..4V                four overlapping V-byte moves
 //   4V+1..8V                eight overlapping V-byte moves (the four above plus four more)
@@ -13,14 +15,15 @@
 //                           of 4xV bytes with V-aligned stores, then the saved head and tail
 //                           are stored
 //   > R                     rep movsb
-// R is the 64-bit variable mcsafe_v1_copy_vector_rep_above, shared by both routines and set
-// once from CPUID before either is first published (dispatch.hpp, set_vector_rep_above()):
-// rep movsb overtook the loop from 4 KiB on the Intel machine we measured and only from
-// 32 MiB on the AMD one; without ERMS it is never used.
+// R is the 64-bit variable mcsafe_v1_copy_vector_rep_above, shared by the routines and set
+// from CPUID for the chosen one before it is first published (dispatch.hpp,
+// vector_rep_above_for()).
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) to make
 // `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
-// The AVX2 routine's fixup runs vzeroupper (ymm registers may be live) and returns.
+// The AVX2 and AVX-512 routines' fixup runs vzeroupper (upper register state may be dirty)
+// and returns. The AVX-512 one uses only AVX512F instructions (vmovdqu64/vmovdqa64 on zmm)
+// and VEX ymm/xmm moves.
 #pragma once
 #include "../routine.hpp"
 #include "asm_section.hpp"
@@ -38,6 +41,10 @@ asm(".macro mcsafe_v1_vector_ret vec\n"  // success: rax = rdx = 0; ymm upper ha
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg\n"
     "    cmpq $\\vec, %rdx\n"
     "    ja .L\\name\\()_over_1v\n"
+    ".if \\vec > 32\n"
+    "    cmpq $32, %rdx\n"
+    "    ja .L\\name\\()_33_64\n"
+    ".endif\n"
     ".if \\vec > 16\n"
     "    cmpq $16, %rdx\n"
     "    jae .L\\name\\()_16_32\n"
@@ -77,6 +84,14 @@ asm(".macro mcsafe_v1_vector_ret vec\n"  // success: rax = rdx = 0; ymm upper ha
     "    vmovdqu -16(%rsi,%rdx), %xmm1\n"
     "    vmovdqu %xmm0, (%rdi)\n"
     "    vmovdqu %xmm1, -16(%rdi,%rdx)\n"
+    "    jmp .L\\name\\()_done\n"
+    ".endif\n"
+    ".if \\vec > 32\n"
+    ".L\\name\\()_33_64:\n"
+    "    vmovdqu (%rsi), %ymm0\n"
+    "    vmovdqu -32(%rsi,%rdx), %ymm1\n"
+    "    vmovdqu %ymm0, (%rdi)\n"
+    "    vmovdqu %ymm1, -32(%rdi,%rdx)\n"
     "    jmp .L\\name\\()_done\n"
     ".endif\n"
     // Each class up to 8V ends in its own return: a jump to a shared one was the only
@@ -161,6 +176,9 @@ asm(".macro mcsafe_v1_vector_ret vec\n"  // success: rax = rdx = 0; ymm upper ha
     MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector, 32, vmovdqu, vmovdqa, ymm\n"
     MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector)
+    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
+    "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_avx512, 64, vmovdqu64, vmovdqa64, zmm\n"
+    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
     MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_sse2, 16, movups, movaps, xmm\n"
     MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
@@ -180,5 +198,6 @@ asm(".macro mcsafe_v1_vector_ret vec\n"  // success: rax = rdx = 0; ymm upper ha
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
+MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
 // Written only by set_vector_rep_above() (dispatch.hpp); read by the routines above.
 extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above;
