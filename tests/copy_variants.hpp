@@ -2,6 +2,7 @@
 // threshold forced both ways, so each test covers every path whatever the CPUID choice is.
 #pragma once
 #include <cstddef>
+#include <cstdlib>
 #include <iterator>
 #include <string>
 
@@ -33,15 +34,21 @@ inline constexpr copy_variant all_copy_variants[] = {
 
 // Forces one variant for a scope and restores the CPUID choice after it, even on failure.
 // A variant that cannot run here is reported in the test output, never passed silently.
+// MCSAFE_TEST_ONLY_BACKEND=<name> runs only that backend's variants and fails when it cannot
+// run (the AVX-512 system test sets it inside an emulator that has AVX-512).
 struct copy_variant_scope {
-  explicit copy_variant_scope(const copy_variant& v) : ok(mcsafe::testing::force_copy(v.backend)) {
+  explicit copy_variant_scope(const copy_variant& v) {
+    const char* only = std::getenv("MCSAFE_TEST_ONLY_BACKEND");
+    if (only != nullptr && std::string(only) != mcsafe::to_string(v.backend)) return;
+    ok = mcsafe::testing::force_copy(v.backend);
+    if (!ok && only != nullptr) FAIL(v.name << ": backend required by MCSAFE_TEST_ONLY_BACKEND is not available");
     if (!ok) WARN("SKIP " << v.name << ": backend not available on this CPU/build");
     else if (v.rep_above != 0) mcsafe::testing::force_vector_rep_above(v.rep_above);
   }
   ~copy_variant_scope() { mcsafe::testing::reset_copy(); }
   copy_variant_scope(const copy_variant_scope&) = delete;
   copy_variant_scope& operator=(const copy_variant_scope&) = delete;
-  bool ok;
+  bool ok = false;
 };
 
 #define MCSAFE_TEST_EACH_COPY_VARIANT() \

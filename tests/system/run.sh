@@ -21,9 +21,7 @@ while (($#)); do
 done
 [ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]"; exit 2; }
 
-skip() { echo "SKIP: $*"; exit 77; }
-cache=${MCSAFE_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcsafe-system}
-mkdir -p "$cache"
+source "$(dirname "$0")/debian_kernel.sh"
 
 # Tools from Debian, installed when missing.
 need=()
@@ -33,27 +31,9 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
 command -v python3 >/dev/null || need+=(python3)
 command -v file >/dev/null || need+=(file)
-if ((${#need[@]})); then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
-    >"$cache/apt.log" 2>&1 || skip "could not install ${need[*]} (see $cache/apt.log)"
-fi
+install_packages "${need[@]}"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not available"
-
-# Debian's kernel package, newest 6.1 flavour, downloaded once into the cache.
-deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$deb" ]; then
-  pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1)
-  [ -n "$pkg" ] || skip "no linux-image-6.1.0-*-amd64 package in the apt sources"
-  (cd "$cache" && apt-get download -q "$pkg" >/dev/null 2>&1) || skip "apt-get download $pkg failed"
-  deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb | sort -V | tail -1)
-fi
-kdir="$cache/$(basename "$deb" .deb)"
-if [ ! -d "$kdir/boot" ]; then
-  rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp" && dpkg-deb -x "$deb" "$kdir.tmp" && mv "$kdir.tmp" "$kdir"
-fi
-vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
-mods=$(ls -d "$kdir"/lib/modules/*)
+fetch_debian_kernel
 
 # The initramfs: busybox, the modules in load order, an ext4 image, the test binaries.
 work=$(mktemp -d)

@@ -1,0 +1,35 @@
+# Sourced by the system test scripts (run.sh: QEMU; bochs_avx512.sh: Bochs): skip(), the cache
+# directory, installing Debian packages, and Debian's own kernel, downloaded once.
+
+skip() { echo "SKIP: $*"; exit 77; }
+cache=${MCSAFE_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcsafe-system}
+mkdir -p "$cache"
+
+# Installs the Debian packages named (the caller names the missing ones); skips when apt cannot.
+install_packages() {
+  (($#)) || return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"; } \
+    >"$cache/apt.log" 2>&1 || skip "could not install $* (see $cache/apt.log)"
+}
+
+# Debian's kernel package, newest 6.1 flavour, downloaded once into the cache. Sets deb,
+# vmlinuz and mods (the module tree).
+fetch_debian_kernel() {
+  deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$deb" ]; then
+    local pkg
+    pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | awk '{print $1}' | sort -V | tail -1)
+    [ -n "$pkg" ] || skip "no linux-image-6.1.0-*-amd64 package in the apt sources"
+    (cd "$cache" && apt-get download -q "$pkg" >/dev/null 2>&1) || skip "apt-get download $pkg failed"
+    deb=$(ls "$cache"/linux-image-6.1.0-*-amd64_*.deb | sort -V | tail -1)
+  fi
+  local kdir
+  kdir="$cache/$(basename "$deb" .deb)"
+  if [ ! -d "$kdir/boot" ]; then
+    rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp" && dpkg-deb -x "$deb" "$kdir.tmp" && mv "$kdir.tmp" "$kdir"
+  fi
+  vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
+  mods=$(ls -d "$kdir"/lib/modules/*)
+}
