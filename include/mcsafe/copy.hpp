@@ -89,8 +89,10 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 }
 
 // Calls the chosen routine. The vector routines (the CPUID choice on every x86-64 CPU) are
-// called directly after a predictable compare: an indirect call measured 0.7-1.1 ns more per copy than a direct one on the
-// machines we benchmark on (see docs/benchmarks.md), which is most of a small memcpy.
+// called directly after predictable compares: an indirect call measured 0.7-1.1 ns more per
+// copy than a direct one on the machines we benchmark on (see docs/benchmarks.md), which is
+// most of a small memcpy. The AVX2 routine comes first and falls through; the others are laid
+// out of line by the compiler (a jump out and back).
 MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (fn == &mcsafe_v1_copy_vector) [[likely]]

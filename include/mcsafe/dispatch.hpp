@@ -4,14 +4,13 @@
 // `vector_avx512` routine where the OS allows AVX-512 state and zmm stores do not lower the
 // clock (AMD; Intel with AVX-VNNI: glibc's rule for its own zmm memcpy), else the AVX2 `vector`
 // routine where the OS allows ymm state, else the same size classes in SSE2 (`vector_sse2`:
-// every x86-64 CPU has SSE2). Only a typed-in CPU
-// without SSE2 falls back to the kernel's copy_mc rule: rep movsb with ERMS, else the 8-byte
-// "fragile" loop.
+// every x86-64 CPU has SSE2). Only a typed-in CPU without SSE2 falls back to the kernel's
+// copy_mc rule: rep movsb with ERMS, else the 8-byte "fragile" loop.
 // Order of precedence, decided once on first use and cached in one atomic pointer:
 //   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
 //   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|vector_avx512|vector_sse2|fragile|generic,
-//      read once; a value
-//      that is unknown or not usable here is ignored and reported by diagnose(), never printed
+//      read once; a value that is unknown or not usable here is ignored and reported by
+//      diagnose(), never printed
 //   3. CPUID (cpu.hpp)
 // Tests switch backends with mcsafe::testing::force_copy().
 #pragma once
@@ -130,9 +129,9 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   }
 }
 
-// Sets the vector routines' threshold (one variable, read by both). Relaxed: it is written before the routine is published
-// (release) and read only by copies that acquired it; a later testing:: change may race with
-// a copy in flight, which then takes either path, both correct.
+// Sets the vector routines' threshold (one variable, read by all three). Relaxed: it is written
+// before the routine is published (release) and read only by copies that acquired it; a later
+// testing:: change may race with a copy in flight, which then takes either path, both correct.
 inline std::size_t set_vector_rep_above(std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above, n, __ATOMIC_RELAXED);
@@ -266,8 +265,8 @@ inline copy_backend active_copy_backend() noexcept {
 
 namespace testing {
 // Switch every later mc_safe_copy in this process to backend b, with the rep movsb threshold
-// this CPU would get with it (force_vector_rep_above moves that afterwards). Returns false (and changes
-// nothing) when b cannot run on this CPU or build. Not for production use: a copy running in
+// this CPU would get with it (force_vector_rep_above moves that afterwards). Returns false (and
+// changes nothing) when b cannot run on this CPU or build. Not for production use: a copy running in
 // another thread at the same moment keeps the routine it started with.
 inline bool force_copy(copy_backend b) noexcept {
   detail::active_copy();  // the handler is installed and the default chosen first
@@ -282,7 +281,7 @@ inline bool force_copy(copy_backend b) noexcept {
 inline void reset_copy() noexcept {
   force_copy(detail::default_copy_choice().backend);  // with its threshold
 }
-// The vector backends use rep movsb above n bytes from now on (tests cover both of its paths
+// The vector backends use rep movsb above n bytes from now on (tests cover both of their paths
 // near a fault; benchmarks compare thresholds). Returns the previous value; reset_copy()
 // restores the CPUID choice.
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {

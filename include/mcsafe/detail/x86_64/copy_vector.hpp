@@ -19,8 +19,8 @@
 // from CPUID for the chosen one before it is first published (dispatch.hpp,
 // vector_rep_above_for()).
 // All loads happen before the stores of the same class, so a routine may report a fault at
-// the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) to make
-// `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
+// the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
+// forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
 // The AVX2 and AVX-512 routines' fixup runs vzeroupper (upper register state may be dirty)
 // and returns. The AVX-512 one uses only AVX512F instructions (vmovdqu64/vmovdqa64 on zmm)
 // and VEX ymm/xmm moves.
