@@ -154,7 +154,7 @@ inline std::size_t vector_rep_above() noexcept {
 // 4 KiB while the ymm loop lagged; on an AMD EPYC (Zen 5) the ymm loop beat rep movsb by up to
 // 1.66x from 4 KiB to 256 KiB, the two tied from 1 MiB to 16 MiB, and rep movsb won from
 // 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x). The 16-byte loop of vector_sse2 lost to
-// rep movsb from 4 KiB on that AMD machine too (0.75-0.87x glibc's SSE2 memcpy, which uses rep
+// rep movsb from 4 KiB on that AMD machine too (0.74-0.93x glibc's SSE2 memcpy, which uses rep
 // movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 has not been measured
 // (no AVX-512 machine to time it on): AMD keeps the ymm loop's 4 MiB, Intel takes glibc's
 // default for 64-byte vectors (8 KiB). Without ERMS: never, as glibc.
