@@ -19,7 +19,7 @@ set -euo pipefail
 test_bin=$1; shift
 env_pairs=()
 while (($#)) && [[ $1 == [A-Za-z_]*=* ]]; do env_pairs+=("$1"); shift; done
-source "$(dirname "$0")/debian_kernel.sh"
+source "$(dirname "$0")/guest_lib.sh"
 
 need=()
 command -v bochs >/dev/null || need+=(bochs)
@@ -58,7 +58,7 @@ sleep 2  # the serial port drains before power-off (without it the last lines we
 poweroff -f
 INIT
 chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$work/iso/initrd.gz"
+pack_initramfs "$root" "$work/iso/initrd.gz"
 cp "$vmlinuz" "$work/iso/vmlinuz"
 cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/iso/isolinux/"
 cat >"$work/iso/isolinux/isolinux.cfg" <<CFG
@@ -91,11 +91,4 @@ start=$(date +%s)
 echo "boot-test-poweroff under Bochs took $(( $(date +%s) - start )) s"
 touch "$work/serial.log"
 tr -d '\r' <"$work/serial.log" | sed -n '/^GUEST KERNEL/,/^GUEST RESULT/p'
-status=$(tr -d '\r' <"$work/serial.log" | sed -n 's/^GUEST RESULT \([0-9]*\).*/\1/p' | tail -1)
-if [ -z "$status" ]; then
-  echo "FAIL: the guest produced no result; last console lines and Bochs log:"
-  tr -d '\r' <"$work/serial.log" | tail -20
-  tail -5 "$work/bochs.log" || true
-  exit 1
-fi
-exit "$status"
+exit_with_guest_result "$work/serial.log" "$work/bochs.log"

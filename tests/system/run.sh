@@ -21,7 +21,7 @@ while (($#)); do
 done
 [ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]"; exit 2; }
 
-source "$(dirname "$0")/debian_kernel.sh"
+source "$(dirname "$0")/guest_lib.sh"
 
 # Tools from Debian, installed when missing.
 need=()
@@ -90,7 +90,7 @@ echo "GUEST RESULT $?"
 poweroff -f
 INIT
 chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initrd.gz"
+pack_initramfs "$root" "$work/initrd.gz"
 
 log="$work/console.log"
 start=$(date +%s)
@@ -99,10 +99,4 @@ timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -
   -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M $break_flag" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
 echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
-status=$(tr -d '\r' <"$log" | sed -n 's/^GUEST RESULT \([0-9]*\).*/\1/p' | tail -1)
-if [ -z "$status" ]; then
-  echo "FAIL: the guest produced no result; last console lines:"
-  tr -d '\r' <"$log" | tail -30
-  exit 1
-fi
-exit "$status"
+exit_with_guest_result "$log"

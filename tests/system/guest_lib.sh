@@ -1,5 +1,6 @@
 # Sourced by the system test scripts (run.sh: QEMU; bochs_avx512.sh: Bochs): skip(), the cache
-# directory, installing Debian packages, and Debian's own kernel, downloaded once.
+# directory, installing Debian packages, Debian's own kernel (downloaded once), packing the
+# initramfs, and turning the guest's console log into the script's exit status.
 
 skip() { echo "SKIP: $*"; exit 77; }
 cache=${MCSAFE_SYSTEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcsafe-system}
@@ -32,4 +33,23 @@ fetch_debian_kernel() {
   fi
   vmlinuz=$(ls "$kdir"/boot/vmlinuz-*)
   mods=$(ls -d "$kdir"/lib/modules/*)
+}
+
+# Packs the directory ROOT into the gzipped cpio initramfs OUT.
+pack_initramfs() {
+  (cd "$1" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$2"
+}
+
+# Exits with the status the guest printed ("GUEST RESULT n") in the console log LOG. Without
+# one, prints the last console lines (and the last lines of EXTRA_LOG, if given) and exits 1.
+exit_with_guest_result() {
+  local log=$1 extra=${2:-} status
+  status=$(tr -d '\r' <"$log" | sed -n 's/^GUEST RESULT \([0-9]*\).*/\1/p' | tail -1)
+  if [ -z "$status" ]; then
+    echo "FAIL: the guest produced no result; last console lines:"
+    tr -d '\r' <"$log" | tail -30
+    if [ -n "$extra" ]; then echo "last lines of $extra:"; tail -5 "$extra" || true; fi
+    exit 1
+  fi
+  exit "$status"
 }
