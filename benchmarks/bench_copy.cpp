@@ -266,6 +266,9 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("paired_vs_memcpy.vector_sse2", BM_paired_vs_memcpy, mcsafe::copy_backend::vector_sse2,
                                0)
       ->Apply(sizes);
+  benchmark::RegisterBenchmark("paired_vs_memcpy.vector_avx512", BM_paired_vs_memcpy,
+                               mcsafe::copy_backend::vector_avx512, 0)
+      ->Apply(sizes);
   benchmark::RegisterBenchmark("paired_vs_memcpy.rep_movsb", BM_paired_vs_memcpy, mcsafe::copy_backend::rep_movsb, 0)
       ->Apply(sizes);
   benchmark::RegisterBenchmark("sigsetjmp0_memcpy", BM_sigsetjmp_memcpy<0>)->Apply(sizes);

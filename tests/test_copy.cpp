@@ -47,6 +47,33 @@ TEST_CASE("copy: null pointers with a nonzero length are refused, zero length is
   CHECK(mcsafe::mc_safe_copy(nullptr, nullptr, 0).ok());
 }
 
+// A range that runs past the top of the address space is bad input, like a null pointer: the
+// check must not wrap into "fine" (SIZE_MAX from a length computed as a - b with b > a).
+TEST_CASE("copy: a range that wraps the address space is refused, on the side that wraps", "[copy][args]") {
+  unsigned char buf[64] = {1, 2, 3};
+  unsigned char out[64] = {9};
+  auto* top = reinterpret_cast<unsigned char*>(~std::uintptr_t{0} - 7);  // the last 8 bytes
+  auto r = mcsafe::mc_safe_copy(out, buf, SIZE_MAX);
+  CHECK(r.copied == 0);
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.fault.side == mcsafe::fault_side::source);
+  r = mcsafe::mc_safe_copy(out, top, 16);
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.fault.side == mcsafe::fault_side::source);
+  r = mcsafe::mc_safe_copy(top, buf, 9);
+  CHECK(r.fault.kind == fault_kind::invalid_argument);
+  CHECK(r.fault.side == mcsafe::fault_side::destination);
+  CHECK(out[0] == 9);
+  const auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(top + 1));  // 7 bytes left
+  REQUIRE_FALSE(v.has_value());
+  CHECK(v.error().kind == fault_kind::invalid_argument);
+  // The last bytes below the top are a valid range (nothing is mapped there: not touched here).
+  CHECK_FALSE(mcsafe::detail::bad_range(top, 8));
+  CHECK(mcsafe::detail::bad_range(top, 9));
+  CHECK(mcsafe::detail::bad_range(nullptr, 1));
+  CHECK_FALSE(mcsafe::detail::bad_range(nullptr, 0));
+}
+
 TEST_CASE("copy: span form counts whole elements and refuses a short destination", "[copy][span]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);

@@ -88,28 +88,29 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
   }
 }
 
-// Calls the chosen routine. The vector routines (the CPUID choice on every x86-64 CPU) are
-// called directly after predictable compares: an indirect call measured 0.7-1.1 ns more per
-// copy than a direct one on the machines we benchmark on (see docs/benchmarks.md), which is
-// most of a small memcpy. The AVX2 routine comes first and falls through; the others are laid
-// out of line by the compiler (a jump out and back).
-MCSAFE_ALWAYS_INLINE raw_result call_copy(raw_copy_fn fn, void* dst, const void* src, std::size_t n) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  if (fn == &mcsafe_v1_copy_vector) [[likely]]
-    return mcsafe_v1_copy_vector(dst, src, n);
-  if (fn == &mcsafe_v1_copy_vector_avx512) [[likely]]
-    return mcsafe_v1_copy_vector_avx512(dst, src, n);
-  if (fn == &mcsafe_v1_copy_vector_sse2) [[likely]]
-    return mcsafe_v1_copy_vector_sse2(dst, src, n);
-#endif
-  return fn(dst, src, n);
+// True when [p, p + n) cannot be accessed: p is null and n > 0, or the range runs past the
+// top of the address space. One subtraction and one add: p - 1 + n carries exactly then (a
+// null p turns into ~0, which carries for any n > 0), and n == 0 never does.
+constexpr bool bad_range(std::uintptr_t p, std::size_t n) noexcept {
+  std::uintptr_t last;
+  return __builtin_add_overflow(p - 1, n, &last);
+}
+inline bool bad_range(const void* p, std::size_t n) noexcept {
+  return bad_range(reinterpret_cast<std::uintptr_t>(p), n);
+}
+// Both ranges at once, with one branch: the larger start carries whenever either would.
+inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept {
+  const std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dst) - 1;
+  const std::uintptr_t s = reinterpret_cast<std::uintptr_t>(src) - 1;
+  return bad_range((d > s ? d : s) + 1, n);
 }
 
-inline copy_result invalid_copy(const void* dst, const void* src) noexcept {
+// The refusal of a copy whose range is bad: the source is named when its range is bad,
+// else the destination.
+MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noexcept {
   fault f;
   f.kind = fault_kind::invalid_argument;
-  f.side = src == nullptr ? fault_side::source : fault_side::destination;
-  (void)dst;
+  f.side = bad_range(src, n) ? fault_side::source : fault_side::destination;
   return {0, f};
 }
 
@@ -119,14 +120,14 @@ inline copy_result invalid_copy(const void* dst, const void* src) noexcept {
 // faults, returns instead of dying: `copied` is the number of bytes before the failed byte (or
 // granule) on the failing side, and exactly those bytes are copied; `fault` says what failed,
 // on which side and at which address. A null pointer with n > 0 is refused with
-// fault_kind::invalid_argument before anything is touched. Costs nothing beyond the copy when
-// nothing faults: one indirect call, no setjmp, no thread-local state.
+// fault_kind::invalid_argument before anything is touched, and so is a range that runs past
+// the top of the address space. Costs nothing beyond the copy when nothing faults: one
+// branch for the arguments, one indirect call, no setjmp, no thread-local state.
 inline copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
-  if (n == 0) return {};
-  if (dst == nullptr || src == nullptr) [[unlikely]]
-    return detail::invalid_copy(dst, src);
+  if (detail::bad_ranges(dst, src, n)) [[unlikely]]
+    return detail::invalid_copy(src, n);
   const detail::raw_copy_fn fn = detail::active_copy();
-  const detail::raw_result r = detail::call_copy(fn, dst, src, n);
+  const detail::raw_result r = fn(dst, src, n);
   if (r.info == 0) [[likely]]
     return {n, {}};
   return detail::finish_after_fault(dst, src, n, r, fn);
@@ -169,8 +170,8 @@ template <class T>
 result<T> mc_safe_load(const T* p) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
-    if (p == nullptr) [[unlikely]]
-      return detail::invalid_copy(nullptr, p).fault;
+    if (detail::bad_range(p, sizeof(T))) [[unlikely]]
+      return detail::invalid_copy(p, sizeof(T)).fault;
     detail::active_copy();  // the handler is installed on first use
     using word = typename detail::load_word<sizeof(T)>::type;
     const detail::guarded_load_result r = detail::guarded_load<word>(p);
