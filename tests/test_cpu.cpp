@@ -102,6 +102,15 @@ TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an A
   CHECK(g.avx512f);
   CHECK(mcsafe::detail::choose_copy(g, nullptr).backend == mcsafe::copy_backend::vector_avx512);
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_amd);
+  CHECK(g.avx512vl);
+  // AVX-512F without VL (Knights Landing has such a set): the zmm routine's EVEX xmm/ymm moves
+  // would raise #UD, so it is neither chosen nor forceable; AVX2 is chosen.
+  record no_vl = amd;
+  no_vl.leaf7.ebx &= ~(1u << 31);
+  const auto h = detect_recorded(no_vl);
+  CHECK((h.avx512f && !h.avx512vl));
+  CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector_avx512, h) == nullptr);
+  CHECK(mcsafe::detail::choose_copy(h, nullptr).backend == mcsafe::copy_backend::vector);
 }
 
 TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 0x3)", "[cpu][x86_64]") {

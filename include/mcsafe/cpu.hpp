@@ -29,6 +29,7 @@ struct cpu_features {
   bool avx2 = false;        // CPU bit and XCR0 has SSE+AVX state
   bool avx512f = false;     // CPU bit and XCR0 has opmask+ZMM state
   bool avx512bw = false;
+  bool avx512vl = false;    // EVEX encodings of xmm/ymm and registers 16-31 at those widths
   bool avx_vnni = false;    // CPUID.(7,1):EAX[4]; glibc takes it as "zmm stores do not lower the clock"
   bool erms = false;        // CPUID.7.0:EBX[9] enhanced rep movsb
   bool fsrm = false;        // CPUID.7.0:EDX[4] fast short rep movsb
@@ -96,6 +97,7 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
   f.avx2 = cpu_avx2 && os_avx;
   f.avx512f = cpu_avx512f && os_avx512;
   f.avx512bw = f.avx512f && bit(l7.ebx, 30);
+  f.avx512vl = f.avx512f && bit(l7.ebx, 31);
   f.avx_vnni = f.avx && bit(l7_1.eax, 4);
   f.avx_cpu_only = cpu_avx && !os_avx;
   f.avx512_cpu_only = cpu_avx512f && !os_avx512;

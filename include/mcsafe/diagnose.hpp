@@ -109,7 +109,7 @@ inline std::string diagnose() {
     bool on;
     const char* name;
   } flags[] = {{f.sse2, "sse2"},       {f.avx, "avx"},           {f.avx2, "avx2"},
-               {f.avx512f, "avx512f"}, {f.avx512bw, "avx512bw"}, {f.erms, "erms"},
+               {f.avx512f, "avx512f"}, {f.avx512bw, "avx512bw"}, {f.avx512vl, "avx512vl"}, {f.erms, "erms"},
                {f.fsrm, "fsrm"},       {f.movdir64b, "movdir64b"}, {f.clflush, "clflush"},
                {f.clflushopt, "clflushopt"}, {f.clwb, "clwb"}};
   for (const auto& fl : flags)

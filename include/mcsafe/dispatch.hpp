@@ -118,7 +118,8 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
     case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
     case copy_backend::vector: return f.avx2 ? &mcsafe_v1_copy_vector : nullptr;  // AVX2 + OS YMM state
     case copy_backend::vector_sse2: return f.sse2 ? &mcsafe_v1_copy_vector_sse2 : nullptr;
-    case copy_backend::vector_avx512: return f.avx512f ? &mcsafe_v1_copy_vector_avx512 : nullptr;  // + OS ZMM state
+    case copy_backend::vector_avx512:  // + OS ZMM state; VL for its xmm/ymm moves in registers 16-31
+      return f.avx512f && f.avx512vl ? &mcsafe_v1_copy_vector_avx512 : nullptr;
 #endif
 #if defined(MCSAFE_HAS_GUARDED_ROUTINES)
     case copy_backend::generic: return &mcsafe_v1_copy_generic;
@@ -185,7 +186,7 @@ inline copy_choice choose_copy_backend(const cpu_features& f, const char* env) n
     return c;
   }
 #if defined(MCSAFE_ARCH_X86_64)
-  if (f.avx512f && (amd_like(f) || f.avx_vnni)) {
+  if (f.avx512f && f.avx512vl && (amd_like(f) || f.avx_vnni)) {
     c.backend = copy_backend::vector_avx512;
     c.reason = amd_like(f) ? "CPUID: AVX-512F with OS ZMM state (XCR0), AMD"
                            : "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
