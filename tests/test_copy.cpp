@@ -90,6 +90,18 @@ TEST_CASE("copy: span form counts whole elements and refuses a short destination
   CHECK(r.copied == 0);
 }
 
+// CTest runs each case in a process of its own, so here the faulting load is the process's
+// first use of mcsafe: its slow path (g_load_limit still 0) must install the handler first.
+TEST_CASE("copy: a faulting mc_safe_load as the first call installs the handler and returns", "[copy][load]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  const auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint32_t*>(file.cut()));
+  REQUIRE_FALSE(v.has_value());
+  CHECK(v.error().kind == fault_kind::bus_error);
+  CHECK(v.error().address == reinterpret_cast<std::uintptr_t>(file.cut()));
+  CHECK(mcsafe::installed());
+}
+
 TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
