@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -48,8 +49,8 @@ int shm_file() {
 
 void sizes(benchmark::internal::Benchmark* b) {
   for (std::int64_t mis : {0, 1})
-    for (std::int64_t n : {8, 16, 32, 64, 128, 256, 512, 1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 64 << 10,
-                           256 << 10, 1 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20})
+    for (std::int64_t n : {8, 16, 32, 64, 128, 256, 512, 1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10,
+                           256 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20})
       b->Args({n, mis});
   b->ArgNames({"bytes", "misalign"});
 }
@@ -313,21 +314,23 @@ const bool registered = [] {
   for (mcsafe::copy_backend b : mcsafe::all_copy_backends)
     benchmark::RegisterBenchmark((std::string("mc_safe_copy.") + mcsafe::to_string(b)).c_str(), BM_mc_safe_copy, b)
         ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.vector", BM_paired_vs_memcpy, mcsafe::copy_backend::vector, 0)
-      ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.vector.loop", BM_paired_vs_memcpy, mcsafe::copy_backend::vector,
-                               ~std::size_t{0})
-      ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.vector.rep", BM_paired_vs_memcpy, mcsafe::copy_backend::vector, 2048)
-      ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.vector_sse2", BM_paired_vs_memcpy, mcsafe::copy_backend::vector_sse2,
-                               0)
-      ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.vector_avx512", BM_paired_vs_memcpy,
-                               mcsafe::copy_backend::vector_avx512, 0)
-      ->Apply(sizes);
-  benchmark::RegisterBenchmark("paired_vs_memcpy.rep_movsb", BM_paired_vs_memcpy, mcsafe::copy_backend::rep_movsb, 0)
-      ->Apply(sizes);
+  // Paired rows: the CPUID choice of this machine (named in the JSON context), every backend
+  // but the slow fallbacks (fragile and generic have separate rows; those this CPU lacks report
+  // an error), and each vector backend with its rep movsb threshold forced both ways: `.loop`
+  // never uses rep movsb, `.rep` uses it above 2 KiB.
+  const mcsafe::copy_backend chosen = mcsafe::active_copy_backend();
+  benchmark::AddCustomContext("mcsafe_cpuid_copy_backend", mcsafe::to_string(chosen));
+  benchmark::RegisterBenchmark("paired_vs_memcpy.cpuid", BM_paired_vs_memcpy, chosen, 0)->Apply(sizes);
+  for (mcsafe::copy_backend b : mcsafe::all_copy_backends) {
+    if (b == mcsafe::copy_backend::fragile || b == mcsafe::copy_backend::generic) continue;
+    const std::string name = std::string("paired_vs_memcpy.") + mcsafe::to_string(b);
+    benchmark::RegisterBenchmark(name.c_str(), BM_paired_vs_memcpy, b, 0)->Apply(sizes);
+    if (b != mcsafe::copy_backend::vector && b != mcsafe::copy_backend::vector_avx512 &&
+        b != mcsafe::copy_backend::vector_sse2)
+      continue;
+    benchmark::RegisterBenchmark((name + ".loop").c_str(), BM_paired_vs_memcpy, b, ~std::size_t{0})->Apply(sizes);
+    benchmark::RegisterBenchmark((name + ".rep").c_str(), BM_paired_vs_memcpy, b, std::size_t{2048})->Apply(sizes);
+  }
   benchmark::RegisterBenchmark("sigsetjmp0_memcpy", BM_sigsetjmp_memcpy<0>)->Apply(sizes);
   benchmark::RegisterBenchmark("sigsetjmp1_memcpy", BM_sigsetjmp_memcpy<1>)->Apply(sizes);
   benchmark::RegisterBenchmark("pread_tmpfs", BM_pread_tmpfs)->Apply(sizes);

@@ -53,6 +53,7 @@ inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
+inline constexpr std::size_t k_vector_rep_above_avx512_amd = 16384;
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
@@ -156,17 +157,21 @@ inline std::size_t vector_rep_above() noexcept {
 // 1.66x from 4 KiB to 256 KiB, the two tied from 1 MiB to 16 MiB, and rep movsb won from
 // 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x). The 16-byte loop of vector_sse2 lost to
 // rep movsb from 4 KiB on that AMD machine too (0.74-0.93x glibc's SSE2 memcpy, which uses rep
-// movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 has not been measured
-// (no AVX-512 machine to time it on): AMD keeps the ymm loop's 4 MiB, Intel takes glibc's
-// default for 64-byte vectors (8 KiB). Without ERMS: never, as glibc.
+// movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 on an AMD EPYC (Zen 5)
+// VM with AVX-512: the zmm loop ran 1.4-1.8x glibc (which uses rep movsb there) from 4 KiB to
+// 16 KiB, but 0.50-0.75x from 32 KiB to 256 KiB, where rep movsb matched glibc; from 1 MiB up
+// rep movsb was level with the loop or ahead (docs/benchmarks.md): 16 KiB. (The ymm loop
+// lost the same way from 32 KiB on that VM; the 4 MiB above was measured on another AMD VM,
+// without AVX-512, where rep movsb was slow in that band.) Intel takes glibc's default for
+// 64-byte vectors (8 KiB), not measured here. Without ERMS: never, as glibc.
 inline bool amd_like(const cpu_features& f) noexcept {
   return std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
 }
 inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
   if (!f.erms) return k_vector_rep_never;
   if (b == copy_backend::vector_sse2) return k_vector_rep_above_sse2;
-  if (amd_like(f)) return k_vector_rep_above_amd;
-  return b == copy_backend::vector_avx512 ? k_vector_rep_above_avx512_intel : k_vector_rep_above_intel;
+  if (b == copy_backend::vector_avx512) return amd_like(f) ? k_vector_rep_above_avx512_amd : k_vector_rep_above_avx512_intel;
+  return amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel;
 }
 
 // The backend: forced at compile time, by the environment, or from CPUID.
