@@ -125,6 +125,79 @@ TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy]
   CHECK(s.fault.side == mcsafe::fault_side::destination);
 }
 
+// The inlined word loads and stores at every offset across a truncated file's end, each width:
+// a word below the cut works; one that reaches past it returns bus_error at the cut, with
+// `copied` (stores) the bytes below the cut, which are then in the file; nothing else changes.
+template <class T>
+void check_words_across_cut(unsigned char* cut, std::size_t& wrong) {
+  for (std::size_t below = 0; below <= 2 * sizeof(T); ++below) {
+    unsigned char* at = cut - below;
+    const bool fits = below >= sizeof(T);
+    T expect;
+    std::memcpy(&expect, at - 64, sizeof(T));  // the load's reference: readable bytes below
+    const auto ld = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at - 64));
+    if (!ld || *ld != expect) ++wrong;
+    const auto v = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at));
+    if (v.has_value() != fits) ++wrong;
+    if (!fits && (v.error().kind != fault_kind::bus_error || v.error().side != mcsafe::fault_side::source ||
+                  v.error().address != reinterpret_cast<std::uintptr_t>(cut)))
+      ++wrong;
+    std::memset(cut - 16, 0x5A, 16);
+    T value;
+    std::memset(&value, 0xC3, sizeof value);
+    const auto s = mcsafe::mc_safe_store(reinterpret_cast<T*>(at), value);
+    const std::size_t landed = fits ? sizeof(T) : below;
+    if (s.ok() != fits || s.copied != landed) ++wrong;
+    if (!fits && (s.fault.kind != fault_kind::bus_error || s.fault.side != mcsafe::fault_side::destination ||
+                  s.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
+      ++wrong;
+    for (unsigned char* q = cut - 16; q < cut; ++q)  // the value's bytes that landed, 0x5A elsewhere
+      if (*q != ((q >= at && q < at + landed) ? 0xC3 : 0x5A)) ++wrong;
+  }
+}
+
+TEST_CASE("copy: inlined word loads and stores at every offset across a cut, every width", "[copy][load][fault]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  std::size_t wrong = 0;
+  check_words_across_cut<std::uint8_t>(file.cut(), wrong);
+  check_words_across_cut<std::uint16_t>(file.cut(), wrong);
+  check_words_across_cut<std::uint32_t>(file.cut(), wrong);
+  check_words_across_cut<std::uint64_t>(file.cut(), wrong);
+  check_words_across_cut<double>(file.cut(), wrong);
+  CHECK(wrong == 0);
+  // Bad arguments: refused, nothing written.
+  const auto n = mcsafe::mc_safe_store(static_cast<std::uint64_t*>(nullptr), std::uint64_t{1});
+  CHECK(n.fault.kind == fault_kind::invalid_argument);
+  CHECK(n.fault.side == mcsafe::fault_side::destination);
+  const auto top = mcsafe::mc_safe_store(reinterpret_cast<std::uint32_t*>(~std::uintptr_t{0} - 2), std::uint32_t{1});
+  CHECK(top.fault.kind == fault_kind::invalid_argument);
+}
+
+TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv with catch_segv", "[copy][load][segv]") {
+  REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
+  mcsafe_test::guarded_pages pages(4, 2);
+  const auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(pages.bad() - 4));
+  REQUIRE_FALSE(v.has_value());
+  CHECK(v.error().kind == fault_kind::segv);
+  CHECK(v.error().si_code == SEGV_ACCERR);
+  const auto s = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(pages.bad() - 4), ~std::uint64_t{0});
+  CHECK(s.copied == 4);
+  CHECK(s.fault.kind == fault_kind::segv);
+  CHECK(s.fault.side == mcsafe::fault_side::destination);
+  CHECK(s.fault.address == reinterpret_cast<std::uintptr_t>(pages.bad()));
+  CHECK(std::memcmp(pages.bad() - 4, "\xff\xff\xff\xff", 4) == 0);
+}
+
+TEST_CASE("copy: a faulting mc_safe_store as the first call installs the handler and returns", "[copy][load]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  const auto s = mcsafe::mc_safe_store(reinterpret_cast<std::uint16_t*>(file.cut()), std::uint16_t{7});
+  CHECK(s.copied == 0);
+  CHECK(s.fault.kind == fault_kind::bus_error);
+  CHECK(s.fault.side == mcsafe::fault_side::destination);
+}
+
 TEST_CASE("dispatch: forcing an unknown or unavailable backend changes nothing", "[dispatch]") {
   const copy_backend before = mcsafe::active_copy_backend();
   mcsafe::copy_backend parsed{};

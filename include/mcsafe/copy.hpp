@@ -158,11 +158,24 @@ MCSAFE_COLD inline fault load_fault(raw_result r, const void* p, std::size_t siz
   return decode_fault(r, nullptr, p, size, below);
 }
 
-// The first guarded load installs the handler; a bad range is refused before that.
-MCSAFE_COLD inline bool prepare_load(const void* p, std::size_t size) noexcept {
+// The slow side of word_access_ready: refuses a bad range, else installs the handler on
+// first use.
+MCSAFE_COLD inline bool prepare_word_access(const void* p, std::size_t size) noexcept {
   if (bad_range(p, size)) return false;
   active_copy();
   return true;
+}
+
+// Whether a guarded load or store of `size` <= 8 bytes at p may run: one compare for both
+// preconditions, the handler is installed and [p, p + size) neither is null nor wraps.
+// g_word_limit is 0 until the handler is installed, then 2^64 - 8, so p - 1 below it means
+// both. The few addresses it sends to the slow path needlessly (the top 8 bytes, for smaller
+// sizes) are checked exactly there.
+MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noexcept {
+  const std::uintptr_t limit = g_word_limit.load(std::memory_order_acquire);
+  if (reinterpret_cast<std::uintptr_t>(p) - 1 < limit) [[likely]]
+    return true;
+  return prepare_word_access(p, size);
 }
 
 template <std::size_t N>
@@ -185,13 +198,8 @@ template <class T>
 MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
-    // One compare for both preconditions: the handler is installed, and [p, p + size) neither
-    // is null nor wraps. g_load_limit is 0 until the handler is installed, then 2^64 - 8:
-    // p - 1 below it means p is not null and p + 8 does not wrap. The few addresses it sends to
-    // the slow path needlessly (the top 8 bytes, for smaller T) are checked exactly there.
-    const std::uintptr_t limit = detail::g_load_limit.load(std::memory_order_acquire);
-    if (reinterpret_cast<std::uintptr_t>(p) - 1 >= limit) [[unlikely]]
-      if (!detail::prepare_load(p, sizeof(T))) return detail::invalid_copy(p, sizeof(T)).fault;
+    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
+      return detail::invalid_copy(p, sizeof(T)).fault;
     using word = typename detail::load_word<sizeof(T)>::type;
     const detail::guarded_load_result r = detail::guarded_load<word>(p);
     if (r.info != 0) [[unlikely]]
@@ -208,10 +216,26 @@ MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p) noexcept {
   return v;
 }
 
-// Writes one T. On a fault, `copied` says how many of its bytes reached memory.
+// Writes one T. On a fault, `copied` says how many of its bytes reached memory. On x86-64 a T
+// of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (the same one-compare precondition as
+// mc_safe_load); a fault goes to mc_safe_copy's slow path, which makes `copied` exact for a
+// store that straddles into a bad page. Other sizes go through mc_safe_copy.
 template <class T>
   requires std::is_trivially_copyable_v<T>
-copy_result mc_safe_store(T* p, const T& v) noexcept {
+MCSAFE_ALWAYS_INLINE copy_result mc_safe_store(T* p, const T& v) noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
+    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
+      return detail::invalid_copy(&v, sizeof(T));
+    using word = typename detail::load_word<sizeof(T)>::type;
+    word w;
+    std::memcpy(&w, &v, sizeof(T));
+    const detail::guarded_store_result r = detail::guarded_store<word>(p, w);
+    if (r.info != 0) [[unlikely]]
+      return detail::finish_after_fault(p, &v, sizeof(T), {r.address, r.info}, detail::active_copy());
+    return {sizeof(T), {}};
+  }
+#endif
   return mc_safe_copy(p, &v, sizeof(T));
 }
 

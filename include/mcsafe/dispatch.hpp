@@ -239,10 +239,11 @@ inline const copy_choice& default_copy_choice() noexcept {
 
 inline std::atomic<raw_copy_fn> g_copy_fn{nullptr};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
-// 0 until init_copy() has run (the handler is installed), then 2^64 - 8: mc_safe_load
-// compares p - 1 against it, one test for "installed", "not null" and "p + 8 does not wrap".
-inline constexpr std::uintptr_t k_load_limit_ready = ~std::uintptr_t{0} - 7;
-inline std::atomic<std::uintptr_t> g_load_limit{0};
+// 0 until init_copy() has run (the handler is installed), then 2^64 - 8: the inlined word
+// loads and stores compare p - 1 against it, one test for "installed", "not null" and "p + 8
+// does not wrap" (copy.hpp, word_access_ready).
+inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 7;
+inline std::atomic<std::uintptr_t> g_word_limit{0};
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.
 MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
@@ -254,7 +255,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   raw_copy_fn expected = nullptr;
   set_vector_rep_above(c.vector_rep_above);
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
-  g_load_limit.store(k_load_limit_ready, std::memory_order_release);
+  g_word_limit.store(k_word_limit_ready, std::memory_order_release);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
   return fn;
 }

@@ -79,6 +79,33 @@ inline guarded_load_result guarded_load(const void* p) noexcept {
   return {static_cast<std::uintptr_t>(v), address, info};
 }
 
+struct guarded_store_result {
+  std::uintptr_t address;  // si_addr on a fault
+  std::uintptr_t info;     // 0, or the packed signo/si_code/lsb
+};
+
+// One guarded store of an unsigned integer type U (1, 2, 4 or 8 bytes). The same contract as
+// guarded_load: only the faulting `mov` is skipped. A store that faults has written nothing
+// that this reports as written: the caller re-copies the bytes below the fault to make its
+// count exact (copy.hpp).
+template <class U>
+inline guarded_store_result guarded_store(void* p, U v) noexcept {
+  std::uintptr_t address, info;
+  asm volatile(
+      "xorl %k[info], %k[info]\n"
+      "1: mov %[v], (%[p])\n"
+      "2:\n"
+      ".pushsection mcsafe_v1_extable, \"a\"\n"
+      ".balign 4\n"
+      ".long 1b - .\n"
+      ".long 2b - .\n"
+      ".popsection\n"
+      : "=a"(address), [info] "=&d"(info)
+      : [p] "r"(p), [v] "r"(v)
+      : "memory");
+  return {address, info};
+}
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace mcsafe
