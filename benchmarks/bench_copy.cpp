@@ -193,6 +193,38 @@ void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::s
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * calls * 2 * n));
 }
 
+// A copy whose length is a constant (a key, a record header): memcpy is inlined by the compiler
+// into plain moves, mc_safe_copy into guarded ones (copy.hpp). Paired like the rows above.
+template <std::size_t N>
+void BM_paired_constant(benchmark::State& state) {
+  unsigned char* dst = buffer(1);
+  const unsigned char* src = buffer(0);
+  constexpr std::size_t calls = 8192;
+  auto block = [&](bool safe) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < calls; ++i) {
+      benchmark::DoNotOptimize(src);
+      if (safe) {
+        benchmark::DoNotOptimize(mcsafe::mc_safe_copy(dst, src, N).copied);
+      } else {
+        benchmark::DoNotOptimize(dst);
+        std::memcpy(dst, src, N);
+      }
+      benchmark::ClobberMemory();
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> ratios;
+  bool safe_first = false;
+  for (auto _ : state) {
+    safe_first = !safe_first;
+    const double first = block(safe_first), second = block(!safe_first);
+    ratios.push_back(safe_first ? second / first : first / second);
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+  state.counters["vs_memcpy"] = ratios[ratios.size() / 2];
+}
+
 // One 8-byte load per iteration over an L1-resident array, two ways. `sum` adds each value
 // to a running total (the loop-carried add is the bottleneck, and the compiler turns
 // value_or(0) into a cmov on that chain); `chase` follows indices stored in the array, so each
@@ -342,6 +374,9 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("load_u64.sum.mc_safe_load", BM_load_u64_sum<true>);
   benchmark::RegisterBenchmark("load_u64.chase.plain", BM_load_u64_chase<false>);
   benchmark::RegisterBenchmark("load_u64.chase.mc_safe_load", BM_load_u64_chase<true>);
+  benchmark::RegisterBenchmark("paired_constant/bytes:8", BM_paired_constant<8>);
+  benchmark::RegisterBenchmark("paired_constant/bytes:12", BM_paired_constant<12>);
+  benchmark::RegisterBenchmark("paired_constant/bytes:16", BM_paired_constant<16>);
   benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<false>, load_block_sum<true>>);
   benchmark::RegisterBenchmark("paired_load_u64.chase",
                                BM_paired_load<load_block_chase<false>, load_block_chase<true>>);

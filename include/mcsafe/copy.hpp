@@ -105,6 +105,17 @@ inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept
   return bad_range((d > s ? d : s) + 1, n);
 }
 
+#if defined(MCSAFE_ARCH_X86_64)
+// The inline form of a copy of 1 to 16 bytes: the widest word that fits twice (extable.hpp).
+inline constexpr std::size_t k_inline_copy_max = 16;
+MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (n >= 8) return guarded_small_copy<std::uint64_t>(dst, src, n);
+  if (n >= 4) return guarded_small_copy<std::uint32_t>(dst, src, n);
+  if (n >= 2) return guarded_small_copy<std::uint16_t>(dst, src, n);
+  return guarded_small_copy<std::uint8_t>(dst, src, n);
+}
+#endif
+
 // The refusal of a copy whose range is bad: the source is named when its range is bad,
 // else the destination.
 MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noexcept {
@@ -123,7 +134,21 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
 // fault_kind::invalid_argument before anything is touched, and so is a range that runs past
 // the top of the address space. Costs nothing beyond the copy when nothing faults: one
 // branch for the arguments, one indirect call, no setjmp, no thread-local state.
-inline copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
+// A length the compiler knows, from 1 to 16 bytes (a record header, a key, a span of fixed
+// extent), is copied inline like memcpy's: four guarded moves, no call.
+MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if (__builtin_constant_p(n) && n - 1 < detail::k_inline_copy_max) {
+    const std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dst) - 1;
+    const std::uintptr_t s = reinterpret_cast<std::uintptr_t>(src) - 1;
+    if ((d > s ? d : s) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
+      const detail::raw_result r = detail::inline_small_copy(dst, src, n);
+      if (r.info == 0) [[likely]]
+        return {n, {}};
+      return detail::finish_after_fault(dst, src, n, r, detail::active_copy());
+    }
+  }
+#endif
   if (detail::bad_ranges(dst, src, n)) [[unlikely]]
     return detail::invalid_copy(src, n);
   const detail::raw_copy_fn fn = detail::active_copy();
@@ -168,9 +193,9 @@ MCSAFE_COLD inline bool prepare_word_access(const void* p, std::size_t size) noe
 
 // Whether a guarded load or store of `size` <= 8 bytes at p may run: one compare for both
 // preconditions, the handler is installed and [p, p + size) neither is null nor wraps.
-// g_word_limit is 0 until the handler is installed, then 2^64 - 8, so p - 1 below it means
-// both. The few addresses it sends to the slow path needlessly (the top 8 bytes, for smaller
-// sizes) are checked exactly there.
+// g_word_limit is 0 until the handler is installed, then 2^64 - 16, so p - 1 below it means
+// both (for up to 16 bytes: the inline copy uses it too). The few addresses it sends to the
+// slow path needlessly (the top 16 bytes) are checked exactly there.
 MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noexcept {
   const std::uintptr_t limit = g_word_limit.load(std::memory_order_acquire);
   if (reinterpret_cast<std::uintptr_t>(p) - 1 < limit) [[likely]]

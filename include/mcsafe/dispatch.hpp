@@ -239,10 +239,10 @@ inline const copy_choice& default_copy_choice() noexcept {
 
 inline std::atomic<raw_copy_fn> g_copy_fn{nullptr};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
-// 0 until init_copy() has run (the handler is installed), then 2^64 - 8: the inlined word
-// loads and stores compare p - 1 against it, one test for "installed", "not null" and "p + 8
-// does not wrap" (copy.hpp, word_access_ready).
-inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 7;
+// 0 until init_copy() has run (the handler is installed), then 2^64 - 16: the inlined word
+// loads, stores and small copies compare p - 1 against it, one test for "installed", "not
+// null" and "p + 16 does not wrap" (copy.hpp, word_access_ready).
+inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 15;
 inline std::atomic<std::uintptr_t> g_word_limit{0};
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.

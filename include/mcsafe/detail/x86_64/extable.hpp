@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "../config.hpp"
+#include "../routine.hpp"
 
 namespace mcsafe {
 inline namespace v1 {
@@ -77,6 +78,36 @@ inline guarded_load_result guarded_load(const void* p) noexcept {
       : [p] "r"(p)
       : "memory");
   return {static_cast<std::uintptr_t>(v), address, info};
+}
+
+// A copy of n bytes, sizeof(U) <= n <= 2 * sizeof(U), inlined: the first and the last
+// sizeof(U) bytes are loaded, then stored (overlapping when n < 2 * sizeof(U)), as the
+// routines' small classes do. All four moves share one resume point, after the last store: a
+// fault anywhere leaves rdx != 0 and rax = si_addr, and the caller re-copies the bytes below
+// the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
+// Every access stays inside [src, src + n) and [dst, dst + n).
+template <class U>
+inline raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
+  U head, tail;
+  std::uintptr_t address, info;
+  asm volatile(
+      "xorl %k[info], %k[info]\n"
+      "1: mov (%[src]), %[head]\n"
+      "2: mov %c[back](%[src],%[n]), %[tail]\n"
+      "3: mov %[head], (%[dst])\n"
+      "4: mov %[tail], %c[back](%[dst],%[n])\n"
+      "5:\n"
+      ".pushsection mcsafe_v1_extable, \"a\"\n"
+      ".balign 4\n"
+      ".long 1b - .\n.long 5b - .\n"
+      ".long 2b - .\n.long 5b - .\n"
+      ".long 3b - .\n.long 5b - .\n"
+      ".long 4b - .\n.long 5b - .\n"
+      ".popsection\n"
+      : [head] "=&r"(head), [tail] "=&r"(tail), "=a"(address), [info] "=&d"(info)
+      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [back] "i"(-static_cast<long>(sizeof(U)))
+      : "memory");
+  return {address, info};
 }
 
 struct guarded_store_result {
