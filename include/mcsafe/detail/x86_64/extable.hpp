@@ -1,23 +1,33 @@
-// mcsafe/detail/x86_64/extable.hpp - single guarded loads inlined into the caller.
+// mcsafe/detail/x86_64/extable.hpp - guarded moves inlined into the caller.
 //
-// mc_safe_load<T> of 1, 2, 4 or 8 bytes is one `mov` in the caller's code, not a call: a call
-// to a routine costs more than the load itself. Like the kernel's exception table, each such
-// `mov` records {its address, the address just after it} in the section mcsafe_v1_extable, as
-// 32-bit offsets relative to the entry (no dynamic relocations under -fPIC). The linker
-// collects the section and defines __start_/__stop_ symbols around it in each executable or
-// shared object; they are declared hidden (each DSO reads its own table) and weak (a program
-// that never uses mc_safe_load has no table).
+// mc_safe_load<T> and mc_safe_store<T> of 1, 2, 4 or 8 bytes are one `mov` in the caller's
+// code, and mc_safe_copy of a constant 1 to 16 bytes four: a call to a routine costs more than
+// the move itself. Like the kernel's exception table, each such `mov` records {its address,
+// where a fault in it resumes} in the section mcsafe_v1_extable, as 32-bit offsets relative to
+// the entry (no dynamic relocations under -fPIC). The linker collects the section and defines
+// __start_/__stop_ symbols around it in each executable or shared object; they are declared
+// hidden (each DSO reads its own table) and weak (a program without guarded moves has no table).
 //
 // Register contract, the same as the routines': the handler writes si_addr to rax and the
-// packed signo/si_code/lsb to rdx and resumes just after the `mov`. The asm zeroes rdx before
-// the load, so rdx != 0 afterwards means the load faulted and its destination is garbage.
-// Only the faulting `mov` is skipped; no compiler-generated instruction is ever re-executed
-// or abandoned half-way.
+// packed signo/si_code/lsb to rdx and resumes at the entry's resume label, which is the end of
+// the asm statement. The asm zeroes rdx first, so rdx != 0 afterwards means a move faulted:
+// the moves after it in the same statement were skipped and its outputs are garbage. No
+// compiler-generated instruction is ever re-executed or abandoned half-way.
 #pragma once
 #include <cstdint>
 
 #include "../config.hpp"
 #include "../routine.hpp"
+
+// The table entries of one guarded asm statement, {insn, resume} pairs of labels. `at` names a
+// label in the statement's code section: the entries' section is tied to it (SHF_LINK_ORDER,
+// the "o" flag), so when the linker drops that code — a duplicate of an inline function whose
+// copies it merges, or unused code under --gc-sections — it drops these entries with it. Without
+// that, an entry would point into a discarded COMDAT section and the link fails (seen at -O0,
+// where the function holding the asm is not inlined and two units instantiate it).
+#define MCSAFE_EXTABLE_BEGIN(at) ".pushsection mcsafe_v1_extable, \"ao\", @progbits, " at "\n.balign 4\n"
+#define MCSAFE_EXTABLE_ENTRY(insn, resume) ".long " insn " - .\n.long " resume " - .\n"
+#define MCSAFE_EXTABLE_END ".popsection\n"
 
 namespace mcsafe {
 inline namespace v1 {
@@ -62,18 +72,13 @@ struct guarded_load_result {
 
 // One guarded load of an unsigned integer type U (1, 2, 4 or 8 bytes).
 template <class U>
-inline guarded_load_result guarded_load(const void* p) noexcept {
+MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   U v;
   std::uintptr_t address, info;
   asm volatile(
       "xorl %k[info], %k[info]\n"
-      "1: mov (%[p]), %[v]\n"
-      "2:\n"
-      ".pushsection mcsafe_v1_extable, \"a\"\n"
-      ".balign 4\n"
-      ".long 1b - .\n"
-      ".long 2b - .\n"
-      ".popsection\n"
+      ".Lmcsafe_v1_ld%=: mov (%[p]), %[v]\n"
+      "2:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_ld%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_ld%=", "2b") MCSAFE_EXTABLE_END
       : [v] "=r"(v), "=a"(address), [info] "=&d"(info)
       : [p] "r"(p)
       : "memory");
@@ -87,23 +92,18 @@ inline guarded_load_result guarded_load(const void* p) noexcept {
 // the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
 // Every access stays inside [src, src + n) and [dst, dst + n).
 template <class U>
-inline raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
+MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
   U head, tail;
   std::uintptr_t address, info;
   asm volatile(
       "xorl %k[info], %k[info]\n"
-      "1: mov (%[src]), %[head]\n"
+      ".Lmcsafe_v1_cp%=: mov (%[src]), %[head]\n"
       "2: mov %c[back](%[src],%[n]), %[tail]\n"
       "3: mov %[head], (%[dst])\n"
       "4: mov %[tail], %c[back](%[dst],%[n])\n"
-      "5:\n"
-      ".pushsection mcsafe_v1_extable, \"a\"\n"
-      ".balign 4\n"
-      ".long 1b - .\n.long 5b - .\n"
-      ".long 2b - .\n.long 5b - .\n"
-      ".long 3b - .\n.long 5b - .\n"
-      ".long 4b - .\n.long 5b - .\n"
-      ".popsection\n"
+      "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", "5b")
+      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b")
+      MCSAFE_EXTABLE_END
       : [head] "=&r"(head), [tail] "=&r"(tail), "=a"(address), [info] "=&d"(info)
       : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [back] "i"(-static_cast<long>(sizeof(U)))
       : "memory");
@@ -120,17 +120,12 @@ struct guarded_store_result {
 // that this reports as written: the caller re-copies the bytes below the fault to make its
 // count exact (copy.hpp).
 template <class U>
-inline guarded_store_result guarded_store(void* p, U v) noexcept {
+MCSAFE_ALWAYS_INLINE guarded_store_result guarded_store(void* p, U v) noexcept {
   std::uintptr_t address, info;
   asm volatile(
       "xorl %k[info], %k[info]\n"
-      "1: mov %[v], (%[p])\n"
-      "2:\n"
-      ".pushsection mcsafe_v1_extable, \"a\"\n"
-      ".balign 4\n"
-      ".long 1b - .\n"
-      ".long 2b - .\n"
-      ".popsection\n"
+      ".Lmcsafe_v1_st%=: mov %[v], (%[p])\n"
+      "2:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_st%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_st%=", "2b") MCSAFE_EXTABLE_END
       : "=a"(address), [info] "=&d"(info)
       : [p] "r"(p), [v] "r"(v)
       : "memory");
@@ -140,3 +135,7 @@ inline guarded_store_result guarded_store(void* p, U v) noexcept {
 }  // namespace detail
 }  // namespace v1
 }  // namespace mcsafe
+
+#undef MCSAFE_EXTABLE_BEGIN
+#undef MCSAFE_EXTABLE_ENTRY
+#undef MCSAFE_EXTABLE_END
