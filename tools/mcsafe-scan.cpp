@@ -39,7 +39,7 @@ constexpr const char* kVersion =
 // The exit codes, in the order of the README's table.
 enum exit_code : int {
   exit_clean = 0,        // no bad range (after repair, when repairing)
-  exit_bad = 1,          // bad ranges found (or left after repair, or a dry run)
+  exit_bad = 1,          // bad ranges known (scan, kernel list, salvage), left after repair, or a dry run
   exit_usage = 2,        // usage error, missing file, unusable GOOD or OUT
   exit_unsupported = 3,  // not a regular file, pmem block device or device DAX
   exit_permission = 4,   // permission denied
@@ -73,8 +73,9 @@ constexpr const char* kUsage =
     "Salvage leaves holes, unreadable ranges and zero pages unwritten (zeros in OUT). Repair\n"
     "writes whole pages (a partial last page is padded, then FILE's size restored) and needs\n"
     "GOOD to hold every byte it supplies; the report lists what was found, then what was done.\n"
-    "exit: 0 clean, 1 bad ranges (found, left after repair, or a dry run), 2 usage error,\n"
-    "      missing file, or unusable OUT or GOOD, 3 not a regular file, pmem or device DAX,\n"
+    "exit: 0 clean, 1 bad ranges (found by the scan, the kernel's list or the salvage; left\n"
+    "      after repair; a dry run), 2 usage error, missing file, or unusable OUT or GOOD,\n"
+    "      3 not a regular file, pmem or device DAX,\n"
     "      4 permission denied, 5 the file shrank during the scan (scan again), 6 other I/O error\n";
 
 struct options {
@@ -485,28 +486,38 @@ int scan_target(const options& o, const target& t, report& r, bool show_progress
   return exit_clean;
 }
 
-// The kernel's badblocks list, in the target's byte offsets (FIEMAP for a file).
+// The kernel's badblocks list of `dev`, in the target's byte offsets (FIEMAP for a file).
+std::errc kernel_ranges(const target& t, const pmem_location& dev, mcsafe::poison_map& out) {
+  const mcsafe::badblocks_list l =
+      dev.partition.empty() ? mcsafe::read_block_badblocks(dev.disk) : mcsafe::read_partition_badblocks(dev.disk, dev.partition);
+  if (!l.ok()) return l.error;
+  if (t.kind == target_kind::regular_file) return mcsafe::file_bad_ranges(t.fd, l.ranges, out);
+  for (const mcsafe::sector_range& s : l.ranges)  // the device itself: sectors are offsets
+    out.insert({s.first * mcsafe::sector_size, (s.first + s.count) * mcsafe::sector_size});
+  return std::errc{};
+}
+
 void read_kernel_list(const target& t, report& r) {
-  if (t.badblocks_dev == 0) return;
-  const pmem_location dev = pmem_device(t.badblocks_dev);
+  const pmem_location dev = t.badblocks_dev != 0 ? pmem_device(t.badblocks_dev) : pmem_location{};
   if (dev.disk.empty()) return;
   r.kernel_source = "/sys/block/" + dev.disk + "/badblocks";
   r.kernel_partition = dev.partition;
-  const mcsafe::badblocks_list l =
-      dev.partition.empty() ? mcsafe::read_block_badblocks(dev.disk) : mcsafe::read_partition_badblocks(dev.disk, dev.partition);
-  std::errc e = l.error;
-  if (l.ok() && t.kind == target_kind::regular_file) {
-    e = mcsafe::file_bad_ranges(t.fd, l.ranges, r.kernel);
-  } else if (l.ok()) {
-    for (const mcsafe::sector_range& s : l.ranges)  // the device itself: sectors are offsets
-      r.kernel.insert({s.first * mcsafe::sector_size, (s.first + s.count) * mcsafe::sector_size});
-  }
-  if (e != std::errc{}) {
+  if (const std::errc e = kernel_ranges(t, dev, r.kernel); e != std::errc{}) {
     r.kernel_error = std::make_error_code(e).message();
     r.kernel.clear();
     return;
   }
   r.kernel_read = true;
+}
+
+// Everything known bad inside the target: what the scan found, what the kernel lists, what
+// salvage could not read.
+mcsafe::poison_map known_bad(const report& r) {
+  mcsafe::poison_map all = r.bad;
+  for (const mcsafe::byte_range& x : r.kernel) all.insert(x);
+  for (const mcsafe::byte_range& x : r.holes) all.insert(x);
+  all.erase({r.size, static_cast<std::size_t>(-1)});
+  return all;
 }
 
 // --- salvage ------------------------------------------------------------------------------
@@ -661,7 +672,8 @@ bool read_all(int fd, std::byte* buf, std::size_t n, std::size_t off) {
   return true;
 }
 
-// Rewrites the pages holding the bad ranges from the same offsets of GOOD. Whole pages are
+// Rewrites the pages holding the known-bad ranges (scan, kernel list, salvage) from the same
+// offsets of GOOD. Whole pages are
 // written (the fsdax kernel path clears poison only for whole pages); the part of a last
 // partial page past FILE's end is zero padding, and the size is restored afterwards. GOOD
 // must cover every byte it supplies: checked for all ranges before anything is written.
@@ -682,7 +694,7 @@ int repair_target(const options& o, const target& t, report& r) {
   if (S_ISBLK(gs.st_mode) && ioctl(good, BLKGETSIZE64, &good_size) != 0)
     return fail_errno(r, exit_io, std::string(o.repair_from) + ": BLKGETSIZE64");
 
-  r.pages = r.bad;
+  r.pages = known_bad(r);
   r.pages.round_to(kPage);
   r.repair_planned = true;
   const std::size_t need = r.pages.empty() ? 0 : std::min(std::prev(r.pages.end())->end, t.size);
@@ -722,6 +734,12 @@ int repair_target(const options& o, const target& t, report& r) {
     mcsafe::poison_span<const unsigned char>(m.base() + (pr.begin - at), end - pr.begin).scan(found);
     for (const mcsafe::byte_range& x : found) r.after.insert({pr.begin + x.begin, pr.begin + x.end});
   }
+  // And what the kernel still lists.
+  const pmem_location dev = t.badblocks_dev != 0 ? pmem_device(t.badblocks_dev) : pmem_location{};
+  mcsafe::poison_map listed;
+  if (!dev.disk.empty() && kernel_ranges(t, dev, listed) == std::errc{})
+    for (const mcsafe::byte_range& x : listed)
+      if (x.begin < t.size) r.after.insert({x.begin, std::min(x.end, t.size)});
   r.repaired = true;
   return exit_clean;
 }
@@ -754,14 +772,15 @@ int run(const options& o, report& r) {
                  r.kernel_read ? "read" : r.kernel_error.c_str());
   if (o.salvage_to != nullptr)
     if (const int e = salvage_target(o, t, r, show_progress); e != exit_clean) return e;
-  if (o.repair_from != nullptr && !r.bad.empty()) {
+  const bool bad = !known_bad(r).empty();
+  if (o.repair_from != nullptr && bad) {
     if (const int e = repair_target(o, t, r); e != exit_clean) return e;
     if (!o.dry_run) return r.after.empty() && r.refused.empty() ? exit_clean : exit_bad;
   } else if (o.repair_from != nullptr) {  // nothing to rewrite, GOOD not even opened
     r.repair_planned = true;
     r.repaired = !o.dry_run;
   }
-  return r.bad.empty() ? exit_clean : exit_bad;
+  return bad ? exit_bad : exit_clean;
 }
 
 // --demo: a file truncated under its mapping by "someone else", scanned.
