@@ -522,8 +522,9 @@ mcsafe::poison_map known_bad(const report& r) {
 
 // --- salvage ------------------------------------------------------------------------------
 
-// pwrite of all n bytes, through short writes and EINTR; false with errno set on failure.
-bool write_all(int fd, const std::byte* p, std::size_t n, std::size_t offset) {
+// pwrite of all n bytes, through short writes and EINTR; false with errno set on failure, and
+// `offset` where the write failed.
+bool write_all(int fd, const std::byte* p, std::size_t n, std::size_t& offset) {
   while (n > 0) {
     const ssize_t w = pwrite(fd, p, n, static_cast<off_t>(offset));
     if (w < 0 && errno == EINTR) continue;
@@ -546,8 +547,9 @@ bool all_zero(const std::byte* p, std::size_t n) {
 }
 
 // Writes buf[a, b) to out at base + a, skipping whole zero pages, so the copy stays sparse
-// where the data is zeros (the size is set at the end with ftruncate).
-bool write_sparse(int out, const std::byte* buf, std::size_t a, std::size_t b, std::size_t base) {
+// where the data is zeros (the size is set at the end with ftruncate). On failure, errno and
+// `failed_at` (an offset in out) say what and where.
+bool write_sparse(int out, const std::byte* buf, std::size_t a, std::size_t b, std::size_t base, std::size_t& failed_at) {
   while (a < b) {
     std::size_t run = a;
     while (run < b && all_zero(buf + run, b - run < kPage ? b - run : kPage)) run += kPage;
@@ -555,7 +557,8 @@ bool write_sparse(int out, const std::byte* buf, std::size_t a, std::size_t b, s
     std::size_t stop = run;
     while (stop < b && !all_zero(buf + stop, b - stop < kPage ? b - stop : kPage)) stop += kPage;
     if (stop > b) stop = b;
-    if (!write_all(out, buf + run, stop - run, base + run)) return false;
+    failed_at = base + run;
+    if (!write_all(out, buf + run, stop - run, failed_at)) return false;
     a = stop;
   }
   return true;
@@ -629,10 +632,10 @@ int salvage_target(const options& o, const target& t, report& r, bool show_progr
           for (const mcsafe::byte_range& h : s.holes) holes.insert({c + h.begin, c + h.end});
         }
         // Write what was read, between the holes.
-        std::size_t from = 0;
+        std::size_t from = 0, failed_at = 0;
         auto flush = [&](std::size_t to) {
-          if (code == exit_clean && !write_sparse(out, buf.data(), from, to, c))
-            code = fail_errno(r, exit_io, std::string(o.salvage_to) + ": write at " + std::to_string(c + from));
+          if (code == exit_clean && !write_sparse(out, buf.data(), from, to, c, failed_at))
+            code = fail_errno(r, exit_io, std::string(o.salvage_to) + ": write at " + std::to_string(failed_at));
         };
         for (const mcsafe::byte_range& h : holes) {
           flush(h.begin - c);
