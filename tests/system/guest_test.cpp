@@ -1,6 +1,7 @@
 // Runs inside the QEMU guest (tests/system/run.sh) as PID 1's child, as root, on a real
 // kernel with memory-failure support, an fsdax ext4 on /dev/pmem0 mounted at /mnt and one on
-// the partition /dev/pmem1p1 mounted at /mnt2.
+// the partition /dev/pmem1p1 mounted at /mnt2, and a raw /dev/pmem2 (mcsafe-scan's block-device
+// case, then reconfigured as device DAX).
 // Prints one "PASS name" / "FAIL name: why" / "SKIP name: why" line per case; exits nonzero
 // when any case failed.
 #include <fcntl.h>
