@@ -29,12 +29,13 @@
 #include <mcsafe/file.hpp>
 #include <mcsafe/mcsafe.hpp>
 
+#define SCAN_STR2(x) #x
+#define SCAN_STR(x) SCAN_STR2(x)
+
 namespace {
 
-#define MCSAFE_STR2(x) #x
-#define MCSAFE_STR(x) MCSAFE_STR2(x)
 constexpr const char* kVersion =
-    MCSAFE_STR(MCSAFE_VERSION_MAJOR) "." MCSAFE_STR(MCSAFE_VERSION_MINOR) "." MCSAFE_STR(MCSAFE_VERSION_PATCH);
+    SCAN_STR(MCSAFE_VERSION_MAJOR) "." SCAN_STR(MCSAFE_VERSION_MINOR) "." SCAN_STR(MCSAFE_VERSION_PATCH);
 
 // The exit codes, in the order of the README's table.
 enum exit_code : int {
@@ -75,8 +76,8 @@ constexpr const char* kUsage =
     "GOOD to hold every byte it supplies; the report lists what was found, then what was done.\n"
     "exit: 0 clean, 1 bad ranges (found by the scan, the kernel's list or the salvage; left\n"
     "      after repair; a dry run), 2 usage error, missing file, or unusable OUT or GOOD,\n"
-    "      3 not a regular file, pmem or device DAX,\n"
-    "      4 permission denied, 5 the file shrank during the scan (scan again), 6 other I/O error\n";
+    "      3 not a regular file, pmem or device DAX, 4 permission denied, 5 the file shrank\n"
+    "      during the scan (scan again), 6 other I/O error\n";
 
 struct options {
   const char* file = nullptr;
@@ -124,7 +125,8 @@ int fail(report& r, int code, const std::string& msg) {
   r.error = msg;
   return code;
 }
-// A failed system call: `what` and the errno it left, read before anything else can change it.
+// A failed system call: `what` and the errno it left (building `what` allocates, which leaves
+// errno alone when it succeeds).
 int fail_errno(report& r, int code, const std::string& what) {
   const int e = errno;
   return fail(r, code, what + ": " + std::strerror(e));
