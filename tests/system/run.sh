@@ -102,13 +102,15 @@ timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -
   -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M memmap=64M!768M $break_flag" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
 echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
-# Every JSON report mcsafe-scan printed in the guest (a "SCANJSON" line each) must parse.
-if [ -n "$scan" ] && ! tr -d '\r' <"$log" | sed -n 's/^SCANJSON //p' | python3 -c '
-import json, sys
-n = sum(1 for line in sys.stdin if json.loads(line) is not None)
-assert n > 0, "no report"
-print("PASS scan_tool.json_reports_parse (%d reports)" % n)'; then
-  echo "FAIL scan_tool.json_reports_parse"
-  exit 1
+# Every JSON report mcsafe-scan printed in the guest (a "SCANJSON" line each) must parse and
+# follow the schema (docs/mcsafe-scan.md).
+if [ -n "$scan" ]; then
+  reports=$(tr -d '\r' <"$log" | sed -n 's/^SCANJSON //p')
+  if checked=$(printf '%s\n' "$reports" | python3 "$(dirname "$0")/../../tools/check_scan_report.py" 2>&1); then
+    echo "PASS scan_tool.json_reports ($(grep -c ^PASS <<<"$checked") checked against the schema)"
+  else
+    echo "FAIL scan_tool.json_reports: $(grep -v ^PASS <<<"$checked")"
+    exit 1
+  fi
 fi
 exit_with_guest_result "$log"
