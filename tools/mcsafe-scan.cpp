@@ -18,6 +18,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -299,12 +300,22 @@ constexpr std::size_t kWindow = 64u << 20;  // mapped at a time (RSS bound of th
 constexpr std::size_t kChunk = 8u << 20;    // salvage and repair buffer
 const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 
+// Where the kernel keeps the badblocks list that covers a target, and how its sectors map to
+// the target's offsets.
+struct kernel_list {
+  std::string source;           // the sysfs file; empty when there is none
+  std::string disk, partition;  // a file on pmem, or a pmem block device: /sys/block/<disk>
+  std::string region;           // device DAX on an nd region: /sys/bus/nd/devices/<region>
+  std::uint64_t region_offset = 0;  // where the device DAX starts in its region, in bytes
+  std::string error;            // why the list's place could not be worked out
+};
+
 struct target {
   int fd = -1;
   target_kind kind = target_kind::unknown;
   std::size_t size = 0;
   std::size_t map_granule = kPage;  // device DAX maps only in multiples of its alignment
-  dev_t badblocks_dev = 0;          // the block device whose badblocks list applies (0: none)
+  kernel_list klist;
   ~target() {
     if (fd >= 0) close(fd);
   }
@@ -335,6 +346,49 @@ pmem_location pmem_device(dev_t dev) {
   std::string path(link, static_cast<std::size_t>(n > 0 ? n : 0));
   path.resize(path.rfind('/'));
   return {path.substr(path.rfind('/') + 1), name};
+}
+
+kernel_list pmem_list(dev_t dev) {
+  kernel_list k;
+  const pmem_location p = pmem_device(dev);
+  if (p.disk.empty()) return k;
+  k.source = "/sys/block/" + p.disk + "/badblocks";
+  k.disk = p.disk;
+  k.partition = p.partition;
+  return k;
+}
+
+// A sysfs attribute holding one hexadecimal address ("0x1f000000").
+bool read_hex_attribute(const std::string& path, std::uint64_t& v) {
+  std::string text;
+  if (mcsafe::detail::read_text_file(path, text) != std::errc{} || text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  v = std::strtoull(text.c_str(), &end, 16);
+  return errno == 0 && end != text.c_str() && (*end == '\n' || *end == '\0');
+}
+
+// Device DAX made from a pmem namespace sits below its nd region in sysfs
+// (.../ndbus0/region2/dax2.0/dax2.0); the region's list counts sectors from the region's start.
+kernel_list region_list(const std::string& dev_dir) {
+  kernel_list k;
+  char real[PATH_MAX] = {};
+  if (realpath(dev_dir.c_str(), real) == nullptr) return k;
+  std::string path = real;
+  while (path.size() > 1) {
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (name.rfind("region", 0) == 0 && access((path + "/badblocks").c_str(), R_OK) == 0) break;
+    path.resize(path.rfind('/'));
+  }
+  if (path.size() <= 1) return k;  // not on an nd region (e.g. soft-reserved memory)
+  k.region = path.substr(path.rfind('/') + 1);
+  k.source = "/sys/bus/nd/devices/" + k.region + "/badblocks";
+  std::uint64_t region_start = 0, dev_start = 0;
+  if (!read_hex_attribute(path + "/resource", region_start) || !read_hex_attribute(dev_dir + "/resource", dev_start) ||
+      dev_start < region_start)
+    k.error = "cannot place " + dev_dir + " in " + k.region + " (resource attributes)";
+  k.region_offset = dev_start - region_start;
+  return k;
 }
 
 const char* file_type_name(mode_t m) {
@@ -374,13 +428,13 @@ int open_target(const options& o, target& t, report& r) {
   if (S_ISREG(st.st_mode)) {
     t.kind = target_kind::regular_file;
     t.size = static_cast<std::size_t>(st.st_size);
-    t.badblocks_dev = st.st_dev;
+    t.klist = pmem_list(st.st_dev);
   } else if (S_ISBLK(st.st_mode) && !pmem_device(st.st_rdev).disk.empty()) {
     t.kind = target_kind::block_pmem;
     std::uint64_t bytes = 0;
     if (ioctl(t.fd, BLKGETSIZE64, &bytes) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": BLKGETSIZE64");
     t.size = static_cast<std::size_t>(bytes);
-    t.badblocks_dev = st.st_rdev;
+    t.klist = pmem_list(st.st_rdev);
   } else if (std::string dir; S_ISCHR(st.st_mode) && sysfs_name("char", st.st_rdev, dir).rfind("dax", 0) == 0) {
     t.kind = target_kind::device_dax;
     std::uint64_t bytes = 0, align = 0;
@@ -390,6 +444,7 @@ int open_target(const options& o, target& t, report& r) {
     if (mcsafe::detail::read_u64_attribute(dir + "/align", align) != std::errc{} || align == 0) align = 2u << 20;
     t.size = static_cast<std::size_t>(bytes);
     t.map_granule = static_cast<std::size_t>(align);
+    t.klist = region_list(dir);
   } else {
     return fail(r, exit_unsupported,
                 std::string(o.file) + ": " + file_type_name(st.st_mode) +
@@ -488,28 +543,32 @@ int scan_target(const options& o, const target& t, report& r, bool show_progress
   return exit_clean;
 }
 
-// The kernel's badblocks list of `dev`, in the target's byte offsets (FIEMAP for a file).
-std::errc kernel_ranges(const target& t, const pmem_location& dev, mcsafe::poison_map& out) {
-  const mcsafe::badblocks_list l =
-      dev.partition.empty() ? mcsafe::read_block_badblocks(dev.disk) : mcsafe::read_partition_badblocks(dev.disk, dev.partition);
+// The kernel's badblocks list for the target, in the target's byte offsets: through FIEMAP for a
+// file, as is for a pmem block device, shifted and clipped to the device for device DAX.
+std::errc kernel_ranges(const target& t, mcsafe::poison_map& out) {
+  const kernel_list& k = t.klist;
+  const mcsafe::badblocks_list l = !k.region.empty()      ? mcsafe::read_region_badblocks(k.region)
+                                   : k.partition.empty() ? mcsafe::read_block_badblocks(k.disk)
+                                                         : mcsafe::read_partition_badblocks(k.disk, k.partition);
   if (!l.ok()) return l.error;
   if (t.kind == target_kind::regular_file) return mcsafe::file_bad_ranges(t.fd, l.ranges, out);
-  for (const mcsafe::sector_range& s : l.ranges)  // the device itself: sectors are offsets
-    out.insert({s.first * mcsafe::sector_size, (s.first + s.count) * mcsafe::sector_size});
+  for (const mcsafe::sector_range& s : l.ranges) {
+    const std::uint64_t b = s.first * mcsafe::sector_size, e = (s.first + s.count) * mcsafe::sector_size;
+    const std::uint64_t lo = std::max(b, k.region_offset), hi = std::min(e, k.region_offset + t.size);
+    if (lo < hi) out.insert({lo - k.region_offset, hi - k.region_offset});
+  }
   return std::errc{};
 }
 
 void read_kernel_list(const target& t, report& r) {
-  const pmem_location dev = t.badblocks_dev != 0 ? pmem_device(t.badblocks_dev) : pmem_location{};
-  if (dev.disk.empty()) return;
-  r.kernel_source = "/sys/block/" + dev.disk + "/badblocks";
-  r.kernel_partition = dev.partition;
-  if (const std::errc e = kernel_ranges(t, dev, r.kernel); e != std::errc{}) {
-    r.kernel_error = std::make_error_code(e).message();
-    r.kernel.clear();
-    return;
-  }
-  r.kernel_read = true;
+  if (t.klist.source.empty()) return;
+  r.kernel_source = t.klist.source;
+  r.kernel_partition = t.klist.partition;
+  r.kernel_error = t.klist.error;
+  if (r.kernel_error.empty())
+    if (const std::errc e = kernel_ranges(t, r.kernel); e != std::errc{}) r.kernel_error = std::make_error_code(e).message();
+  r.kernel_read = r.kernel_error.empty();
+  if (!r.kernel_read) r.kernel.clear();
 }
 
 // Everything known bad inside the target: what the scan found, what the kernel lists, what
@@ -740,9 +799,8 @@ int repair_target(const options& o, const target& t, report& r) {
     for (const mcsafe::byte_range& x : found) r.after.insert({pr.begin + x.begin, pr.begin + x.end});
   }
   // And what the kernel still lists.
-  const pmem_location dev = t.badblocks_dev != 0 ? pmem_device(t.badblocks_dev) : pmem_location{};
   mcsafe::poison_map listed;
-  if (!dev.disk.empty() && kernel_ranges(t, dev, listed) == std::errc{})
+  if (!t.klist.source.empty() && t.klist.error.empty() && kernel_ranges(t, listed) == std::errc{})
     for (const mcsafe::byte_range& x : listed)
       if (x.begin < t.size) r.after.insert({x.begin, std::min(x.end, t.size)});
   r.repaired = true;

@@ -552,6 +552,8 @@ void test_scan_device_dax() {
   report("scan_tool.device_dax.scan_and_salvage",
          m != MAP_FAILED && exited(st, 0) && has(out, "\"target\": \"device_dax\", \"size_bytes\": " + std::to_string(size)) &&
              has(out, "\"bad_ranges\": []") && has(out, "\"read_bytes\": " + std::to_string(size)) && read_img &&
+             has(out, "\"source\": \"/sys/bus/nd/devices/" + region.substr(region.rfind('/') + 1) +
+                          "/badblocks\", \"partition\": null, \"error\": null, \"ranges\": []") &&
              img == data,
          std::string(m == MAP_FAILED ? "mmap of the device failed; " : "") + exit_and(st, out));
   const std::string refused = run_scan("--json --repair-from /tmp/good-dev " + dev, st);
