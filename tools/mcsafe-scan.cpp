@@ -833,8 +833,14 @@ int run(const options& o, report& r) {
   if (o.verbose && !r.kernel_source.empty())
     std::fprintf(stderr, "mcsafe-scan: kernel list %s: %s\n", r.kernel_source.c_str(),
                  r.kernel_read ? "read" : r.kernel_error.c_str());
-  if (o.salvage_to != nullptr)
+  if (o.salvage_to != nullptr) {
+    const auto t1 = std::chrono::steady_clock::now();
     if (const int e = salvage_target(o, t, r, show_progress); e != exit_clean) return e;
+    if (o.verbose)
+      std::fprintf(stderr, "mcsafe-scan: salvaged in %.2f s, %zu bytes read, %zu unreadable\n",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), r.salvage_read,
+                   r.holes.bytes());
+  }
   const bool bad = !known_bad(r).empty();
   if (o.repair_from != nullptr && bad) {
     if (const int e = repair_target(o, t, r); e != exit_clean) return e;

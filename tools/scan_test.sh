@@ -68,8 +68,9 @@ expect 0 "healthy file, json" -- "${scan[@]}" --json "$t/data"
 json_check 0 'r["size_bytes"] == 1000000 and r["bad_bytes"] == 0 and r["bad_ranges"] == [] and r["target"] == "regular_file" and r["kernel_badblocks"]["source"] is None'
 expect 0 "-q" -- "${scan[@]}" -q "$t/data"
 [ ! -s "$t/out" ] && [ ! -s "$t/err" ] || bad "-q printed something"
-expect 0 "-v" -- "${scan[@]}" -v "$t/data"
-grep -q "regular_file, 1000000 bytes" "$t/err" || bad "-v: $(cat "$t/err")"
+expect 0 "-v" -- "${scan[@]}" -v --salvage "$t/copy-v" "$t/data"
+grep -q "regular_file, 1000000 bytes" "$t/err" && grep -q "scanned in [0-9.]* s, 0 bytes unreadable" "$t/err" &&
+  grep -q "salvaged in [0-9.]* s, 1000000 bytes read, 0 unreadable" "$t/err" || bad "-v: $(cat "$t/err")"
 expect 0 "--progress to a file" -- "${scan[@]}" --progress "$t/data"
 grep -q "scanned 0.95 / 0.95 MiB (100%), [0-9.]* MiB/s, ETA [0-9]* s" "$t/err" || bad "--progress: $(cat "$t/err")"
 if command -v script >/dev/null; then  # on a terminal, progress without asking, redrawn with \r
