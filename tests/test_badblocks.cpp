@@ -43,6 +43,9 @@ TEST_CASE("badblocks: malformed, negative, overflowing and huge input is refused
       {"18446744073709551616 1\n", std::errc::value_too_large, 1},
       {"1 99999999999999999999\n", std::errc::value_too_large, 1},
       {"36028797018963967 2\n", std::errc::value_too_large, 1},  // byte end past 2^64
+      {"0 36028797018963968\n", std::errc::value_too_large, 1},    // count alone past 2^64 bytes
+      {"1 9223372036854775808\n", std::errc::value_too_large, 1},  // count * 512 wraps
+      {"0 18446744073709551615\n", std::errc::value_too_large, 1},
   };
   for (const auto& c : cases) {
     const auto r = mcsafe::parse_badblocks(c.text);
@@ -53,6 +56,10 @@ TEST_CASE("badblocks: malformed, negative, overflowing and huge input is refused
   }
   const std::string huge = "1 " + std::string(100, '1') + "\n";
   CHECK(mcsafe::parse_badblocks(huge).error == std::errc::invalid_argument);
+  // The largest accepted range ends exactly at the last 512-byte sector below 2^64.
+  const auto edge = mcsafe::parse_badblocks("0 36028797018963967\n36028797018963966 1\n");
+  REQUIRE(edge.ok());
+  CHECK(edge.ranges.size() == 2);
 }
 
 TEST_CASE("badblocks: read from a fake sysfs tree, block device and region", "[badblocks]") {

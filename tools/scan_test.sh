@@ -1,39 +1,131 @@
 #!/usr/bin/env bash
-# mcsafe-scan end to end: exit codes, the JSON report, salvage, the built-in example.
+# mcsafe-scan end to end on the host: the command line, every exit code the host can produce
+# (1 needs bad media: the QEMU guest checks it), the JSON report parsed at each of those exits,
+# streaming salvage of a 3 GiB sparse file in bounded memory, progress, the demo.
 set -u
 # "$@" is the scanner command: the binary, preceded by the cross emulator when there is one.
 scan=("$@")
+[ -e "${scan[-1]}" ] && scan[-1]=$(realpath "${scan[-1]}")  # the binary, usable from another directory
+here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 fails=0
+bad() { echo "FAIL $*"; fails=$((fails+1)); }
 expect() {  # expect CODE DESCRIPTION -- command...
   local want=$1 what=$2; shift 3
   "$@" >"$t/out" 2>"$t/err"; local got=$?
-  if [ "$got" = "$want" ]; then echo "PASS $what (exit $got)"; else echo "FAIL $what: exit $got, wanted $want"; cat "$t/err"; fails=$((fails+1)); fi
+  if [ "$got" = "$want" ]; then echo "PASS $what (exit $got)"; else bad "$what: exit $got, wanted $want"; cat "$t/err"; fi
 }
+# json_check CODE [PYTHON]: $t/out is one JSON report that check_scan_report.py accepts (the
+# schema of docs/mcsafe-scan.md) with exit_code CODE; PYTHON, if given, asserts more about it (r).
+json_check() {
+  python3 "$here/check_scan_report.py" --exit "$1" --expect "${2:-True}" "$t/out" || bad "JSON report at exit $1"
+}
+
 head -c 1000000 /dev/urandom >"$t/data"
-expect 0 "built-in example" -- "${scan[@]}"
-grep -q "exactly the pages past the cut" "$t/out" || { echo "FAIL built-in example output"; fails=$((fails+1)); }
+# The checker itself refuses what the old tool printed: no unit in the keys, a raw quote.
+for broken in '{"file": "a"b", "size": 1}' '{"tool": "mcsafe-scan", "version": "0.1.0", "exit_code": 0}'; do
+  printf '%s\n' "$broken" | python3 "$here/check_scan_report.py" >/dev/null && bad "the JSON checker accepted $broken"
+done
+
+# --- the command line ---------------------------------------------------------------------
+expect 2 "no arguments: usage on stderr" -- "${scan[@]}"
+grep -q "^usage: mcsafe-scan" "$t/err" && [ ! -s "$t/out" ] || bad "no arguments: usage not on stderr alone"
+expect 0 "--help" -- "${scan[@]}" --help
+grep -q "^usage: mcsafe-scan" "$t/out" || bad "--help: no usage on stdout"
+# The README's tool section shows the option lines --help prints, the same lines both ways, and
+# a row for each exit code --help lists.
+sed -n '/^mcsafe-scan \[OPTION\]/,/^```/p' "$here/../README.md" | grep -E '^  (-[a-zA-Z],|    --)' | sort >"$t/readme-options"
+grep -E '^  (-[a-zA-Z],|    --)' "$t/out" | sort >"$t/help-options"
+[ -s "$t/help-options" ] && diff "$t/readme-options" "$t/help-options" >/dev/null ||
+  bad "README's option lines differ from --help: $(diff "$t/readme-options" "$t/help-options" | head -5)"
+for code in 0 1 2 3 4 5 6; do
+  sed -n '/^exit:/,$p' "$t/out" | grep -q " $code [a-z]" || bad "--help lists no exit $code"
+  grep -q "^| $code | " "$here/../README.md" || bad "README's exit table has no row $code"
+done
+expect 0 "--version" -- "${scan[@]}" --version
+v=$(sed -n 's/^#define MCSAFE_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' "$here/../include/mcsafe/detail/config.hpp" | paste -sd.)
+grep -qx "mcsafe-scan $v (mcsafe $v)" "$t/out" || bad "--version says '$(cat "$t/out")', config.hpp says $v"
+expect 0 "--demo" -- "${scan[@]}" --demo
+grep -q "exactly the pages past the cut" "$t/out" || bad "--demo output"
+expect 2 "unknown option" -- "${scan[@]}" --frobnicate "$t/data"
+grep -q "unknown option --frobnicate" "$t/err" || bad "unknown option not named: $(cat "$t/err")"
+expect 2 "unknown short option" -- "${scan[@]}" -x "$t/data"
+grep -q "unknown option -x" "$t/err" || bad "unknown short option not named: $(cat "$t/err")"
+expect 2 "unknown option, --json" -- "${scan[@]}" --frobnicate=1 --json "$t/data"
+json_check 2 '"--frobnicate" in r["error"]'
+expect 2 "option without its value" -- "${scan[@]}" "$t/data" --salvage
+grep -q "option --salvage needs a value" "$t/err" || bad "missing value: $(cat "$t/err")"
+expect 2 "two files" -- "${scan[@]}" "$t/data" "$t/data"
+expect 2 "--dry-run alone" -- "${scan[@]}" --dry-run "$t/data"
+cp "$t/data" "$t/-dash"
+expect 0 "-- before a file named like an option" -- sh -c 'cd "$1" && shift && "$@" -- -dash' sh "$t" "${scan[@]}"
+
+# --- clean files, --opt=value, -q, -v, --progress ----------------------------------------
 expect 0 "healthy file" -- "${scan[@]}" "$t/data"
+grep -q "1000000 bytes, 0 unreadable" "$t/out" || bad "healthy file report: $(cat "$t/out")"
+[ ! -s "$t/err" ] || bad "stderr not a terminal, no --progress, yet: $(cat "$t/err")"
 expect 0 "healthy file, json" -- "${scan[@]}" --json "$t/data"
-python3 - "$t/out" <<'PY' || fails=$((fails+1))
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["size"] == 1000000 and r["bad_bytes"] == 0 and r["bad_ranges"] == [], r
-assert r["kernel_badblocks"]["ranges"] == []
-print("PASS json report parsed and checked")
-PY
-expect 0 "salvage" -- "${scan[@]}" --json --salvage "$t/copy" "$t/data"
-cmp -s "$t/data" "$t/copy" && echo "PASS salvage copy equals the file" || { echo "FAIL salvage copy differs"; fails=$((fails+1)); }
-expect 2 "missing file" -- "${scan[@]}" "$t/nope"
-expect 3 "directory" -- "${scan[@]}" "$t"
-expect 2 "bad option" -- "${scan[@]}" --frobnicate "$t/data"
+json_check 0 'r["size_bytes"] == 1000000 and r["bad_bytes"] == 0 and r["bad_ranges"] == [] and r["target"] == "regular_file" and r["kernel_badblocks"]["source"] is None'
+expect 0 "-q" -- "${scan[@]}" -q "$t/data"
+[ ! -s "$t/out" ] && [ ! -s "$t/err" ] || bad "-q printed something"
+expect 0 "-v" -- "${scan[@]}" -v --salvage "$t/copy-v" "$t/data"
+grep -q "regular_file, 1000000 bytes" "$t/err" && grep -q "scanned in [0-9.]* s, 0 bytes unreadable" "$t/err" &&
+  grep -q "salvaged in [0-9.]* s, 1000000 bytes read, 0 unreadable" "$t/err" || bad "-v: $(cat "$t/err")"
+expect 0 "--progress to a file" -- "${scan[@]}" --progress "$t/data"
+grep -q "scanned 0.95 / 0.95 MiB (100%), [0-9.]* MiB/s, ETA [0-9]* s" "$t/err" || bad "--progress: $(cat "$t/err")"
+if command -v script >/dev/null; then  # on a terminal, progress without asking, redrawn with \r
+  script -qec "$(printf '%q ' "${scan[@]}" "$t/data")" /dev/null >"$t/tty" 2>&1
+  grep -qa $'\rscanned 0.95 / 0.95 MiB (100%)' "$t/tty" && echo "PASS progress on a terminal" ||
+    bad "no progress on a terminal: $(head -c 300 "$t/tty")"
+else
+  echo "NOTE terminal progress case not run: no script(1)"
+fi
+expect 0 "salvage (--salvage=OUT)" -- "${scan[@]}" --json --salvage="$t/copy" "$t/data"
+json_check 0 'r["salvage"]["read_bytes"] == 1000000 and r["salvage"]["holes"] == []'
+cmp -s "$t/data" "$t/copy" && echo "PASS salvage copy equals the file" || bad "salvage copy differs"
+expect 0 "repair from a good copy of a clean file: nothing to do" -- "${scan[@]}" --json -r "$t/copy" "$t/data"
+json_check 0 'r["repair"]["pages"] == [] and r["repair"]["rewritten_bytes"] == 0 and r["repair"]["dry_run"] is False'
+
+# --- JSON strings: a file name with a quote, a backslash, a tab, a newline and a non-UTF-8 byte
+name=$(printf 'we"ird\\ na\tme\nx\xff\xc3\xa9')
+cp "$t/data" "$t/$name"
+expect 0 "odd file name, json" -- "${scan[@]}" --json "$t/$name"
+ODD_NAME="$t/$name" json_check 0 'os.fsencode(r["file"]) == os.fsencode(os.environ["ODD_NAME"])'
+
+# --- refused targets and errors, each with its JSON ---------------------------------------
+expect 2 "missing file" -- "${scan[@]}" --json "$t/nope"
+json_check 2 '"no such file" in r["error"] and r["target"] is None and r["bad_ranges"] is None'
+expect 3 "directory" -- "${scan[@]}" --json "$t"
+json_check 3 '"directory" in r["error"]'
+mkfifo "$t/fifo"
+expect 3 "FIFO, refused without blocking" -- timeout 20 "${scan[@]}" --json "$t/fifo"
+json_check 3 '"FIFO" in r["error"]'
+expect 3 "character device that is not device DAX" -- "${scan[@]}" --json /dev/null
+json_check 3 '"character device" in r["error"]'
+expect 2 "salvage onto the file itself" -- "${scan[@]}" --json --salvage "$t/data" "$t/data"
+json_check 2 '"FILE itself" in r["error"]'
+cmp -s "$t/data" "$t/copy" || bad "salvage onto itself changed the file"
+expect 2 "salvage into a FIFO, refused without blocking" -- timeout 20 "${scan[@]}" --salvage "$t/fifo" "$t/data"
+if [ -r /sys/kernel/uevent_seqnum ]; then  # sysfs attributes have a size and refuse mmap (ENODEV)
+  expect 6 "a file that cannot be mapped" -- "${scan[@]}" --json /sys/kernel/uevent_seqnum
+  json_check 6 'r["error"].endswith("mmap at 0: No such device")'
+else
+  echo "NOTE unmappable-file case not run: no /sys/kernel/uevent_seqnum"
+fi
+# A write error while salvaging, with its own errno: the file size limit (SIGXFSZ ignored). The
+# first pwrite is cut short at the limit (the write loop goes on), the next fails with EFBIG.
+expect 6 "salvage write error" -- bash -c 'trap "" XFSZ; ulimit -f 100; exec "$@"' sh "${scan[@]}" --json --salvage "$t/big-copy" "$t/data"
+json_check 6 'r["error"].endswith("write at 102400: File too large") and r["salvage"]["read_bytes"] is None and r["bad_bytes"] == 0'
+
 native=$([ ${#scan[@]} = 1 ] && echo yes || echo no)  # no emulator in front of the binary
 if [ "$(id -u)" != 0 ]; then
-  chmod 000 "$t/data"; expect 4 "no permission" -- "${scan[@]}" "$t/data"; chmod 600 "$t/data"
+  chmod 000 "$t/data"; expect 4 "no permission" -- "${scan[@]}" --json "$t/data"; chmod 600 "$t/data"
+  json_check 4
 elif [ "$native" = yes ] && command -v setpriv >/dev/null; then
   # Root reads any file: drop to an unprivileged uid, with a copy of the binary it can run.
   chmod 755 "$t"; cp "${scan[0]}" "$t/scan-copy"; chmod 755 "$t/scan-copy"; chmod 000 "$t/data"
-  expect 4 "no permission (as uid 65534)" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$t/scan-copy" "$t/data"
+  expect 4 "no permission (as uid 65534)" -- setpriv --reuid=65534 --regid=65534 --clear-groups "$t/scan-copy" --json "$t/data"
+  json_check 4 '"permission denied" in r["error"]'
   chmod 600 "$t/data"
 else
   echo "NOTE no-permission case not checkable here: root, and no setpriv or not a native binary"
@@ -44,11 +136,55 @@ if [ "$native" = yes ] && [ -n "${MCSAFE_SHRINK_SHIM:-}" ]; then
   head -c 1000000 /dev/urandom >"$t/shrinks"
   expect 5 "file shrank during the scan" -- env MCSAFE_SHRINK_PATH="$t/shrinks" MCSAFE_SHRINK_TO=300000 \
     LD_PRELOAD="$MCSAFE_SHRINK_SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-    "${scan[@]}" "$t/shrinks"
-  grep -q "shrank during the scan, from 1000000 to 300000 bytes" "$t/err" ||
-    { echo "FAIL shrink message: $(cat "$t/err")"; fails=$((fails+1)); }
+    "${scan[@]}" --json "$t/shrinks"
+  grep -q "shrank during the scan, from 1000000 to 300000 bytes" "$t/err" || bad "shrink message: $(cat "$t/err")"
+  json_check 5 'r["bad_ranges"] is None and "shrank" in r["error"]'
 else
   echo "NOTE shrink case not run: needs the LD_PRELOAD shim (MCSAFE_SHRINK_SHIM) and a native binary"
 fi
+
+# --- streaming salvage: a 3 GiB sparse file, bounded memory, sparse and exact output -------
+# Data at the start, in the middle (with a zero run inside it), and a partial last page.
+truncate -s 3G "$t/sparse"
+head -c 1048576 /dev/urandom | dd of="$t/sparse" bs=1M seek=0 conv=notrunc status=none
+{ head -c 65536 /dev/urandom; head -c 131072 /dev/zero; head -c 65536 /dev/urandom; } |
+  dd of="$t/sparse" bs=1M seek=1536 conv=notrunc status=none
+printf 'the end' | dd of="$t/sparse" bs=1 seek=$((3 * 1024 * 1024 * 1024 - 7)) conv=notrunc status=none
+python3 - "$t/sparse" "$t/sparse-copy" "${scan[@]}" --json --salvage "$t/sparse-copy" "$t/sparse" <<'PY' || bad "3 GiB sparse salvage"
+import json, os, resource, subprocess, sys
+src, out, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+p = subprocess.run(cmd, stdout=subprocess.PIPE)
+rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+r = json.loads(p.stdout)
+assert p.returncode == 0 and r["salvage"]["holes"] == [], (p.returncode, r)
+def data_segments(path):  # (begin, end) of every data range, through SEEK_DATA/SEEK_HOLE
+    fd, segs, at = os.open(path, os.O_RDONLY), [], 0
+    size = os.fstat(fd).st_size
+    while at < size:
+        try:
+            b = os.lseek(fd, at, os.SEEK_DATA)
+        except OSError:
+            break
+        e = os.lseek(fd, b, os.SEEK_HOLE)
+        segs.append((b, e))
+        at = e
+    os.close(fd)
+    return segs
+# Exact: same size; the copy has data only where the source has (elsewhere both read zeros);
+# and the bytes of every source data range are equal.
+assert os.path.getsize(out) == os.path.getsize(src) == 3 << 30
+src_segs, out_segs = data_segments(src), data_segments(out)
+assert all(any(b <= ob and oe <= e for b, e in src_segs) for ob, oe in out_segs), (src_segs, out_segs)
+with open(src, "rb") as a, open(out, "rb") as b:
+    for s, e in src_segs:
+        a.seek(s); b.seek(s)
+        assert a.read(e - s) == b.read(e - s), "bytes differ in [%d, %d)" % (s, e)
+blocks_kib = os.stat(out).st_blocks / 2
+assert rss_mib < 512, "max RSS %.0f MiB" % rss_mib
+assert blocks_kib < 8 * 1024, "output not sparse: %d KiB allocated" % blocks_kib
+print("PASS 3 GiB sparse file salvaged exactly: max RSS %.1f MiB, output %d KiB allocated, %d data range(s) in, %d out"
+      % (rss_mib, blocks_kib, len(src_segs), len(out_segs)))
+PY
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

@@ -101,7 +101,10 @@ inline badblocks_list parse_badblocks(std::string_view text) noexcept {
     if (!detail::parse_u64(l, i, r.count, overflow) || i != l.size())
       return fail(overflow ? std::errc::value_too_large : std::errc::invalid_argument);
     if (r.count == 0) return fail(std::errc::invalid_argument);
-    if (r.first > UINT64_MAX / sector_size - r.count) return fail(std::errc::value_too_large);
+    // The byte end, (first + count) * 512, must fit: count alone can exceed the limit, so it
+    // is checked before the subtraction (which would otherwise wrap and accept it).
+    constexpr std::uint64_t max_sectors = UINT64_MAX / sector_size;
+    if (r.count > max_sectors || r.first > max_sectors - r.count) return fail(std::errc::value_too_large);
     out.ranges.push_back(r);
   }
   return out;

@@ -1,6 +1,7 @@
 // Runs inside the QEMU guest (tests/system/run.sh) as PID 1's child, as root, on a real
 // kernel with memory-failure support, an fsdax ext4 on /dev/pmem0 mounted at /mnt and one on
-// the partition /dev/pmem1p1 mounted at /mnt2.
+// the partition /dev/pmem1p1 mounted at /mnt2, and a raw /dev/pmem2 (mcsafe-scan's block-device
+// case, then reconfigured as device DAX).
 // Prints one "PASS name" / "FAIL name: why" / "SKIP name: why" line per case; exits nonzero
 // when any case failed.
 #include <fcntl.h>
@@ -9,11 +10,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -198,15 +201,17 @@ void check_one_page_range(const char* name, int fd, const mcsafe::badblocks_list
              (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
 }
 
-// Runs /mcsafe-scan with `args`; returns what it printed (up to 1 KiB) and its wait status.
+// Runs /mcsafe-scan with `args`; returns what it printed (up to 8 KiB) and its wait status. A
+// JSON report is echoed as a "SCANJSON" line, which run.sh parses with Python on the host.
 std::string run_scan(const std::string& args, int& status) {
   status = system(("/mcsafe-scan " + args + " > /tmp/scan.out").c_str());
-  char text[1024] = {};
+  char text[8192] = {};
   const int fd = open("/tmp/scan.out", O_RDONLY);
   if (fd >= 0) {
     (void)!read(fd, text, sizeof text - 1);
     close(fd);
   }
+  if (text[0] == '{') std::printf("SCANJSON %s", text);
   return text;
 }
 
@@ -293,10 +298,10 @@ void test_dax_badblock() {
     int found = 0;
     const std::string report_text = run_scan("--json --salvage /tmp/salvaged /mnt/data", found);
     const char* json = report_text.c_str();
-    const std::string want = "\"bad_ranges\": [{\"offset\": " + std::to_string(bad_off) + ", \"length\": " + std::to_string(kPage);
+    const std::string want = "\"bad_ranges\": [{\"offset_bytes\": " + std::to_string(bad_off) + ", \"length_bytes\": " + std::to_string(kPage);
     report("dax.mcsafe_scan_finds", again && WIFEXITED(found) && WEXITSTATUS(found) == 1 &&
                                         std::strstr(json, want.c_str()) != nullptr &&
-                                        std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"ranges\": [{\"offset\": " + std::to_string(bad_off)).c_str()) != nullptr,
+                                        std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"partition\": null, \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off)).c_str()) != nullptr,
            std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
     int fixed = 0;
     run_scan("--repair-from /tmp/good /mnt/data", fixed);
@@ -350,12 +355,209 @@ void test_dax_partition() {
     int found = 0;
     const std::string report_text = run_scan("--json /mnt2/data", found);
     const char* json = report_text.c_str();
-    const std::string want = "(clipped to partition pmem1p1)\", \"ranges\": [{\"offset\": " + std::to_string(bad_off);
+    const std::string want = "\"partition\": \"pmem1p1\", \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off);
     report("dax_partition.mcsafe_scan_finds",
            WIFEXITED(found) && WEXITSTATUS(found) == 1 && std::strstr(json, want.c_str()) != nullptr,
            std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
   }
   close(fd);
+}
+
+// --- mcsafe-scan on real bad blocks: partial-page repair, a pmem block device, device DAX ---
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+std::string json_range(std::size_t offset, std::size_t length) {
+  return "{\"offset_bytes\": " + std::to_string(offset) + ", \"length_bytes\": " + std::to_string(length) + "}";
+}
+bool write_file(const char* path, const unsigned char* data, std::size_t n) {
+  const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const bool ok = fd >= 0 && write(fd, data, n) == static_cast<ssize_t>(n) && fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+// The whole file equals `want` (size included).
+bool file_equals(const char* path, const std::vector<unsigned char>& want) {
+  std::vector<unsigned char> got(want.size() + 1);
+  const int fd = open(path, O_RDONLY);
+  const ssize_t n = fd >= 0 ? pread(fd, got.data(), got.size(), 0) : -1;
+  if (fd >= 0) close(fd);
+  return n == static_cast<ssize_t>(want.size()) && std::memcmp(got.data(), want.data(), want.size()) == 0;
+}
+std::string exit_and(int status, const std::string& out) {
+  return "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ", report: " + out;
+}
+bool exited(int status, int code) { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
+
+// fsdax file whose size is not a page multiple, bad in its partial last page: a GOOD copy too
+// short for that page is refused with nothing written; a dry run lists the page and writes
+// nothing; a repair from a same-size GOOD, then (poisoned again) from a longer one, gives back
+// exactly the file's bytes and size.
+void test_scan_partial_page_repair() {
+  if (access("/mcsafe-scan", X_OK) != 0 || access("/sys/block/pmem0/badblocks", W_OK) != 0) {
+    skip("scan_tool.partial_page", "no /mcsafe-scan or no /dev/pmem0");
+    return;
+  }
+  const std::size_t size = 2 * kPage + 1808, last = 2 * kPage;
+  std::vector<unsigned char> data(size), longer(3 * kPage, 0xee);
+  for (std::size_t i = 0; i < size; ++i) data[i] = longer[i] = static_cast<unsigned char>(i * 11 + 7);
+  const char* path = "/mnt/partial";
+  std::uint64_t phys = 0;
+  const int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  const bool set = fd >= 0 && pwrite(fd, data.data(), size, 0) == static_cast<ssize_t>(size) && fsync(fd) == 0 &&
+                   physical_offset(fd, last, phys);
+  if (fd >= 0) close(fd);
+  if (!set || !write_file("/tmp/good-same", data.data(), size) || !write_file("/tmp/good-short", data.data(), size - 100) ||
+      !write_file("/tmp/good-long", longer.data(), longer.size()) || !inject_badblock("pmem0", phys / 512, kPage / 512)) {
+    report("scan_tool.partial_page.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
+    return;
+  }
+  const std::string found = "\"bad_ranges\": [" + json_range(last, size - last) + "]";
+  int st = 0;
+  std::string out = run_scan("--json --repair-from /tmp/good-short /mnt/partial", st);
+  struct stat sb{};
+  report("scan_tool.partial_page.short_good_refused",
+         exited(st, 2) && has(out, found) && has(out, "nothing written") && stat(path, &sb) == 0 &&
+             static_cast<std::size_t>(sb.st_size) == size,
+         exit_and(st, out));
+  out = run_scan("--json --dry-run --repair-from /tmp/good-same /mnt/partial", st);
+  char probe[16];
+  const int pf = open(path, O_RDONLY);
+  const bool still_bad = pf >= 0 && pread(pf, probe, sizeof probe, static_cast<off_t>(last)) < 0 && errno == EIO;
+  if (pf >= 0) close(pf);
+  report("scan_tool.partial_page.dry_run_writes_nothing",
+         exited(st, 1) && has(out, found) && still_bad &&
+             has(out, "\"dry_run\": true, \"pages\": [" + json_range(last, kPage) + "], \"rewritten_bytes\": null"),
+         exit_and(st, out) + (still_bad ? "" : " (the page reads now)"));
+  out = run_scan("--json --repair-from /tmp/good-same /mnt/partial", st);
+  report("scan_tool.partial_page.repair_same_size_good",
+         exited(st, 0) && has(out, found) && has(out, "\"rewritten_bytes\": 4096, \"refused\": [], \"bad_bytes_after\": 0") &&
+             file_equals(path, data),
+         exit_and(st, out));
+  // Poisoned again, repaired from a longer GOOD, text report: found first, then repaired.
+  const bool again = inject_badblock("pmem0", phys / 512, kPage / 512);
+  out = run_scan("--repair-from /tmp/good-long /mnt/partial", st);
+  const std::size_t at_found = out.find("bad: offset " + std::to_string(last) + ", 1808 bytes");
+  const std::size_t at_repaired = out.find("repaired: 4096 bytes rewritten, 0 refused by the kernel; now 0 unreadable");
+  report("scan_tool.partial_page.repair_longer_good_keeps_size",
+         again && exited(st, 0) && at_found != std::string::npos && at_repaired != std::string::npos && at_found < at_repaired &&
+             file_equals(path, data),
+         exit_and(st, out));
+}
+
+// /dev/pmem2 as a raw block device: a bad block injected in its badblocks list is found by the
+// scan (through the page cache, which cannot read it) at the same offset as the kernel's list,
+// salvaged around, and repaired with a whole-page write.
+void test_scan_block_pmem() {
+  if (access("/mcsafe-scan", X_OK) != 0 || access("/sys/block/pmem2/badblocks", W_OK) != 0) {
+    skip("scan_tool.block_pmem", "no /mcsafe-scan or no /dev/pmem2 (memmap=64M!768M)");
+    return;
+  }
+  const std::size_t bad_off = 1u << 20, n = 2u << 20;
+  std::vector<unsigned char> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<unsigned char>(i * 3 + 1);
+  const int fd = open("/dev/pmem2", O_RDWR);
+  const bool set = fd >= 0 && pwrite(fd, data.data(), n, 0) == static_cast<ssize_t>(n) && fsync(fd) == 0 &&
+                   write_file("/tmp/good-dev", data.data(), n) && inject_badblock("pmem2", bad_off / 512, kPage / 512) &&
+                   posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;  // the next reads go to the device
+  if (fd >= 0) close(fd);
+  if (!set) {
+    report("scan_tool.block_pmem.setup", false, std::string("write /dev/pmem2 or badblocks: ") + std::strerror(errno));
+    return;
+  }
+  int st = 0;
+  std::string out = run_scan("--json --salvage /tmp/pmem2.img /dev/pmem2", st);
+  const std::string range = "[" + json_range(bad_off, kPage) + "]";
+  std::vector<unsigned char> img(n);
+  const int im = open("/tmp/pmem2.img", O_RDONLY);
+  const bool read_img = im >= 0 && pread(im, img.data(), n, 0) == static_cast<ssize_t>(n);
+  if (im >= 0) close(im);
+  report("scan_tool.block_pmem.finds_and_salvages",
+         exited(st, 1) && has(out, "\"target\": \"block_pmem\"") && has(out, "\"bad_ranges\": " + range) &&
+             has(out, "\"source\": \"/sys/block/pmem2/badblocks\", \"partition\": null, \"error\": null, \"ranges\": " + range) &&
+             has(out, "\"holes\": [{\"offset_bytes\": " + std::to_string(bad_off)) && read_img &&
+             std::memcmp(img.data(), data.data(), bad_off) == 0 &&
+             std::memcmp(img.data() + bad_off + kPage, data.data() + bad_off + kPage, n - bad_off - kPage) == 0,
+         exit_and(st, out));
+  out = run_scan("--json --repair-from /tmp/good-dev /dev/pmem2", st);
+  char list[64] = {};
+  const int bl = open("/sys/block/pmem2/badblocks", O_RDONLY);
+  const ssize_t ln = bl >= 0 ? read(bl, list, sizeof list - 1) : -1;
+  if (bl >= 0) close(bl);
+  report("scan_tool.block_pmem.repairs",
+         exited(st, 0) && has(out, "\"rewritten_bytes\": 4096, \"refused\": [], \"bad_bytes_after\": 0") && ln == 0,
+         exit_and(st, out) + " badblocks now '" + list + "'");
+}
+
+bool write_sysfs(const std::string& path, const std::string& value) {
+  const int fd = open(path.c_str(), O_WRONLY);
+  const bool ok = fd >= 0 && write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+// The namespace behind /dev/pmem2 reconfigured as device DAX through sysfs (what `ndctl
+// create-namespace -m devdax` does for a legacy namespace: unbind it, point the region's dax
+// seed at it, bind the seed to dax_pmem), then /dev/daxN.M scanned and salvaged.
+void test_scan_device_dax() {
+  char ns_path[PATH_MAX] = {};
+  if (access("/mcsafe-scan", X_OK) != 0 || realpath("/sys/block/pmem2/device", ns_path) == nullptr) {
+    skip("scan_tool.device_dax", "no /mcsafe-scan or no /dev/pmem2 to reconfigure");
+    return;
+  }
+  const std::string ns_dir = ns_path, ns = ns_dir.substr(ns_dir.rfind('/') + 1), region = ns_dir.substr(0, ns_dir.rfind('/'));
+  std::string seed;
+  const bool seeded = mcsafe::detail::read_text_file(region + "/dax_seed", seed) == std::errc{} && !seed.empty();
+  if (!seed.empty() && seed.back() == '\n') seed.pop_back();
+  std::string step = "dax_seed";
+  bool ok = seeded;
+  for (const auto& [file, value] : {std::pair<std::string, std::string>{"/sys/bus/nd/drivers/nd_pmem/unbind", ns},
+                                    {region + "/" + seed + "/uuid", "6f8a3c1e-2b4d-4e5f-9a7b-1c2d3e4f5a6b"},
+                                    {region + "/" + seed + "/mode", "pmem"},
+                                    {region + "/" + seed + "/namespace", ns},
+                                    {"/sys/bus/nd/drivers/dax_pmem/bind", seed}}) {
+    if (!ok) break;
+    step = file + " <- " + value;
+    ok = write_sysfs(file, value);
+  }
+  const std::string dev = "/dev/" + seed, sys = "/sys/bus/dax/devices/" + seed;
+  for (int i = 0; ok && i < 50 && access(dev.c_str(), R_OK) != 0; ++i) usleep(100000);
+  std::uint64_t size = 0, align = 0;
+  if (!ok || access(dev.c_str(), R_OK) != 0 || mcsafe::detail::read_u64_attribute(sys + "/size", size) != std::errc{}) {
+    report("scan_tool.device_dax.setup", false,
+           "namespace " + ns + ", seed '" + seed + "': " + (ok ? dev + " did not appear" : step + ": " + std::strerror(errno)));
+    return;
+  }
+  (void)mcsafe::detail::read_u64_attribute(sys + "/align", align);
+  std::printf("INFO %s: device DAX of %llu bytes, align %llu\n", dev.c_str(), static_cast<unsigned long long>(size),
+              static_cast<unsigned long long>(align));
+  // A pattern written through a mapping of the device (2 MiB-aligned, as device DAX demands).
+  const std::size_t at = 4u << 20, len = 2u << 20;
+  std::vector<unsigned char> data(len);
+  for (std::size_t i = 0; i < len; ++i) data[i] = static_cast<unsigned char>(i * 13 + 5);
+  const int fd = open(dev.c_str(), O_RDWR);
+  void* m = fd >= 0 && size >= at + len ? mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(at)) : MAP_FAILED;
+  if (m != MAP_FAILED) {
+    std::memcpy(m, data.data(), len);
+    munmap(m, len);
+  }
+  if (fd >= 0) close(fd);
+  int st = 0;
+  const std::string out = run_scan("--json --salvage /tmp/dax.img " + dev, st);
+  std::vector<unsigned char> img(len);
+  const int im = open("/tmp/dax.img", O_RDONLY);
+  struct stat sb{};
+  const bool read_img = im >= 0 && pread(im, img.data(), len, static_cast<off_t>(at)) == static_cast<ssize_t>(len) &&
+                        fstat(im, &sb) == 0 && static_cast<std::uint64_t>(sb.st_size) == size;
+  if (im >= 0) close(im);
+  report("scan_tool.device_dax.scan_and_salvage",
+         m != MAP_FAILED && exited(st, 0) && has(out, "\"target\": \"device_dax\", \"size_bytes\": " + std::to_string(size)) &&
+             has(out, "\"bad_ranges\": []") && has(out, "\"read_bytes\": " + std::to_string(size)) && read_img &&
+             has(out, "\"source\": \"/sys/bus/nd/devices/" + region.substr(region.rfind('/') + 1) +
+                          "/badblocks\", \"partition\": null, \"error\": null, \"ranges\": []") &&
+             img == data,
+         std::string(m == MAP_FAILED ? "mmap of the device failed; " : "") + exit_and(st, out));
+  const std::string refused = run_scan("--json --repair-from /tmp/good-dev " + dev, st);
+  report("scan_tool.device_dax.repair_refused", exited(st, 2) && has(refused, "cannot write device DAX"), exit_and(st, refused));
 }
 
 }  // namespace
@@ -371,6 +573,9 @@ int main() {
   test_hwpoison_async();
   test_dax_badblock();
   test_dax_partition();
+  test_scan_partial_page_repair();
+  test_scan_block_pmem();
+  test_scan_device_dax();
   std::printf("INFO %d case(s) failed\n", g_failed);
   return g_failed == 0 ? 0 : 1;
 }

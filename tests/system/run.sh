@@ -42,7 +42,8 @@ root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,mnt,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
 order="crypto/crc32c_generic drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt drivers/nvdimm/nd_pmem
-       drivers/nvdimm/nd_e820 lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 mm/hwpoison-inject"
+       drivers/nvdimm/nd_e820 lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 mm/hwpoison-inject
+       drivers/dax/device_dax drivers/dax/dax_pmem"
 for m in $order; do
   f="$mods/kernel/$m.ko"
   [ -f "$f" ] || skip "kernel module $m.ko missing from $(basename "$deb")"
@@ -92,11 +93,24 @@ INIT
 chmod +x "$root/init"
 pack_initramfs "$root" "$work/initrd.gz"
 
+# Three pmem devices: pmem0 (fsdax ext4), pmem1 (partitioned, fsdax ext4), pmem2 left raw for
+# mcsafe-scan's block-device case, then reconfigured as device DAX by the guest test.
 log="$work/console.log"
 start=$(date +%s)
 timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
-  -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M $break_flag" </dev/null >"$log" 2>&1 || true
+  -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M memmap=64M!768M $break_flag" </dev/null >"$log" 2>&1 || true
 tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
 echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
+# Every JSON report mcsafe-scan printed in the guest (a "SCANJSON" line each) must parse and
+# follow the schema (docs/mcsafe-scan.md).
+if [ -n "$scan" ]; then
+  reports=$(tr -d '\r' <"$log" | sed -n 's/^SCANJSON //p')
+  if checked=$(printf '%s\n' "$reports" | python3 "$(dirname "$0")/../../tools/check_scan_report.py" 2>&1); then
+    echo "PASS scan_tool.json_reports ($(grep -c ^PASS <<<"$checked") checked against the schema)"
+  else
+    echo "FAIL scan_tool.json_reports: $(grep -v ^PASS <<<"$checked")"
+    exit 1
+  fi
+fi
 exit_with_guest_result "$log"
