@@ -53,11 +53,16 @@ const std::string& bench_file() {
   return path;
 }
 
-// Per-iteration timings of N methods, block(method, iteration) each (every method reads the same
-// records in one iteration), order rotated per iteration; returns the median of each method's
-// time divided by each other's (ratio[a][b] = a / b).
+// Per-iteration timings of N methods, block(method, iteration) each, order rotated per
+// iteration. Each block reads records of its own (a method that read the same records after
+// another would find them in the cache), drawn from one random pool.
+template <std::size_t N>
+struct paired_times {
+  std::array<std::array<double, N>, N> ratio{};  // median over iterations of time[a] / time[b]
+  std::array<double, N> seconds{};               // median block time of each method
+};
 template <std::size_t N, class Block>
-std::array<std::array<double, N>, N> paired(benchmark::State& state, Block block) {
+paired_times<N> paired(benchmark::State& state, Block block) {
   std::vector<std::array<double, N>> times;
   std::size_t iteration = 0;
   for (auto _ : state) {
@@ -69,14 +74,20 @@ std::array<std::array<double, N>, N> paired(benchmark::State& state, Block block
     ++iteration;
     times.push_back(t);
   }
-  std::array<std::array<double, N>, N> out{};
+  paired_times<N> out;
   std::vector<double> r(times.size());
-  for (std::size_t a = 0; a < N; ++a)
+  auto median = [&r] {
+    std::nth_element(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(r.size() / 2), r.end());
+    return r[r.size() / 2];
+  };
+  for (std::size_t a = 0; a < N; ++a) {
+    for (std::size_t i = 0; i < times.size(); ++i) r[i] = times[i][a];
+    out.seconds[a] = median();
     for (std::size_t b = 0; b < N; ++b) {
       for (std::size_t i = 0; i < times.size(); ++i) r[i] = times[i][a] / times[i][b];
-      std::nth_element(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(r.size() / 2), r.end());
-      out[a][b] = r[r.size() / 2];
+      out.ratio[a][b] = median();
     }
+  }
   return out;
 }
 
@@ -100,7 +111,8 @@ void BM_paired_mapped_file(benchmark::State& state) {
   }
   const auto* map = static_cast<const unsigned char*>(plain);
   std::vector<std::byte> out(n);
-  std::vector<std::uint64_t> offsets(4096);
+  constexpr std::size_t kPool = 1u << 16;  // random record offsets, far more than a block reads
+  std::vector<std::uint64_t> offsets(kPool);
   std::mt19937_64 rng(17);
   for (auto& o : offsets) o = rng() % (kFileSize / n) * n;
   // Touch every page of both mappings so no block pays for first faults.
@@ -110,11 +122,11 @@ void BM_paired_mapped_file(benchmark::State& state) {
     std::memcpy(page.data(), map + off, 4096);
   }
   const std::size_t calls = std::clamp<std::size_t>((1u << 20) / n, 16, 4096);
-  const auto ratio = paired<3>(state, [&](std::size_t method, std::size_t iteration) {
-    const std::size_t first = iteration * calls;
+  const auto p = paired<3>(state, [&](std::size_t method, std::size_t iteration) {
+    const std::size_t first = (iteration * 3 + method) * calls;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < calls; ++i) {
-      const std::uint64_t off = offsets[(first + i) & 4095];
+      const std::uint64_t off = offsets[(first + i) % kPool];
       if (method == 0) {
         benchmark::DoNotOptimize(file.read(off, out).done);
       } else if (method == 1) {
@@ -128,9 +140,12 @@ void BM_paired_mapped_file(benchmark::State& state) {
     return seconds_since(t0);
   });
   munmap(plain, kFileSize);
-  state.counters["mapped_vs_memcpy"] = ratio[0][2];
-  state.counters["mapped_vs_pread"] = ratio[0][1];
-  state.counters["pread_vs_memcpy"] = ratio[1][2];
+  state.counters["mapped_vs_memcpy"] = p.ratio[0][2];
+  state.counters["mapped_vs_pread"] = p.ratio[0][1];
+  state.counters["pread_vs_memcpy"] = p.ratio[1][2];
+  state.counters["mapped_ns"] = p.seconds[0] / static_cast<double>(calls) * 1e9;
+  state.counters["pread_ns"] = p.seconds[1] / static_cast<double>(calls) * 1e9;
+  state.counters["memcpy_ns"] = p.seconds[2] / static_cast<double>(calls) * 1e9;
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * calls * 3 * n));
 }
 
@@ -180,20 +195,23 @@ void BM_paired_leveldb_get(benchmark::State& state) {
     return;
   }
   std::unique_ptr<leveldb::DB> db[2] = {std::unique_ptr<leveldb::DB>(raw[0]), std::unique_ptr<leveldb::DB>(raw[1])};
-  std::vector<std::string> keys(4096);
+  constexpr std::size_t kPool = 1u << 16;
+  std::vector<std::string> keys(kPool);
   std::mt19937 rng(23);
   for (auto& k : keys) k = leveldb_key(static_cast<int>(rng() % kLevelDbKeys));
   constexpr std::size_t calls = 1000;
   std::string value;
   for (int w = 0; w < 2; ++w)  // warm both: open every table, fill both block caches alike
-    for (const auto& k : keys) benchmark::DoNotOptimize(db[w]->Get({}, k, &value).ok());
-  const auto ratio = paired<2>(state, [&](std::size_t m, std::size_t iteration) {
+    for (std::size_t i = 0; i < kPool; i += 4) benchmark::DoNotOptimize(db[w]->Get({}, keys[i], &value).ok());
+  const auto p = paired<2>(state, [&](std::size_t m, std::size_t iteration) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < calls; ++i)
-      benchmark::DoNotOptimize(db[m]->Get({}, keys[(iteration * calls + i) & 4095], &value).ok());
+      benchmark::DoNotOptimize(db[m]->Get({}, keys[((iteration * 2 + m) * calls + i) % kPool], &value).ok());
     return seconds_since(t0);
   });
-  state.counters["mapped_env_vs_default"] = ratio[0][1];
+  state.counters["mapped_env_vs_default"] = p.ratio[0][1];
+  state.counters["mapped_env_ns"] = p.seconds[0] / static_cast<double>(calls) * 1e9;
+  state.counters["default_ns"] = p.seconds[1] / static_cast<double>(calls) * 1e9;
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * calls * 2));
 }
 #endif

@@ -89,6 +89,17 @@ struct small_tmpfs {
     umount2(dir.c_str(), MNT_DETACH);
     rmdir(dir.c_str());
   }
+  // True when mounted; otherwise prints the SKIP line.
+  bool ready() const {
+    if (!skip.empty()) WARN(skip);
+    return skip.empty();
+  }
+  // A new, empty file on it, mapped read_write.
+  mapped_file create(const char* name) const {
+    mapped_file m;
+    REQUIRE(m.open((dir + "/" + name).c_str(), map_mode::read_write, {.create = true}) == std::errc{});
+    return m;
+  }
   // Writes a file until the file system is full; returns the bytes written.
   std::size_t fill() const {
     const int fd = open((dir + "/filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -281,14 +292,9 @@ TEST_CASE("mapped_file: resize grows and shrinks the file and the mapping", "[ma
 
 TEST_CASE("mapped_file: on a full tmpfs a store into a hole is no_space, the bytes before it landed", "[mapped_file][tmpfs]") {
   small_tmpfs fs;
-  if (!fs.skip.empty()) {
-    WARN(fs.skip);
-    return;
-  }
+  if (!fs.ready()) return;
   // A sparse file: its first two pages written (allocated), the rest a hole.
-  const std::string path = fs.dir + "/table";
-  mapped_file m;
-  REQUIRE(m.open(path.c_str(), map_mode::read_write, {.create = true}) == std::errc{});
+  mapped_file m = fs.create("table");
   REQUIRE(m.resize(64 * kPage) == std::errc{});
   std::vector<std::byte> head(2 * kPage, std::byte{0x11});
   REQUIRE(m.write(0, head).ok());
@@ -321,13 +327,8 @@ TEST_CASE("mapped_file: on a full tmpfs a store into a hole is no_space, the byt
 
 TEST_CASE("mapped_file: reserve answers ENOSPC up front, and reserved pages take stores when full", "[mapped_file][tmpfs]") {
   small_tmpfs fs;
-  if (!fs.skip.empty()) {
-    WARN(fs.skip);
-    return;
-  }
-  const std::string path = fs.dir + "/log";
-  mapped_file m;
-  REQUIRE(m.open(path.c_str(), map_mode::read_write, {.create = true}) == std::errc{});
+  if (!fs.ready()) return;
+  mapped_file m = fs.create("log");
   REQUIRE(m.reserve(16 * kPage) == std::errc{});
   CHECK(m.size() == 16 * kPage);
   fs.fill();

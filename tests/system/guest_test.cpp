@@ -603,15 +603,22 @@ std::string attach_loop(const char* image) {
   return ok ? dev : "";
 }
 
+// Attaches `image` to a loop device and mounts its ext4 at `dir`; returns the loop device, or
+// "" after printing a SKIP line for `name`.
+std::string mount_image(const char* image, const char* dir, const char* name) {
+  const std::string dev = attach_loop(image);
+  mkdir(dir, 0700);
+  if (dev.empty() || mount(dev.c_str(), dir, "ext4", 0, "") != 0) {
+    skip(name, std::string("no loop device with ") + image + " mounted: " + std::strerror(errno));
+    return "";
+  }
+  return dev;
+}
+
 // ext4 (page cache, no DAX) on a loop device, filled to the last block: a store through the
 // mapping into a hole of a sparse file gets SIGBUS; mapped_file says no_space.
 void test_mapped_file_ext4_full() {
-  const std::string dev = attach_loop("/full.img");
-  mkdir("/mnt-full", 0700);
-  if (dev.empty() || mount(dev.c_str(), "/mnt-full", "ext4", 0, "") != 0) {
-    skip("mapped_file.ext4_full", "no loop device with /full.img mounted: " + std::string(std::strerror(errno)));
-    return;
-  }
+  if (mount_image("/full.img", "/mnt-full", "mapped_file.ext4_full").empty()) return;
   mcsafe::mapped_file m;
   std::vector<std::byte> head(2 * kPage, std::byte{0x11});
   if (m.open("/mnt-full/table", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
@@ -713,12 +720,8 @@ std::string dm_create(const char* name, const std::vector<dm_target>& targets) {
 }
 
 void test_mapped_file_dm_error() {
-  const std::string loop = attach_loop("/eio.img");
-  mkdir("/mnt-eio", 0700);
-  if (loop.empty() || mount(loop.c_str(), "/mnt-eio", "ext4", 0, "") != 0) {
-    skip("mapped_file.dm_error", "no loop device with /eio.img mounted: " + std::string(std::strerror(errno)));
-    return;
-  }
+  const std::string loop = mount_image("/eio.img", "/mnt-eio", "mapped_file.dm_error");
+  if (loop.empty()) return;
   const std::size_t size = 16 * kPage, bad_off = 5 * kPage;
   std::uint64_t phys = 0;
   {
