@@ -248,26 +248,27 @@ class mapped_file {
   // mapping (invalid_argument otherwise, nothing read). A known-bad range stops the read before
   // it (known_bad, done = the bytes before it); a fault stops it at the failed byte, or at the
   // first byte of a poisoned granule, and the cause says why.
-  mapped_result read(std::uint64_t offset, std::span<std::byte> out) const noexcept {
-    mapped_result r;
-    if (!is_open() || !inside(offset, out.size())) return refuse(r, fault_kind::invalid_argument);
-    const std::size_t n = before_known_bad(offset, out.size(), r);
-    if (n == 0 && r.fault.has_fault()) return r;
-    const copy_result c = mc_safe_copy(out.data(), base_ + offset, n);
-    return finish(offset, c, false, r);
+  // The common case (open, inside, no known-bad ranges) is inlined into the caller: a check
+  // and one mc_safe_copy; refusals, known-bad ranges and faults go out of line.
+  MCSAFE_ALWAYS_INLINE mapped_result read(std::uint64_t offset, std::span<std::byte> out) const noexcept {
+    if (fd_ < 0 || !inside(offset, out.size()) || !known_.empty()) [[unlikely]]
+      return read_checked(offset, out);
+    const copy_result c = mc_safe_copy(out.data(), base_ + offset, out.size());
+    if (c.ok()) [[likely]]
+      return done(c.copied);
+    return after_fault(offset, c, false);
   }
 
   // Copies data into file bytes [offset, offset + data.size()) through the mapping (read_write
   // only). Bytes before a failed store have landed (in the page cache; msync or fsync to make
   // them durable); the cause says why the rest did not.
-  mapped_result write(std::uint64_t offset, std::span<const std::byte> data) const noexcept {
-    mapped_result r;
-    if (!is_open() || mode_ != map_mode::read_write || !inside(offset, data.size()))
-      return refuse(r, fault_kind::invalid_argument);
-    const std::size_t n = before_known_bad(offset, data.size(), r);
-    if (n == 0 && r.fault.has_fault()) return r;
-    const copy_result c = mc_safe_copy(base_ + offset, data.data(), n);
-    return finish(offset, c, true, r);
+  MCSAFE_ALWAYS_INLINE mapped_result write(std::uint64_t offset, std::span<const std::byte> data) const noexcept {
+    if (fd_ < 0 || mode_ != map_mode::read_write || !inside(offset, data.size()) || !known_.empty()) [[unlikely]]
+      return write_checked(offset, data);
+    const copy_result c = mc_safe_copy(base_ + offset, data.data(), data.size());
+    if (c.ok()) [[likely]]
+      return done(c.copied);
+    return after_fault(offset, c, true);
   }
 
   // Allocates file blocks for [offset, offset + length) with posix_fallocate, growing the file
@@ -357,6 +358,32 @@ class mapped_file {
     base_ = static_cast<std::byte*>(m);
     size_ = n;
     return {};
+  }
+
+  static mapped_result done(std::size_t n) noexcept {
+    mapped_result r;
+    r.done = n;
+    return r;
+  }
+  MCSAFE_COLD mapped_result after_fault(std::uint64_t offset, const copy_result& c, bool store) const noexcept {
+    mapped_result r;
+    return finish(offset, c, store, r);
+  }
+  // read and write with every check: refusals, and known-bad ranges stopping the copy.
+  mapped_result read_checked(std::uint64_t offset, std::span<std::byte> out) const noexcept {
+    mapped_result r;
+    if (!is_open() || !inside(offset, out.size())) return refuse(r, fault_kind::invalid_argument);
+    const std::size_t n = before_known_bad(offset, out.size(), r);
+    if (n == 0 && r.fault.has_fault()) return r;
+    return finish(offset, mc_safe_copy(out.data(), base_ + offset, n), false, r);
+  }
+  mapped_result write_checked(std::uint64_t offset, std::span<const std::byte> data) const noexcept {
+    mapped_result r;
+    if (!is_open() || mode_ != map_mode::read_write || !inside(offset, data.size()))
+      return refuse(r, fault_kind::invalid_argument);
+    const std::size_t n = before_known_bad(offset, data.size(), r);
+    if (n == 0 && r.fault.has_fault()) return r;
+    return finish(offset, mc_safe_copy(base_ + offset, data.data(), n), true, r);
   }
 
   static mapped_result& refuse(mapped_result& r, fault_kind k) noexcept {
