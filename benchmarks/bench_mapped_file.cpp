@@ -33,9 +33,11 @@ namespace {
 
 constexpr std::size_t kFileSize = 64u << 20;
 
-// The file, written once and read once so every page is in the page cache.
+// The file, written once and read once so every page is in the page cache. Removed at exit:
+// the path lives on the heap, never destroyed, because an atexit handler registered while a
+// static is being built runs after that static's destructor.
 const std::string& bench_file() {
-  static const std::string path = [] {
+  static const std::string& path = *new std::string([] {
     std::string p = "/tmp/mcsafe-bench-mapped-XXXXXX";
     const int fd = mkstemp(p.data());
     if (fd < 0) std::abort();
@@ -46,9 +48,9 @@ const std::string& bench_file() {
     for (std::size_t off = 0; off < kFileSize; off += chunk.size())
       if (pread(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) != static_cast<ssize_t>(chunk.size())) std::abort();
     close(fd);
-    std::atexit([] { unlink(path.c_str()); });
+    std::atexit([] { unlink(bench_file().c_str()); });
     return p;
-  }();
+  }());
   return path;
 }
 
@@ -154,7 +156,7 @@ std::string leveldb_key(int i) {
 // One database (200,000 keys, 100-byte values, compacted), built once and copied, so each Env
 // gets its own copy to open (LevelDB locks its directory).
 const std::string& leveldb_dir() {
-  static const std::string dir = [] {
+  static const std::string& dir = *new std::string([] {
     char tmpl[] = "/tmp/mcsafe-bench-leveldb-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) std::abort();
     const std::string d = tmpl;
@@ -169,10 +171,10 @@ const std::string& leveldb_dir() {
     std::filesystem::copy(d + "/a", d + "/b", std::filesystem::copy_options::recursive);
     std::atexit([] {
       std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
+      std::filesystem::remove_all(leveldb_dir(), ec);
     });
     return d;
-  }();
+  }());
   return dir;
 }
 
