@@ -863,11 +863,59 @@ void test_mapped_file_hugetlb() {
          "below: " + describe(lo) + "; above: " + describe(hi));
 }
 
+// fsdax: a bad block under a mapped_file reads as io_error (the kernel's pread of that page
+// fails too); the kernel's badblocks list through FIEMAP fills known_bad(); salvage reads around
+// it and repair (whole-page pwrite) clears it and takes it out of known_bad().
+void test_mapped_file_fsdax() {
+  if (access("/sys/block/pmem0/badblocks", W_OK) != 0 || access("/mnt/.", W_OK) != 0) {
+    skip("mapped_file.fsdax", "no fsdax ext4 on /dev/pmem0 at /mnt (see the dax mount lines above)");
+    return;
+  }
+  const std::size_t size = 8 * kPage, bad_off = 3 * kPage;
+  mcsafe::mapped_file m;
+  std::uint64_t phys = 0;
+  if (m.open("/mnt/mapped", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
+      m.resize(size) != std::errc{} || !mf_fill(m, size) || fsync(m.fd()) != 0 ||
+      !physical_offset(m.fd(), bad_off, phys) || !inject_badblock("pmem0", phys / 512, kPage / 512)) {
+    report("mapped_file.fsdax.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
+    return;
+  }
+  // Pages mapped before the injection stay mapped: map the file afresh, as a reader opening it would.
+  if (m.open("/mnt/mapped", mcsafe::map_mode::read_write) != std::errc{}) {
+    report("mapped_file.fsdax.reopen", false, std::strerror(errno));
+    return;
+  }
+  std::vector<std::byte> buf(size);
+  const mcsafe::mapped_result r = m.read(bad_off - 64, std::span<std::byte>(buf.data(), kPage));
+  report("mapped_file.fsdax.read_io_error",
+         r.cause == mcsafe::mapped_cause::io_error && r.done == 64 && r.sys_errno == EIO && r.bad.begin == bad_off,
+         describe(r));
+  const mcsafe::badblocks_list list = mcsafe::read_block_badblocks("pmem0");
+  const std::errc e = list.ok() ? mcsafe::file_bad_ranges(m.fd(), list.ranges, m.known_bad()) : list.error;
+  const mcsafe::mapped_result k = m.read(0, buf);
+  report("mapped_file.fsdax.badblocks_known_bad",
+         e == std::errc{} && k.cause == mcsafe::mapped_cause::known_bad && k.done == bad_off && k.fault.si_code == 0,
+         describe(k));
+  std::vector<std::byte> saved(size);
+  const mcsafe::salvage_result sv = m.salvage(0, saved);
+  report("mapped_file.fsdax.salvage_hole",
+         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + kPage,
+         "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()));
+  std::vector<std::byte> page(kPage);
+  for (std::size_t i = 0; i < kPage; ++i) page[i] = mf_pattern(bad_off + i);
+  const mcsafe::repair_result rp = m.repair(bad_off, page);
+  const mcsafe::mapped_result after = m.read(0, buf);
+  report("mapped_file.fsdax.repair_clears",
+         rp.ok() && m.known_bad().empty() && after.ok() && mf_matches(buf.data(), 0, size),
+         "repair written=" + std::to_string(rp.written) + ", then " + describe(after));
+}
+
 void test_mapped_file() {
   test_mapped_file_ext4_full();
   test_mapped_file_dm_error();
   test_mapped_file_hwpoison();
   test_mapped_file_hugetlb();
+  test_mapped_file_fsdax();
 }
 
 }  // namespace
