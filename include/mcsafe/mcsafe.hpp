@@ -10,3 +10,6 @@
 #include "persist.hpp"
 #include "poison_map.hpp"
 #include "span.hpp"
+#if defined(__linux__)
+#include "mapped_file.hpp"  // Linux: mremap, fallocate
+#endif

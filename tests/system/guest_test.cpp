@@ -5,12 +5,17 @@
 // Prints one "PASS name" / "FAIL name: why" / "SKIP name: why" line per case; exits nonzero
 // when any case failed.
 #include <fcntl.h>
+#include <linux/dm-ioctl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 
 #include <mcsafe/badblocks.hpp>
 #include <mcsafe/file.hpp>
+#include <mcsafe/mapped_file.hpp>
 #include <mcsafe/mcsafe.hpp>
 
 namespace {
@@ -560,6 +566,358 @@ void test_scan_device_dax() {
   report("scan_tool.device_dax.repair_refused", exited(st, 2) && has(refused, "cannot write device DAX"), exit_and(st, refused));
 }
 
+// ---- mapped_file (mapped_file.hpp): the causes, from a real kernel ---------------------------
+
+std::string describe(const mcsafe::mapped_result& r) {
+  char buf[240];
+  std::snprintf(buf, sizeof buf, "cause=%s done=%zu bad=[%zu,%zu) file_size=%llu errno=%d kind=%s lsb=%u si_code=%d",
+                mcsafe::to_string(r.cause), r.done, r.bad.begin, r.bad.end, static_cast<unsigned long long>(r.file_size),
+                r.sys_errno, mcsafe::to_string(r.fault.kind), r.fault.lsb, r.fault.si_code);
+  return buf;
+}
+
+std::byte mf_pattern(std::size_t i) { return static_cast<std::byte>((i * 13 + 1) >> 1); }
+bool mf_matches(const std::byte* p, std::size_t file_offset, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != mf_pattern(file_offset + i)) return false;
+  return true;
+}
+// Writes the pattern over [0, size) of the file through the mapping.
+bool mf_fill(const mcsafe::mapped_file& m, std::size_t size) {
+  std::vector<std::byte> content(size);
+  for (std::size_t i = 0; i < size; ++i) content[i] = mf_pattern(i);
+  return m.write(0, content).ok();
+}
+
+// Attaches `image` (in the initramfs) to a free loop device; returns its path or "".
+std::string attach_loop(const char* image) {
+  const int ctl = open("/dev/loop-control", O_RDWR);
+  const int n = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
+  if (ctl >= 0) close(ctl);
+  if (n < 0) return "";
+  const std::string dev = "/dev/loop" + std::to_string(n);
+  const int img = open(image, O_RDWR), loop = open(dev.c_str(), O_RDWR);
+  const bool ok = img >= 0 && loop >= 0 && ioctl(loop, LOOP_SET_FD, img) == 0;
+  if (img >= 0) close(img);
+  if (loop >= 0) close(loop);
+  return ok ? dev : "";
+}
+
+// Attaches `image` to a loop device and mounts its ext4 at `dir`; returns the loop device, or
+// "" after printing a SKIP line for `name`.
+std::string mount_image(const char* image, const char* dir, const char* name) {
+  const std::string dev = attach_loop(image);
+  mkdir(dir, 0700);
+  if (dev.empty() || mount(dev.c_str(), dir, "ext4", 0, "") != 0) {
+    skip(name, std::string("no loop device with ") + image + " mounted: " + std::strerror(errno));
+    return "";
+  }
+  return dev;
+}
+
+// ext4 (page cache, no DAX) on a loop device, filled to the last block: a store through the
+// mapping into a hole of a sparse file gets SIGBUS; mapped_file says no_space.
+void test_mapped_file_ext4_full() {
+  if (mount_image("/full.img", "/mnt-full", "mapped_file.ext4_full").empty()) return;
+  mcsafe::mapped_file m;
+  std::vector<std::byte> head(2 * kPage, std::byte{0x11});
+  if (m.open("/mnt-full/table", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
+      m.resize(64 * kPage) != std::errc{} || !m.write(0, head).ok() || fsync(m.fd()) != 0) {
+    report("mapped_file.ext4_full.setup", false, std::strerror(errno));
+    return;
+  }
+  const int filler = open("/mnt-full/filler", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<char> chunk(kPage, 'f');
+  // Until a write fails right after an fsync: writeback gives back blocks ext4 reserved for
+  // delayed allocation, which the next round takes.
+  std::size_t filled = 0, round = 1;
+  while (filler >= 0 && round != 0) {
+    round = 0;
+    while (write(filler, chunk.data(), chunk.size()) > 0) round += chunk.size();
+    fsync(filler);
+    filled += round;
+  }
+  if (filler >= 0) close(filler);
+  // The last blocks: write() of a large file also needs room for its extent tree, so a small
+  // file takes what is left a page at a time (seen: one block left otherwise).
+  const int last = open("/mnt-full/last", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  for (off_t at = 0; last >= 0 && fallocate(last, 0, at, static_cast<off_t>(kPage)) == 0; at += static_cast<off_t>(kPage))
+    filled += kPage;
+  if (last >= 0) close(last);
+  struct statvfs vfs {};
+  statvfs("/mnt-full", &vfs);
+  std::printf("INFO ext4 filled with %zu bytes: f_bfree=%llu f_bavail=%llu\n", filled,
+              static_cast<unsigned long long>(vfs.f_bfree), static_cast<unsigned long long>(vfs.f_bavail));
+  std::vector<std::byte> rec(5 * kPage, std::byte{0x5a});
+  const std::uint64_t offset = 2 * kPage - 700;
+  const mcsafe::mapped_result r = m.write(offset, rec);
+  std::vector<std::byte> back(700);
+  const bool landed = pread(m.fd(), back.data(), 700, static_cast<off_t>(offset)) == 700 &&
+                      std::memcmp(back.data(), rec.data(), 700) == 0;
+  report("mapped_file.ext4_full.write_into_hole_no_space",
+         r.cause == mcsafe::mapped_cause::no_space && r.done == 700 && r.sys_errno == ENOSPC && r.bad.begin == 2 * kPage &&
+             r.bad.end == 3 * kPage && r.fault.kind == mcsafe::fault_kind::bus_error && landed,
+         describe(r) + (landed ? "" : ", the 700 bytes before the hole did not land"));
+  const std::errc e = m.reserve(64 * kPage, 16 * kPage);
+  report("mapped_file.ext4_full.reserve_enospc", e == std::errc::no_space_on_device && m.size() == 64 * kPage,
+         "reserve returned " + std::to_string(static_cast<int>(e)));
+  m.close();
+  umount2("/mnt-full", MNT_DETACH);
+}
+
+// A device-mapper device over a loop device whose table errors one page of a file: the page
+// read through the mapping is io_error, the pages around it read fine (dm ioctls: no dmsetup).
+bool dm_ioctl_call(int ctl, unsigned long cmd, const char* name, const void* extra, std::size_t extra_len,
+                   std::uint32_t targets, dm_ioctl* reply) {
+  alignas(8) unsigned char buf[16384] = {};
+  auto* h = reinterpret_cast<dm_ioctl*>(buf);
+  h->version[0] = DM_VERSION_MAJOR;
+  h->data_size = sizeof buf;
+  h->data_start = sizeof(dm_ioctl);
+  h->target_count = targets;
+  std::snprintf(h->name, sizeof h->name, "%s", name);
+  if (extra_len > sizeof buf - sizeof(dm_ioctl)) return false;
+  if (extra_len != 0) std::memcpy(buf + sizeof(dm_ioctl), extra, extra_len);
+  if (ioctl(ctl, cmd, buf) != 0) return false;
+  if (reply != nullptr) *reply = *h;
+  return true;
+}
+
+// Creates and resumes dm device `name` from (start, length, type, params) targets; returns
+// the path of a block node made for it, or "".
+struct dm_target {
+  std::uint64_t start, length;
+  const char* type;
+  std::string params;
+};
+std::string dm_create(const char* name, const std::vector<dm_target>& targets) {
+  const int ctl = open("/dev/mapper/control", O_RDWR);
+  if (ctl < 0) return "";
+  std::vector<unsigned char> table;
+  for (const dm_target& t : targets) {
+    dm_target_spec spec{};
+    spec.sector_start = t.start;
+    spec.length = t.length;
+    std::snprintf(spec.target_type, sizeof spec.target_type, "%s", t.type);
+    const std::size_t len = (sizeof spec + t.params.size() + 1 + 7) / 8 * 8;
+    spec.next = static_cast<std::uint32_t>(len);
+    const std::size_t at = table.size();
+    table.resize(at + len, 0);
+    std::memcpy(table.data() + at, &spec, sizeof spec);
+    std::memcpy(table.data() + at + sizeof spec, t.params.c_str(), t.params.size());
+  }
+  dm_ioctl created{};
+  const bool ok = dm_ioctl_call(ctl, DM_DEV_CREATE, name, nullptr, 0, 0, &created) &&
+                  dm_ioctl_call(ctl, DM_TABLE_LOAD, name, table.data(), table.size(),
+                                static_cast<std::uint32_t>(targets.size()), nullptr) &&
+                  dm_ioctl_call(ctl, DM_DEV_SUSPEND, name, nullptr, 0, 0, nullptr);  // flags 0: resume
+  close(ctl);
+  if (!ok) return "";
+  const std::string node = std::string("/dev/") + name;
+  const dev_t dev = static_cast<dev_t>(created.dev);
+  if (mknod(node.c_str(), S_IFBLK | 0600, makedev(major(dev), minor(dev))) != 0 && errno != EEXIST) return "";
+  return node;
+}
+
+void test_mapped_file_dm_error() {
+  const std::string loop = mount_image("/eio.img", "/mnt-eio", "mapped_file.dm_error");
+  if (loop.empty()) return;
+  const std::size_t size = 16 * kPage, bad_off = 5 * kPage;
+  std::uint64_t phys = 0;
+  {
+    mcsafe::mapped_file w;
+    const bool ok = w.open("/mnt-eio/data", mcsafe::map_mode::read_write, {.create = true}) == std::errc{} &&
+                    w.resize(size) == std::errc{} && mf_fill(w, size) && fsync(w.fd()) == 0 &&
+                    physical_offset(w.fd(), bad_off, phys);
+    if (!ok) {
+      report("mapped_file.dm_error.setup", false, std::string("write, fsync or FIEMAP: ") + std::strerror(errno));
+      umount2("/mnt-eio", MNT_DETACH);
+      return;
+    }
+  }
+  umount2("/mnt-eio", 0);
+  struct stat st {};
+  stat("/eio.img", &st);
+  struct stat lst {};
+  stat(loop.c_str(), &lst);
+  const std::uint64_t sectors = static_cast<std::uint64_t>(st.st_size) / 512, bad = phys / 512, count = kPage / 512;
+  const std::string lin = std::to_string(major(lst.st_rdev)) + ":" + std::to_string(minor(lst.st_rdev)) + " ";
+  const std::string dm = dm_create("mcsafe-eio", {{0, bad, "linear", lin + "0"},
+                                                   {bad, count, "error", ""},
+                                                   {bad + count, sectors - bad - count, "linear", lin + std::to_string(bad + count)}});
+  if (dm.empty() || mount(dm.c_str(), "/mnt-eio", "ext4", MS_RDONLY, "") != 0) {
+    report("mapped_file.dm_error.setup", false, "dm device with an error target: " + std::string(std::strerror(errno)));
+    return;
+  }
+  mcsafe::mapped_file m;
+  if (m.open("/mnt-eio/data", mcsafe::map_mode::read_only) != std::errc{} || m.size() != size) {
+    report("mapped_file.dm_error.open", false, std::strerror(errno));
+    return;
+  }
+  std::vector<std::byte> buf(size);
+  mcsafe::mapped_result r = m.read(bad_off - 1000, std::span<std::byte>(buf.data(), 2 * kPage));
+  report("mapped_file.dm_error.read_io_error",
+         r.cause == mcsafe::mapped_cause::io_error && r.done == 1000 && r.sys_errno == EIO && r.bad.begin == bad_off &&
+             r.bad.end == bad_off + kPage && r.fault.si_code == BUS_ADRERR && mf_matches(buf.data(), bad_off - 1000, 1000),
+         describe(r));
+  const mcsafe::mapped_result before = m.read(0, std::span<std::byte>(buf.data(), bad_off));
+  const mcsafe::mapped_result after = m.read(bad_off + kPage, std::span<std::byte>(buf.data() + bad_off + kPage, size - bad_off - kPage));
+  report("mapped_file.dm_error.neighbours_fine",
+         before.ok() && after.ok() && mf_matches(buf.data(), 0, bad_off) &&
+             mf_matches(buf.data() + bad_off + kPage, bad_off + kPage, size - bad_off - kPage),
+         "before: " + describe(before) + "; after: " + describe(after));
+  std::vector<std::byte> saved(size);
+  const mcsafe::salvage_result sv = m.salvage(0, saved);
+  report("mapped_file.dm_error.salvage_hole",
+         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + kPage &&
+             sv.read == size - kPage,
+         "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()));
+  m.close();
+  umount2("/mnt-eio", MNT_DETACH);
+}
+
+// MADV_HWPOISON on a page of a tmpfs file mapped through mapped_file: hw_poison with the page,
+// then refused as known_bad without another machine check.
+void test_mapped_file_hwpoison() {
+  prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0);  // report at access (AR), not early
+  mkdir("/mnt-poison", 0700);
+  mcsafe::mapped_file m;
+  const std::size_t size = 4 * kPage;
+  if (mount("tmpfs", "/mnt-poison", "tmpfs", 0, "size=1m") != 0 ||
+      m.open("/mnt-poison/file", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
+      m.resize(size) != std::errc{} || !mf_fill(m, size)) {
+    report("mapped_file.hwpoison.setup", false, std::strerror(errno));
+    return;
+  }
+  if (madvise(const_cast<std::byte*>(m.data()) + kPage, kPage, MADV_HWPOISON) != 0) {
+    report("mapped_file.hwpoison.madvise", false, std::strerror(errno));
+    return;
+  }
+  std::vector<std::byte> buf(size);
+  const mcsafe::mapped_result r = m.read(kPage - 100, std::span<std::byte>(buf.data(), 300));
+  report("mapped_file.hwpoison.read",
+         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 100 && r.bad.begin == kPage && r.bad.end == 2 * kPage &&
+             r.fault.lsb == 12 && r.fault.si_code == BUS_MCEERR_AR && mf_matches(buf.data(), kPage - 100, 100),
+         describe(r));
+  const std::vector<std::byte> rec(64, std::byte{1});
+  const mcsafe::mapped_result w = m.write(kPage + 64, rec);
+  report("mapped_file.hwpoison.write", w.cause == mcsafe::mapped_cause::hw_poison && w.done == 0, describe(w));
+  m.known_bad().insert(r.bad);
+  const mcsafe::mapped_result k = m.read(0, buf);
+  report("mapped_file.hwpoison.then_known_bad",
+         k.cause == mcsafe::mapped_cause::known_bad && k.done == kPage && k.fault.si_code == 0, describe(k));
+  const mcsafe::mapped_result n = m.read(2 * kPage, std::span<std::byte>(buf.data(), 2 * kPage));
+  report("mapped_file.hwpoison.neighbours_fine", n.ok() && mf_matches(buf.data(), 2 * kPage, 2 * kPage), describe(n));
+  std::vector<std::byte> saved(size);
+  const mcsafe::salvage_result sv = m.salvage(0, saved);
+  std::printf("INFO mapped_file::salvage over the poisoned tmpfs page: holes=%zu bytes=%zu read=%zu\n", sv.holes.size(),
+              sv.holes.bytes(), sv.read);
+  m.close();
+  umount2("/mnt-poison", MNT_DETACH);
+}
+
+// A 2 MiB hugetlb page poisoned with MADV_HWPOISON: SIGBUS with si_addr_lsb 21; the whole granule
+// is bad for mapped_file and for poison_span::scan, its neighbours good.
+void test_mapped_file_hugetlb() {
+  constexpr std::size_t huge = 2u << 20;
+  const int nr = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+  const bool set = nr >= 0 && write(nr, "8\n", 2) == 2;
+  if (nr >= 0) close(nr);
+  const int fd = memfd_create("mcsafe-huge", MFD_HUGETLB);  // the default size: 2 MiB on x86-64
+  if (!set || fd < 0 || ftruncate(fd, 3 * huge) != 0) {
+    skip("mapped_file.hugetlb", std::string("no 2 MiB hugetlb pages (nr_hugepages, memfd_create): ") + std::strerror(errno));
+    if (fd >= 0) close(fd);
+    return;
+  }
+  prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0);
+  mcsafe::mapped_file m;
+  if (m.adopt(fd, mcsafe::map_mode::read_write) != std::errc{} || m.size() != 3 * huge || !mf_fill(m, 3 * huge)) {
+    report("mapped_file.hugetlb.setup", false, std::strerror(errno));
+    return;
+  }
+  if (madvise(const_cast<std::byte*>(m.data()) + huge + 3 * kPage, kPage, MADV_HWPOISON) != 0) {
+    report("mapped_file.hugetlb.madvise", false, std::strerror(errno));
+    return;
+  }
+  std::vector<std::byte> buf(3 * huge);
+  mcsafe::mapped_result r = m.read(huge - 4096, std::span<std::byte>(buf.data(), 8192));
+  report("mapped_file.hugetlb.read_granule",
+         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 4096 && r.fault.lsb == 21 && r.bad.begin == huge &&
+             r.bad.end == 2 * huge && mf_matches(buf.data(), huge - 4096, 4096),
+         describe(r));
+  r = m.read(huge + huge / 2, std::span<std::byte>(buf.data(), 100));
+  report("mapped_file.hugetlb.read_inside_granule",
+         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 0 && r.bad.begin == huge && r.bad.end == 2 * huge, describe(r));
+  mcsafe::poison_map via_file, via_span;
+  const std::size_t a = m.span().scan(via_file);
+  const std::size_t b = mcsafe::poison_span<const std::byte>(m.data(), m.size()).scan(via_span);
+  const auto one_granule = [&](const mcsafe::poison_map& p) {
+    return p.size() == 1 && p.begin()->begin == huge && p.begin()->end == 2 * huge;
+  };
+  report("mapped_file.hugetlb.scan_whole_granule", a == huge && b == huge && one_granule(via_file) && one_granule(via_span),
+         "mapped_file scan " + std::to_string(a) + " bytes, poison_span scan " + std::to_string(b) + " bytes");
+  const mcsafe::mapped_result lo = m.read(0, std::span<std::byte>(buf.data(), huge));
+  const mcsafe::mapped_result hi = m.read(2 * huge, std::span<std::byte>(buf.data() + 2 * huge, huge));
+  report("mapped_file.hugetlb.neighbours_fine",
+         lo.ok() && hi.ok() && mf_matches(buf.data(), 0, huge) && mf_matches(buf.data() + 2 * huge, 2 * huge, huge),
+         "below: " + describe(lo) + "; above: " + describe(hi));
+}
+
+// fsdax: a bad block under a mapped_file reads as io_error (the kernel's pread of that page
+// fails too); the kernel's badblocks list through FIEMAP fills known_bad(); salvage reads around
+// it and repair (whole-page pwrite) clears it and takes it out of known_bad().
+void test_mapped_file_fsdax() {
+  if (access("/sys/block/pmem0/badblocks", W_OK) != 0 || access("/mnt/.", W_OK) != 0) {
+    skip("mapped_file.fsdax", "no fsdax ext4 on /dev/pmem0 at /mnt (see the dax mount lines above)");
+    return;
+  }
+  const std::size_t size = 8 * kPage, bad_off = 3 * kPage;
+  mcsafe::mapped_file m;
+  std::uint64_t phys = 0;
+  if (m.open("/mnt/mapped", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
+      m.resize(size) != std::errc{} || !mf_fill(m, size) || fsync(m.fd()) != 0 ||
+      !physical_offset(m.fd(), bad_off, phys) || !inject_badblock("pmem0", phys / 512, kPage / 512)) {
+    report("mapped_file.fsdax.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
+    return;
+  }
+  // Pages mapped before the injection stay mapped: map the file afresh, as a reader opening it would.
+  if (m.open("/mnt/mapped", mcsafe::map_mode::read_write) != std::errc{}) {
+    report("mapped_file.fsdax.reopen", false, std::strerror(errno));
+    return;
+  }
+  std::vector<std::byte> buf(size);
+  const mcsafe::mapped_result r = m.read(bad_off - 64, std::span<std::byte>(buf.data(), kPage));
+  report("mapped_file.fsdax.read_io_error",
+         r.cause == mcsafe::mapped_cause::io_error && r.done == 64 && r.sys_errno == EIO && r.bad.begin == bad_off,
+         describe(r));
+  const mcsafe::badblocks_list list = mcsafe::read_block_badblocks("pmem0");
+  const std::errc e = list.ok() ? mcsafe::file_bad_ranges(m.fd(), list.ranges, m.known_bad()) : list.error;
+  const mcsafe::mapped_result k = m.read(0, buf);
+  report("mapped_file.fsdax.badblocks_known_bad",
+         e == std::errc{} && k.cause == mcsafe::mapped_cause::known_bad && k.done == bad_off && k.fault.si_code == 0,
+         describe(k));
+  std::vector<std::byte> saved(size);
+  const mcsafe::salvage_result sv = m.salvage(0, saved);
+  report("mapped_file.fsdax.salvage_hole",
+         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + kPage,
+         "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()));
+  std::vector<std::byte> page(kPage);
+  for (std::size_t i = 0; i < kPage; ++i) page[i] = mf_pattern(bad_off + i);
+  const mcsafe::repair_result rp = m.repair(bad_off, page);
+  const mcsafe::mapped_result after = m.read(0, buf);
+  report("mapped_file.fsdax.repair_clears",
+         rp.ok() && m.known_bad().empty() && after.ok() && mf_matches(buf.data(), 0, size),
+         "repair written=" + std::to_string(rp.written) + ", then " + describe(after));
+}
+
+void test_mapped_file() {
+  test_mapped_file_ext4_full();
+  test_mapped_file_dm_error();
+  test_mapped_file_hwpoison();
+  test_mapped_file_hugetlb();
+  test_mapped_file_fsdax();
+}
+
 }  // namespace
 
 int main() {
@@ -576,6 +934,7 @@ int main() {
   test_scan_partial_page_repair();
   test_scan_block_pmem();
   test_scan_device_dax();
+  test_mapped_file();
   std::printf("INFO %d case(s) failed\n", g_failed);
   return g_failed == 0 ? 0 : 1;
 }

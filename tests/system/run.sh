@@ -43,7 +43,8 @@ mkdir -p "$root"/{bin,dev,proc,sys,mnt,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
 order="crypto/crc32c_generic drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt drivers/nvdimm/nd_pmem
        drivers/nvdimm/nd_e820 lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 mm/hwpoison-inject
-       drivers/dax/device_dax drivers/dax/dax_pmem"
+       drivers/dax/device_dax drivers/dax/dax_pmem
+       drivers/block/loop drivers/md/dm-mod"
 for m in $order; do
   f="$mods/kernel/$m.ko"
   [ -f "$f" ] || skip "kernel module $m.ko missing from $(basename "$deb")"
@@ -52,6 +53,10 @@ for m in $order; do
 done
 # 4 KiB blocks (DAX needs block size == page size), no journal (as seen to mount with -o dax).
 mkfs.ext4 -q -F -O ^has_journal -b 4096 "$root/fs.img" 32M >/dev/null 2>&1
+# mapped_file's cases: a small page-cache ext4 to fill (no reserved blocks), and one the guest
+# puts under a device-mapper table with an error target (both attached to loop devices there).
+mkfs.ext4 -q -F -O ^has_journal -m 0 -b 4096 "$root/full.img" 4M >/dev/null 2>&1
+mkfs.ext4 -q -F -O ^has_journal -b 4096 "$root/eio.img" 8M >/dev/null 2>&1
 # The second pmem device gets an MBR with one Linux partition at sector 2048 (1 MiB: DAX on a
 # partition needs a page-aligned start) holding the same kind of file system, so the guest can
 # check badblocks on a partition (the kernel keeps the list for the whole disk).

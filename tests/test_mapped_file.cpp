@@ -1,0 +1,346 @@
+// mapped_file on real files: a second process truncates the file (real SIGBUS BUS_ADRERR), a
+// 1 MiB tmpfs mounted for the test is filled (a store into a hole gets a real SIGBUS from the
+// kernel's failed allocation), known-bad ranges are refused without a signal.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <mcsafe/mapped_file.hpp>
+
+#include "support.hpp"
+
+using mcsafe::mapped_cause;
+using mcsafe::mapped_file;
+using mcsafe::map_mode;
+
+namespace {
+
+const std::size_t kPage = mcsafe_test::page_size();
+
+std::byte pattern(std::size_t i) { return static_cast<std::byte>((i * 29 + 5) >> 2); }
+
+// A temporary file of `size` pattern bytes (in `dir`), removed at the end.
+struct pattern_file {
+  std::string path;
+  explicit pattern_file(std::size_t size, const char* dir = "/tmp") : path(std::string(dir) + "/mcsafe-mapped-XXXXXX") {
+    const int fd = mkstemp(path.data());
+    REQUIRE(fd >= 0);
+    std::vector<std::byte> content(size);
+    for (std::size_t i = 0; i < size; ++i) content[i] = pattern(i);
+    REQUIRE(pwrite(fd, content.data(), size, 0) == static_cast<ssize_t>(size));
+    close(fd);
+  }
+  ~pattern_file() { unlink(path.c_str()); }
+};
+
+// Truncates `path` to `size` from a second process, as another program would.
+void truncate_from_another_process(const std::string& path, off_t size) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(truncate(path.c_str(), size) == 0 ? 0 : 1);
+  int st = 0;
+  REQUIRE(waitpid(pid, &st, 0) == pid);
+  REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+}
+
+bool matches_pattern(const std::vector<std::byte>& buf, std::size_t file_offset, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (buf[i] != pattern(file_offset + i)) return false;
+  return true;
+}
+
+// A 1 MiB tmpfs mounted for one test in a private mount namespace (nothing leaks to the host's
+// mounts). `skip` says why it could not be had (not root, no unshare, no mount).
+struct small_tmpfs {
+  std::string dir, skip;
+  small_tmpfs() {
+    if (geteuid() != 0) {
+      skip = "SKIP tmpfs cases: not root (mounting a 1 MiB tmpfs needs CAP_SYS_ADMIN)";
+      return;
+    }
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      skip = std::string("SKIP tmpfs cases: no private mount namespace: ") + std::strerror(errno);
+      return;
+    }
+    char tmpl[] = "/tmp/mcsafe-tmpfs-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      skip = std::string("SKIP tmpfs cases: mkdtemp: ") + std::strerror(errno);
+      return;
+    }
+    if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m") != 0) {
+      skip = std::string("SKIP tmpfs cases: mount -t tmpfs -o size=1m: ") + std::strerror(errno);
+      rmdir(tmpl);
+      return;
+    }
+    dir = tmpl;
+  }
+  ~small_tmpfs() {
+    if (dir.empty()) return;
+    umount2(dir.c_str(), MNT_DETACH);
+    rmdir(dir.c_str());
+  }
+  // True when mounted; otherwise prints the SKIP line.
+  bool ready() const {
+    if (!skip.empty()) WARN(skip);
+    return skip.empty();
+  }
+  // A new, empty file on it, mapped read_write.
+  mapped_file create(const char* name) const {
+    mapped_file m;
+    REQUIRE(m.open((dir + "/" + name).c_str(), map_mode::read_write, {.create = true}) == std::errc{});
+    return m;
+  }
+  // Writes a file until the file system is full; returns the bytes written.
+  std::size_t fill() const {
+    const int fd = open((dir + "/filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    std::vector<char> chunk(kPage, 'f');
+    std::size_t total = 0;
+    for (;;) {
+      const ssize_t n = write(fd, chunk.data(), chunk.size());
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+    }
+    close(fd);
+    return total;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("mapped_file: read and write a whole file, refusals", "[mapped_file]") {
+  pattern_file f(5 * kPage + 100);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_write) == std::errc{});
+  REQUIRE(m.size() == 5 * kPage + 100);
+  std::vector<std::byte> buf(m.size());
+  auto r = m.read(0, buf);
+  CHECK(r.ok());
+  CHECK(r.done == m.size());
+  CHECK(matches_pattern(buf, 0, m.size()));
+  std::vector<std::byte> rec(300, std::byte{0x42});
+  r = m.write(kPage - 100, rec);
+  CHECK((r.ok() && r.done == 300));
+  std::vector<std::byte> back(300);
+  CHECK(pread(m.fd(), back.data(), 300, static_cast<off_t>(kPage - 100)) == 300);
+  CHECK(back == rec);
+  // Outside the mapping, or writing through a read-only one: refused, nothing touched.
+  r = m.read(m.size() - 10, std::span<std::byte>(buf.data(), 11));
+  CHECK((r.cause == mapped_cause::invalid_argument && r.done == 0 && r.fault.si_code == 0));
+  mapped_file ro;
+  REQUIRE(ro.open(f.path.c_str(), map_mode::read_only) == std::errc{});
+  r = ro.write(0, rec);
+  CHECK(r.cause == mapped_cause::invalid_argument);
+  CHECK(ro.read(kPage - 100, back).ok());
+  CHECK(back == rec);
+  CHECK(ro.resize(0) == std::errc::bad_file_descriptor);
+  mapped_file missing;
+  CHECK(missing.open("/nonexistent/mcsafe", map_mode::read_only) == std::errc::no_such_file_or_directory);
+  CHECK(!missing.is_open());
+  CHECK(missing.read(0, {}).cause == mapped_cause::invalid_argument);
+}
+
+TEST_CASE("mapped_file: a file truncated by another process reads as file_ended at the exact offset", "[mapped_file]") {
+  pattern_file f(64 * kPage);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_only) == std::errc{});
+  std::vector<std::byte> buf(8 * kPage);
+  REQUIRE(m.read(10 * kPage, buf).ok());  // the pages are in the page cache and mapped
+
+  // Page-aligned cut inside the read: done is exactly up to the new end.
+  truncate_from_another_process(f.path, static_cast<off_t>(13 * kPage));
+  const std::uint64_t offset = 10 * kPage + 123;
+  auto r = m.read(offset, buf);
+  CHECK(r.cause == mapped_cause::file_ended);
+  CHECK(r.done == 13 * kPage - offset);
+  CHECK(r.file_size == 13 * kPage);
+  CHECK(r.fault.kind == mcsafe::fault_kind::bus_error);
+  CHECK(r.fault.si_code == BUS_ADRERR);
+  CHECK(matches_pattern(buf, offset, r.done));
+
+  // A cut inside a page: the rest of that page maps as zeros, and is not counted as file data.
+  truncate_from_another_process(f.path, static_cast<off_t>(11 * kPage + 1000));
+  r = m.read(offset, buf);
+  CHECK(r.cause == mapped_cause::file_ended);
+  CHECK(r.done == 11 * kPage + 1000 - offset);
+  CHECK(r.file_size == 11 * kPage + 1000);
+  CHECK(matches_pattern(buf, offset, r.done));
+
+  // Wholly past the end: nothing done.
+  r = m.read(40 * kPage, std::span<std::byte>(buf.data(), 100));
+  CHECK((r.cause == mapped_cause::file_ended && r.done == 0));
+
+  // A write past the end fails the same way.
+  mapped_file w;
+  REQUIRE(w.open(f.path.c_str(), map_mode::read_write) == std::errc{});
+  REQUIRE(w.resize(20 * kPage) == std::errc{});
+  truncate_from_another_process(f.path, static_cast<off_t>(16 * kPage));
+  std::vector<std::byte> rec(3 * kPage, std::byte{7});
+  r = w.write(15 * kPage, rec);
+  CHECK((r.cause == mapped_cause::file_ended && r.done == kPage && r.file_size == 16 * kPage));
+}
+
+TEST_CASE("mapped_file: truncation racing with reads: every read is whole or ends exactly at the cut", "[mapped_file]") {
+  const std::size_t size = 1024 * kPage, cut = 517 * kPage;  // 4 MiB with 4 KiB pages
+  pattern_file f(size);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_only) == std::errc{});
+  std::vector<std::byte> buf(size);
+  REQUIRE(m.read(0, buf).ok());
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    char c;
+    _exit(read(go[0], &c, 1) == 1 && usleep(20000) == 0 && truncate(f.path.c_str(), static_cast<off_t>(cut)) == 0 ? 0 : 1);
+  }
+  REQUIRE(write(go[1], "x", 1) == 1);
+  std::size_t whole = 0, bad = 0;
+  mcsafe::mapped_result r;
+  for (;;) {
+    r = m.read(0, buf);
+    if (!r.ok()) break;
+    ++whole;
+  }
+  if (r.cause != mapped_cause::file_ended || r.done != cut || !matches_pattern(buf, 0, r.done)) ++bad;
+  int st = 0;
+  waitpid(pid, &st, 0);
+  close(go[0]);
+  close(go[1]);
+  INFO("whole reads before the cut: " << whole << ", last: " << mcsafe::to_string(r.cause) << " done=" << r.done);
+  CHECK(bad == 0);
+  CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+}
+
+TEST_CASE("mapped_file: known-bad ranges are refused without touching memory", "[mapped_file]") {
+  pattern_file f(16 * kPage);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_write) == std::errc{});
+  // The known-bad range lies past a cut: touching it would raise SIGBUS, refusing it raises nothing.
+  truncate_from_another_process(f.path, static_cast<off_t>(8 * kPage));
+  m.known_bad().insert({8 * kPage, 16 * kPage});
+  std::vector<std::byte> buf(4 * kPage);
+  auto r = m.read(6 * kPage, buf);
+  CHECK(r.cause == mapped_cause::known_bad);
+  CHECK(r.fault.kind == mcsafe::fault_kind::known_bad);
+  CHECK(r.fault.si_code == 0);
+  CHECK(r.done == 2 * kPage);
+  CHECK((r.bad == mcsafe::byte_range{8 * kPage, 16 * kPage}));
+  CHECK(matches_pattern(buf, 6 * kPage, r.done));
+  r = m.write(9 * kPage, std::span<const std::byte>(buf.data(), 10));
+  CHECK((r.cause == mapped_cause::known_bad && r.done == 0 && r.fault.si_code == 0));
+  // span() shares the map: its scan skips the known range and finds nothing new.
+  mcsafe::poison_map found;
+  CHECK(m.span().scan(found) == 0);
+  // repair (whole-page pwrite) takes the pages it rewrote out of the map.
+  REQUIRE(m.resize(16 * kPage) == std::errc{});
+  std::vector<std::byte> fresh(2 * kPage, std::byte{0x33});
+  const mcsafe::repair_result rp = m.repair(8 * kPage, fresh);
+  CHECK(rp.ok());
+  CHECK((m.known_bad().size() == 1 && *m.known_bad().begin() == mcsafe::byte_range{10 * kPage, 16 * kPage}));
+  r = m.read(8 * kPage, std::span<std::byte>(buf.data(), 2 * kPage));
+  CHECK((r.ok() && std::memcmp(buf.data(), fresh.data(), 2 * kPage) == 0));
+  std::vector<std::byte> saved(8 * kPage);
+  const mcsafe::salvage_result sv = m.salvage(0, saved);
+  CHECK((sv.ok() && sv.read == saved.size()));
+}
+
+TEST_CASE("mapped_file: a fault in the caller's buffer is not blamed on the file", "[mapped_file]") {
+  pattern_file f(4 * kPage);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_only) == std::errc{});
+  const mcsafe_test::truncated_file out(4 * kPage, kPage);  // its pages past the first fault
+  const auto r = m.read(0, std::span<std::byte>(reinterpret_cast<std::byte*>(out.data()), 3 * kPage));
+  CHECK(r.cause == mapped_cause::buffer_fault);
+  CHECK(r.fault.side == mcsafe::fault_side::destination);
+  CHECK(r.done == kPage);
+}
+
+TEST_CASE("mapped_file: resize grows and shrinks the file and the mapping", "[mapped_file]") {
+  pattern_file f(kPage);
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_write) == std::errc{});
+  REQUIRE(m.resize(300 * kPage) == std::errc{});
+  CHECK(m.size() == 300 * kPage);
+  std::vector<std::byte> rec(100, std::byte{9}), back(100);
+  CHECK(m.write(299 * kPage, rec).ok());
+  CHECK((m.read(299 * kPage, back).ok() && back == rec));
+  REQUIRE(m.resize(2 * kPage + 5) == std::errc{});
+  CHECK(m.size() == 2 * kPage + 5);
+  struct stat st {};
+  REQUIRE(fstat(m.fd(), &st) == 0);
+  CHECK(st.st_size == static_cast<off_t>(2 * kPage + 5));
+  CHECK(m.read(299 * kPage, back).cause == mapped_cause::invalid_argument);  // no longer mapped
+  std::vector<std::byte> first(kPage);
+  CHECK((m.read(0, first).ok() && matches_pattern(first, 0, kPage)));
+  REQUIRE(m.resize(0) == std::errc{});
+  CHECK((m.size() == 0 && m.data() == nullptr));
+  REQUIRE(m.reserve(3 * kPage) == std::errc{});
+  CHECK(m.size() == 3 * kPage);
+}
+
+TEST_CASE("mapped_file: on a full tmpfs a store into a hole is no_space, the bytes before it landed", "[mapped_file][tmpfs]") {
+  small_tmpfs fs;
+  if (!fs.ready()) return;
+  // A sparse file: its first two pages written (allocated), the rest a hole.
+  mapped_file m = fs.create("table");
+  REQUIRE(m.resize(64 * kPage) == std::errc{});
+  std::vector<std::byte> head(2 * kPage, std::byte{0x11});
+  REQUIRE(m.write(0, head).ok());
+  const std::size_t filled = fs.fill();
+  INFO("filler wrote " << filled << " bytes");
+  REQUIRE(filled > 0);
+
+  std::vector<std::byte> rec(5 * kPage, std::byte{0x5a});
+  const std::uint64_t offset = 2 * kPage - 700;
+  const auto r = m.write(offset, rec);
+  CHECK(r.cause == mapped_cause::no_space);
+  CHECK(r.sys_errno == ENOSPC);
+  CHECK(r.done == 700);
+  CHECK((r.bad == mcsafe::byte_range{2 * kPage, 3 * kPage}));
+  CHECK(r.fault.kind == mcsafe::fault_kind::bus_error);
+  CHECK(r.fault.side == mcsafe::fault_side::destination);
+  std::vector<std::byte> back(700);
+  REQUIRE(pread(m.fd(), back.data(), 700, static_cast<off_t>(offset)) == 700);
+  CHECK(std::memcmp(back.data(), rec.data(), 700) == 0);
+
+  // A read of a hole: tmpfs allocates a page on a read fault too (seen on Linux 6.x), so on a
+  // full tmpfs the load faults while pread of the hole succeeds: decided by rule 4 (SEEK_DATA
+  // says hole, statvfs says full).
+  std::vector<std::byte> buf(kPage);
+  const auto rr = m.read(10 * kPage, buf);
+  CHECK(rr.cause == mapped_cause::no_space);
+  CHECK(rr.done == 0);
+  CHECK(rr.fault.side == mcsafe::fault_side::source);
+}
+
+TEST_CASE("mapped_file: reserve answers ENOSPC up front, and reserved pages take stores when full", "[mapped_file][tmpfs]") {
+  small_tmpfs fs;
+  if (!fs.ready()) return;
+  mapped_file m = fs.create("log");
+  REQUIRE(m.reserve(16 * kPage) == std::errc{});
+  CHECK(m.size() == 16 * kPage);
+  fs.fill();
+  // More than the file system has: refused before any store, and the file keeps its size.
+  CHECK(m.reserve(16 * kPage, 64 * kPage) == std::errc::no_space_on_device);
+  CHECK(m.size() == 16 * kPage);
+  struct stat st {};
+  REQUIRE(fstat(m.fd(), &st) == 0);
+  CHECK(st.st_size == static_cast<off_t>(16 * kPage));
+  // The reserved pages were allocated before the file system filled: stores into them succeed.
+  std::vector<std::byte> rec(16 * kPage, std::byte{0x77}), back(16 * kPage);
+  const auto r = m.write(0, rec);
+  CHECK((r.ok() && r.done == rec.size()));
+  CHECK((m.read(0, back).ok() && back == rec));
+}
