@@ -87,8 +87,11 @@ inline std::string diagnose() {
 #if defined(MCSAFE_ARCH_X86_64)
   if (vector_rep_above() == k_vector_rep_never)
     out += "vector backends: rep movsb never used\n";
-  else
+  else if (vector_rep_upto() == k_vector_rep_never)
     appendf(out, "vector backends: rep movsb above %zu bytes\n", vector_rep_above());
+  else
+    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", vector_rep_above(),
+            vector_rep_upto());
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)

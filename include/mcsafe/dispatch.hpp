@@ -54,6 +54,7 @@ inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
 inline constexpr std::size_t k_vector_rep_above_avx512_amd = 16384;
+inline constexpr std::size_t k_vector_rep_upto_avx512_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
@@ -64,6 +65,8 @@ struct copy_choice {
   // The vector backends' rep movsb threshold for `backend`: sizes above it use rep movsb,
   // those below a loop of four vectors (testing::force_copy sets the one for its backend).
   std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
+  // ... and up to this size only: above it the loop again (k_vector_rep_never: no bound).
+  std::size_t vector_rep_upto = detail::k_vector_rep_never;
   char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
   const char* ignored_why = "";
 };
@@ -131,25 +134,31 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   }
 }
 
-// Sets the vector routines' threshold (one variable, read by all three). Relaxed: it is written
-// before the routine is published (release) and read only by copies that acquired it; a later
-// testing:: change may race with a copy in flight, which then takes either path, both correct.
-inline std::size_t set_vector_rep_above(std::size_t n) noexcept {
+// Sets one of the vector routines' two thresholds (one pair, read by all three): word 0, R,
+// rep movsb above it; word 1, U, the loop again above it. Relaxed: they are written before the
+// routine is published (release) and read only by copies that acquired it; a later testing::
+// change may race with a copy in flight, which then takes either path, both correct.
+inline std::size_t set_vector_rep_word(int word, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above, n, __ATOMIC_RELAXED);
+  return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above[word], n, __ATOMIC_RELAXED);
 #else
+  (void)word;
   (void)n;
   return 0;
 #endif
 }
-// The threshold in use (0 where there is no vector routine).
-inline std::size_t vector_rep_above() noexcept {
+inline std::size_t vector_rep_word(int word) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  return __atomic_load_n(&mcsafe_v1_copy_vector_rep_above, __ATOMIC_RELAXED);
+  return __atomic_load_n(&mcsafe_v1_copy_vector_rep_above[word], __ATOMIC_RELAXED);
 #else
+  (void)word;
   return 0;
 #endif
 }
+inline std::size_t set_vector_rep_above(std::size_t n) noexcept { return set_vector_rep_word(0, n); }
+// The thresholds in use (0 where there is no vector routine).
+inline std::size_t vector_rep_above() noexcept { return vector_rep_word(0); }
+inline std::size_t vector_rep_upto() noexcept { return vector_rep_word(1); }
 
 // The rep movsb threshold of a vector backend on this CPU. Measured with the paired benchmark
 // (docs/benchmarks.md, "rep movsb threshold"): on an Intel Xeon rep movsb matched glibc from
@@ -172,6 +181,15 @@ inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) n
   if (b == copy_backend::vector_sse2) return k_vector_rep_above_sse2;
   if (b == copy_backend::vector_avx512) return amd_like(f) ? k_vector_rep_above_avx512_amd : k_vector_rep_above_avx512_intel;
   return amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel;
+}
+
+// Where rep movsb stops again for a vector backend on this CPU: vector_avx512 on AMD, measured
+// on Zen 5 (docs/benchmarks.md): rep movsb 1.05-1.31x glibc at 1-2 MiB but 0.77-0.83x at 4 MiB
+// in three of four runs, where the zmm loop held 0.97-1.02x; from 8 MiB the loop is level with
+// glibc (0.98-1.05x) and rep movsb ahead, which this bound gives up to keep 4 MiB. Elsewhere none.
+inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept {
+  if (b == copy_backend::vector_avx512 && f.erms && amd_like(f)) return k_vector_rep_upto_avx512_amd;
+  return k_vector_rep_never;
 }
 
 // The backend: forced at compile time, by the environment, or from CPUID.
@@ -224,6 +242,7 @@ inline copy_choice choose_copy_backend(const cpu_features& f, const char* env) n
 inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
   copy_choice c = choose_copy_backend(f, env);
   c.vector_rep_above = vector_rep_above_for(f, c.backend);
+  c.vector_rep_upto = vector_rep_upto_for(f, c.backend);
   return c;
 }
 
@@ -254,6 +273,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   raw_copy_fn fn = copy_routine(c.backend, host_cpu());
   raw_copy_fn expected = nullptr;
   set_vector_rep_above(c.vector_rep_above);
+  set_vector_rep_word(1, c.vector_rep_upto);
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
   g_word_limit.store(k_word_limit_ready, std::memory_order_release);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
@@ -285,6 +305,7 @@ inline bool force_copy(copy_backend b) noexcept {
   detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
   if (fn == nullptr) return false;
   detail::set_vector_rep_above(detail::vector_rep_above_for(detail::host_cpu(), b));
+  detail::set_vector_rep_word(1, detail::vector_rep_upto_for(detail::host_cpu(), b));
   detail::g_copy_backend.store(b, std::memory_order_relaxed);
   detail::g_copy_fn.store(fn, std::memory_order_release);
   return true;
@@ -293,12 +314,18 @@ inline bool force_copy(copy_backend b) noexcept {
 inline void reset_copy() noexcept {
   force_copy(detail::default_copy_choice().backend);  // with its threshold
 }
-// The vector backends use rep movsb above n bytes from now on (tests cover both of their paths
-// near a fault; benchmarks compare thresholds). Returns the previous value; reset_copy()
-// restores the CPUID choice.
+// The vector backends use rep movsb above n bytes from now on, at every size above (no upper
+// bound: tests cover both of their paths near a fault; benchmarks compare thresholds). Returns
+// the previous value; reset_copy() restores the CPUID choice.
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   detail::active_copy();
+  detail::set_vector_rep_word(1, detail::k_vector_rep_never);
   return detail::set_vector_rep_above(n);
+}
+// The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that.
+inline void force_vector_rep_band(std::size_t above, std::size_t upto) noexcept {
+  force_vector_rep_above(above);
+  detail::set_vector_rep_word(1, upto);
 }
 }  // namespace testing
 

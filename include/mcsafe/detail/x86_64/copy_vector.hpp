@@ -14,10 +14,12 @@
 //   8V+1..R                 the last 4V bytes and the first V are loaded first, then a loop
 //                           of 4xV bytes with V-aligned stores, then the saved head and tail
 //                           are stored
-//   > R                     rep movsb
-// R is the 64-bit variable mcsafe_v1_copy_vector_rep_above, shared by the routines and set
-// from CPUID for the chosen one before it is first published (dispatch.hpp,
-// vector_rep_above_for()).
+//   R+1..U                  rep movsb
+//   > U                     the loop again
+// R and U are the two 64-bit words of mcsafe_v1_copy_vector_rep_above, shared by the routines
+// and set from CPUID for the chosen one before it is first published (dispatch.hpp,
+// vector_rep_band_for()); U is ~0 (no upper bound) except where rep movsb measured slower than
+// the loop above some size.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -134,6 +136,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".L\\name\\()_over_8v:\n"
     "    cmpq mcsafe_v1_copy_vector_rep_above(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
+    ".L\\name\\()_loop_setup:\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
     "    \\movu -4*\\vec(%rsi,%rdx), %\\reg\\hi\\()4\n"  // tail: the last 4V bytes
     "    \\movu -3*\\vec(%rsi,%rdx), %\\reg\\hi\\()5\n"
@@ -167,7 +170,9 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\movu %\\reg\\hi\\()0, (%r11)\n"
     ".L\\name\\()_done:\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
-    ".L\\name\\()_rep:\n"
+    ".L\\name\\()_rep:\n"                               // above U, the loop again
+    "    cmpq mcsafe_v1_copy_vector_rep_above+8(%rip), %rdx\n"
+    "    ja .L\\name\\()_loop_setup\n"
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
     "    mcsafe_v1_vector_ret 0\n"  // rep movsb leaves the vector registers alone
@@ -188,20 +193,21 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
     ".purgem mcsafe_v1_vector_ret\n"
-    // The threshold, with the routine's once-per-input guard: hidden and weak in a COMDAT
-    // data section, so each executable or DSO has exactly one, next to its own routine.
+    // The thresholds {R, U}, with the routine's once-per-input guard: hidden and weak in a
+    // COMDAT data section, so each executable or DSO has exactly one pair, next to its routine.
     ".ifndef mcsafe_v1_copy_vector_rep_above\n"
     ".pushsection .data.mcsafe_v1_copy_vector_rep_above,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_above,comdat\n"
     ".p2align 3\n"
     ".weak mcsafe_v1_copy_vector_rep_above\n.hidden mcsafe_v1_copy_vector_rep_above\n"
-    ".type mcsafe_v1_copy_vector_rep_above,@object\n.size mcsafe_v1_copy_vector_rep_above,8\n"
+    ".type mcsafe_v1_copy_vector_rep_above,@object\n.size mcsafe_v1_copy_vector_rep_above,16\n"
     "mcsafe_v1_copy_vector_rep_above:\n"
     "    .quad 2048\n"
+    "    .quad -1\n"
     ".popsection\n"
     ".endif\n");
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// Written only by set_vector_rep_above() (dispatch.hpp); read by the routines above.
-extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above;
+// {R, U}: written only by set_vector_rep_band() (dispatch.hpp); read by the routines above.
+extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above[2];
