@@ -5,6 +5,7 @@
 // fault while SIGBUS is blocked kills the process: the kernel forces the default action).
 // Allocates (it returns a std::string): never call it from a signal handler.
 #pragma once
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <csignal>
@@ -45,19 +46,58 @@ inline void describe_action(std::string& out, const struct sigaction& sa) noexce
     appendf(out, "plain handler %p", reinterpret_cast<void*>(sa.sa_handler));
 }
 
+// The loaded object holding `p`, as the dynamic loader names it.
+inline const char* object_holding(const void* p) noexcept {
+  Dl_info info{};
+  if (dladdr(p, &info) == 0 || info.dli_fname == nullptr) return "no loaded object (JIT code?)";
+  return info.dli_fname[0] != '\0' ? info.dli_fname : "the executable";
+}
+
+// One line per signal: this copy's state, the chain from the top down to it through any other
+// copies of mcsafe (each named by its object), and whether a fault in this copy's routines is
+// caught. Several copies in one process are supported: each is a link of the chain.
 inline void describe_signal(std::string& out, int sig, const char* name) noexcept {
   const int slot = guard_slot(sig);
   appendf(out, "  %s: ", name);
   if (!installed(sig)) {
     out += "not installed";
-    if (g_guard.install_errno[slot] != 0) appendf(out, " (sigaction failed: errno %d)", g_guard.install_errno[slot]);
+    if (g_guard.install_errno[slot] != 0) appendf(out, " (install failed: errno %d)", g_guard.install_errno[slot]);
     out += "\n";
     return;
   }
-  struct sigaction now {};
-  sigaction(sig, nullptr, &now);
-  out += is_our_action(now) ? "installed" : "INSTALLED BUT REPLACED by another handler (faults will not be caught)";
-  out += "; chains to ";
+  appendf(out, "installed by %s", object_holding(reinterpret_cast<const void*>(our_entry())));
+  struct sigaction a {};
+  sigaction(sig, nullptr, &a);
+  const chain_walk w = walk_chain(sig);
+  if (w.copies_above == 0 && w.end == chain_end::reaches_us) {
+    out += " (on top)";
+  } else {
+    out += "; on top:";
+    for (int i = 0; i < w.copies_above; ++i) {
+      appendf(out, " mcsafe in %s ->", object_holding(reinterpret_cast<const void*>(a.sa_sigaction)));
+      a = mcsafe_state_of(a)->previous[slot];
+    }
+  }
+  switch (w.end) {
+    case chain_end::reaches_us:
+      if (w.copies_above > 0) out += " this copy (each copy passes faults it does not own down the chain)";
+      out += "; faults are caught";
+      break;
+    case chain_end::ends_before:
+      out += " ";
+      describe_action(out, w.stop);
+      out += ", which never reaches this copy: REPLACED, faults will NOT be caught (install() puts it back)";
+      break;
+    case chain_end::foreign:
+      out += " ";
+      describe_action(out, w.stop);
+      appendf(out, " in %s, not mcsafe: faults are caught only if it calls mcsafe::handle_signal or chains to "
+              "what it replaced", object_holding((w.stop.sa_flags & SA_SIGINFO) != 0
+                                                  ? reinterpret_cast<const void*>(w.stop.sa_sigaction)
+                                                  : reinterpret_cast<const void*>(w.stop.sa_handler)));
+      break;
+  }
+  out += "; this copy chains to ";
   describe_action(out, g_guard.previous[slot]);
   out += "\n";
 }
@@ -122,6 +162,8 @@ inline std::string diagnose() {
   if (f.avx512_cpu_only) out += "  note: the CPU has AVX-512 but the OS did not enable its state (XCR0)\n";
 
   out += "signal handlers:\n";
+  if (g_guard.pin_error[0] != '\0')
+    appendf(out, "  could not pin the object holding the handler (install() refused): %s\n", g_guard.pin_error);
   describe_signal(out, SIGBUS, "SIGBUS");
   describe_signal(out, SIGSEGV, "SIGSEGV");
   appendf(out, "  async poison callback: %s\n",

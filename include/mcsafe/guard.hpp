@@ -19,16 +19,42 @@
 //     signal; SIG_DFL (and SIG_IGN for a real fault) restores the default action, and the
 //     process dies as it would have without mcsafe: a synchronous fault re-executes and
 //     faults again, any other signal is re-raised.
+//  6. A previous handler runs with the signal mask the kernel would have given it: its own
+//     sa_mask, plus the signal unless it asked for SA_NODEFER. We install with SA_NODEFER (so a
+//     fault inside a routine called from a handler is still caught); without this, a previous
+//     handler that itself faults would re-enter us and recurse until the stack overflows.
+//     With it, such a fault hits a blocked synchronous signal and the kernel kills the process
+//     with that signal, exactly as without mcsafe.
+//  7. The code and data the handler uses are never unmapped while it can run. install() pins
+//     the object that holds them (the executable or a shared object): before the first
+//     sigaction() it re-opens that object with RTLD_NOLOAD | RTLD_NODELETE, so a later dlclose()
+//     cannot unload it. Pinning is the only rule correct in every load/unload order: another
+//     library (mcsafe or not) may have saved our handler as its "previous" and will call it
+//     after we are gone, and nothing we could run at unload can reach into its saved copy. The
+//     price: an object that installed the handler stays mapped until exit (reloading the same
+//     path reuses it). An object that never installed (MCSAFE_NO_AUTO_INSTALL, no copy made
+//     yet) is not pinned and unloads normally. Where the object cannot be pinned, install()
+//     fails with std::errc::not_supported and installs nothing (diagnose() says why).
+//  8. The address installed is a tagged trampoline (detail/signal_entry.hpp), so one copy of
+//     mcsafe can recognise another on top of it, read what that one chains to, and tell
+//     whether faults in its own routines still reach it (diagnose(), install()).
 #pragma once
+#include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <link.h>
+#endif
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstring>
 #include <system_error>
 
 #include "detail/config.hpp"
 #include "detail/routines.hpp"
 #include "detail/signal_context.hpp"
+#include "detail/signal_entry.hpp"
 
 namespace mcsafe {
 inline namespace v1 {
@@ -48,22 +74,36 @@ namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 namespace detail {
 
+// Layout read by other copies of mcsafe through the tagged trampoline (detail/signal_entry.hpp):
+// change it and change k_signal_entry_magic too.
 struct guard_state {
   struct sigaction previous[2];        // [0] SIGBUS, [1] SIGSEGV: what we chain to
   std::atomic<bool> installed[2];      // our handler is in place for that signal
   std::atomic<async_poison_fn> async_fn;
   std::atomic_flag install_lock = ATOMIC_FLAG_INIT;
-  int install_errno[2];                // errno of the last failed sigaction, for diagnose()
+  int install_errno[2];                // errno of the last failed install, for diagnose()
+  bool pinned;                         // the object holding the handler can no longer unload
+  char pin_error[128];                 // why it could not be pinned (dlerror), for diagnose()
 };
 // Zero-initialized at load time: safe to read from a handler before anything ran.
 inline guard_state g_guard{};
 
 constexpr int guard_slot(int sig) noexcept { return sig == SIGSEGV ? 1 : 0; }
 
+// Runs a previous handler with the mask the kernel would have given it (invariant 6).
+template <class Call>
+inline void call_with_its_mask(int sig, const struct sigaction& prev, Call call) noexcept {
+  sigset_t block = prev.sa_mask, old;
+  if ((prev.sa_flags & SA_NODEFER) == 0) sigaddset(&block, sig);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  call();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 inline void chain_to_previous(int sig, siginfo_t* info, void* ctx) noexcept {
   const struct sigaction& prev = g_guard.previous[guard_slot(sig)];
   if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
-    prev.sa_sigaction(sig, info, ctx);
+    call_with_its_mask(sig, prev, [&] { prev.sa_sigaction(sig, info, ctx); });
     return;
   }
   const bool sent = info == nullptr || info->si_code <= 0;
@@ -77,7 +117,7 @@ inline void chain_to_previous(int sig, siginfo_t* info, void* ctx) noexcept {
     if (!synchronous) raise(sig);  // SA_NODEFER: delivered now, with the default action
     return;                        // a real fault re-executes, faults, and kills as it would have
   }
-  prev.sa_handler(sig);
+  call_with_its_mask(sig, prev, [&] { prev.sa_handler(sig); });
 }
 
 }  // namespace detail
@@ -111,21 +151,115 @@ inline void on_fault_signal(int sig, siginfo_t* info, void* ctx) noexcept {
   errno = saved_errno;
 }
 
-inline bool is_our_action(const struct sigaction& sa) noexcept {
-  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == &on_fault_signal;
+using sa_sigaction_fn = void (*)(int, siginfo_t*, void*);
+
+// What sigaction() is given: the tagged trampoline where there is one.
+inline sa_sigaction_fn our_entry() noexcept {
+#if defined(MCSAFE_HAS_SIGNAL_ENTRY)
+  return &mcsafe_v1_signal_entry;
+#else
+  return &on_fault_signal;
+#endif
 }
 
-// Caller holds install_lock.
-inline int install_one(int sig) noexcept {
+inline bool is_our_action(const struct sigaction& sa) noexcept {
+  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == our_entry();
+}
+
+// The guard state of the copy of mcsafe whose trampoline `sa` installs, or nullptr when `sa`
+// is not an mcsafe trampoline (of this layout). Reads the 8 tag bytes below the handler only
+// after dladdr() placed them in the same loaded object as the handler, so they are mapped.
+inline const guard_state* mcsafe_state_of(const struct sigaction& sa) noexcept {
+#if defined(MCSAFE_HAS_SIGNAL_ENTRY)
+  if ((sa.sa_flags & SA_SIGINFO) == 0 || sa.sa_sigaction == nullptr) return nullptr;
+  if (sa.sa_sigaction == our_entry()) return &g_guard;
+  const auto entry = reinterpret_cast<std::uintptr_t>(sa.sa_sigaction);
+  Dl_info at{}, tag{};
+  if (dladdr(reinterpret_cast<void*>(entry), &at) == 0 || dladdr(reinterpret_cast<void*>(entry - 8), &tag) == 0 ||
+      at.dli_fbase != tag.dli_fbase)
+    return nullptr;
+  std::uint32_t magic = 0;
+  std::int32_t offset = 0;
+  std::memcpy(&magic, reinterpret_cast<const void*>(entry - 8), 4);
+  std::memcpy(&offset, reinterpret_cast<const void*>(entry - 4), 4);
+  if (magic != k_signal_entry_magic) return nullptr;
+  const auto* desc = reinterpret_cast<const signal_entry_desc*>(entry - 4 + static_cast<std::intptr_t>(offset));
+  return desc->state;
+#else
+  return sa.sa_sigaction == our_entry() && (sa.sa_flags & SA_SIGINFO) != 0 ? &g_guard : nullptr;
+#endif
+}
+
+// Where a fault in one of this copy's routines goes, followed from the action on top of `sig`
+// down through every copy of mcsafe it meets.
+enum class chain_end : std::uint8_t {
+  reaches_us,    // the chain reaches this copy's handler: its faults are caught
+  ends_before,   // it ends (SIG_DFL, SIG_IGN) without reaching us: faults kill
+  foreign,       // it goes through a handler that is not mcsafe: caught only if that one passes them on
+};
+struct chain_walk {
+  chain_end end = chain_end::ends_before;
+  int copies_above = 0;          // other mcsafe copies between the top and this one
+  struct sigaction stop {};      // the action where the walk stopped (foreign or terminal)
+};
+inline chain_walk walk_chain(int sig) noexcept {
+  chain_walk w;
+  struct sigaction a {};
+  if (sigaction(sig, nullptr, &a) != 0) return w;
+  for (int hop = 0; hop < 64; ++hop) {  // bounded: a cycle of broken copies must not hang us
+    if (is_our_action(a)) {
+      w.end = chain_end::reaches_us;
+      return w;
+    }
+    const guard_state* other = mcsafe_state_of(a);
+    if (other == nullptr) break;
+    ++w.copies_above;
+    a = other->previous[guard_slot(sig)];
+  }
+  w.stop = a;
+  const bool terminal = (a.sa_flags & SA_SIGINFO) == 0 && (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN);
+  w.end = terminal ? chain_end::ends_before : chain_end::foreign;
+  return w;
+}
+
+// Makes the object that holds the handler impossible to unload (invariant 7). Returns 0 or
+// an errno, with the loader's message in g_guard.pin_error. Not async-signal-safe (dlopen).
+inline int pin_handler_object() noexcept {
+  if (g_guard.pinned) return 0;
+#if defined(__GLIBC__)
+  Dl_info info{};
+  struct link_map* map = nullptr;
+  // No link_map (a static executable): the loader does not know the object, so dlclose()
+  // cannot unload it either. "" is the executable, which is never unloaded.
+  if (dladdr1(reinterpret_cast<void*>(our_entry()), &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) != 0 &&
+      map != nullptr && map->l_name != nullptr && map->l_name[0] != '\0') {
+    // glibc's dlopen handle is the link_map: ask which namespace it was loaded in (dlmopen).
+    Lmid_t ns = LM_ID_BASE;
+    if (dlinfo(map, RTLD_DI_LMID, &ns) != 0) ns = LM_ID_BASE;
+    if (dlmopen(ns, map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+      const char* why = dlerror();
+      std::strncpy(g_guard.pin_error, why != nullptr ? why : "dlopen(RTLD_NOLOAD | RTLD_NODELETE) failed",
+                   sizeof g_guard.pin_error - 1);
+      return ENOTSUP;
+    }
+    // The reference dlmopen() took is deliberately kept: the object stays, whatever happens.
+  }
+#endif
+  // Elsewhere (musl) dlclose() never unmaps an object: nothing to pin.
+  g_guard.pinned = true;
+  return 0;
+}
+
+// Puts our handler on top of `sig`. Caller holds install_lock.
+inline int put_on_top(int sig) noexcept {
   const int slot = guard_slot(sig);
-  if (g_guard.installed[slot].load(std::memory_order_acquire)) return 0;
   // Record what was there before installing, so a fault in the instant after sigaction()
   // already chains correctly; then record what sigaction() really replaced.
   struct sigaction old {};
   if (sigaction(sig, nullptr, &old) != 0) return errno;
   if (!is_our_action(old)) g_guard.previous[slot] = old;
   struct sigaction sa {};
-  sa.sa_sigaction = &on_fault_signal;
+  sa.sa_sigaction = our_entry();
   sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
   if (sigaction(sig, &sa, &old) != 0) return errno;
@@ -134,11 +268,39 @@ inline int install_one(int sig) noexcept {
   return 0;
 }
 
+// Caller holds install_lock.
+inline int install_one(int sig) noexcept {
+  if (g_guard.installed[guard_slot(sig)].load(std::memory_order_acquire)) {
+    switch (walk_chain(sig).end) {
+      case chain_end::reaches_us:  // on top, or under other copies of mcsafe that pass faults on
+        return 0;
+      case chain_end::ends_before:  // replaced by something that never calls us: safe to go back on top
+        return put_on_top(sig);
+      case chain_end::foreign:  // replaced by a handler we cannot see through; going on top of it
+        return EBUSY;           // could make a loop (it may chain to us): refuse, diagnose() says so
+    }
+  }
+  if (const int err = pin_handler_object(); err != 0) return err;
+#if defined(MCSAFE_HAS_SIGNAL_ENTRY)
+  mcsafe_v1_signal_desc.handler = &on_fault_signal;
+  mcsafe_v1_signal_desc.state = &g_guard;
+#endif
+  return put_on_top(sig);
+}
+
 }  // namespace detail
 
 // Installs the handler for SIGBUS (and SIGSEGV with catch_segv). Idempotent and thread-safe;
 // a later call may add SIGSEGV. The copy functions call install() with default options on
-// first use unless MCSAFE_NO_AUTO_INSTALL is defined. Returns the error of sigaction(), if any.
+// first use unless MCSAFE_NO_AUTO_INSTALL is defined. Returns:
+//  - the error of sigaction(), if any;
+//  - std::errc::not_supported when the object holding the handler could not be pinned in
+//    memory (guard.hpp invariant 7; diagnose() gives the loader's message); nothing installed;
+//  - std::errc::device_or_resource_busy when our handler was installed and another handler
+//    that is not mcsafe has since replaced it: it may chain to us (then faults are caught) or
+//    not, and going back on top of it could make a loop, so install() leaves it alone.
+// A handler replaced by SIG_DFL/SIG_IGN, or by copies of mcsafe whose chain no longer reaches
+// this one, is put back on top. Other copies of mcsafe on top that chain to this one are fine.
 inline std::errc install(install_options options = {}) noexcept {
   using detail::g_guard;
   while (g_guard.install_lock.test_and_set(std::memory_order_acquire)) {
