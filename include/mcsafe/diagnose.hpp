@@ -98,7 +98,11 @@ inline void describe_signal(std::string& out, int sig, const char* name) noexcep
       break;
   }
   out += "; this copy chains to ";
-  describe_action(out, g_guard.previous[slot]);
+  const struct sigaction& prev = g_guard.previous[slot];
+  if (mcsafe_state_of(prev) != nullptr)
+    appendf(out, "mcsafe in %s", object_holding(reinterpret_cast<const void*>(prev.sa_sigaction)));
+  else
+    describe_action(out, prev);
   out += "\n";
 }
 
