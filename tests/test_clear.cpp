@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -126,6 +127,11 @@ TEST_CASE("clear: misaligned, null and not-whole-line arguments are refused and 
   CHECK(mcsafe::clear_write(a.base(), nullptr, L).error == std::errc::invalid_argument);
   for (std::size_t n : {1u, 63u, 65u, 100u, 127u})
     CHECK(mcsafe::clear_write(a.base(), a.src.data(), n).error == std::errc::invalid_argument);
+  // Ranges that wrap around the end of the address space (whole lines, aligned: only the wrap is wrong).
+  auto* top_line = reinterpret_cast<unsigned char*>(UINTPTR_MAX - (L - 1));
+  CHECK(mcsafe::clear_write(top_line, a.src.data(), 2 * L).error == std::errc::invalid_argument);
+  CHECK(mcsafe::clear_write(a.base(), top_line, 2 * L).error == std::errc::invalid_argument);
+  CHECK(mcsafe::clear_write(a.base(), a.src.data(), SIZE_MAX - (L - 1)).error == std::errc::invalid_argument);
   CHECK(untouched());
   const auto zero = mcsafe::clear_write(nullptr, nullptr, 0);  // like memcpy: n == 0 is a no-op
   CHECK(zero.ok());

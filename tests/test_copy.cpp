@@ -1,4 +1,6 @@
 // Copies that do not fault behave exactly like memcpy; bad arguments are refused untouched.
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -73,6 +75,48 @@ TEST_CASE("copy: a range that wraps the address space is refused, on the side th
   CHECK(mcsafe::detail::bad_range(top, 9));
   CHECK(mcsafe::detail::bad_range(nullptr, 1));
   CHECK_FALSE(mcsafe::detail::bad_range(nullptr, 0));
+}
+
+TEST_CASE("copy: wrapping ranges are refused untouched on every backend, and by store, 12-byte load and spans",
+          "[copy][args]") {
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
+  if (!scope.ok) return;
+  DYNAMIC_SECTION("backend " << v.name) {
+    // Real buffers with guard bytes around: before the check, SIZE_MAX ran (the tail-first
+    // routines wrote below dst) and a range near the top faulted with the wrong side.
+    std::vector<unsigned char> src(256, 0xA5), dst(256, 0x5A);
+    const std::vector<unsigned char> before = dst;
+    auto r = mcsafe::mc_safe_copy(dst.data() + 64, src.data() + 64, SIZE_MAX);
+    CHECK(r.copied == 0);
+    CHECK(r.fault.kind == fault_kind::invalid_argument);
+    CHECK(r.fault.side == mcsafe::fault_side::source);  // both wrap: the source is named first
+    CHECK(dst == before);
+    auto* top = reinterpret_cast<unsigned char*>(UINTPTR_MAX - 15);
+    r = mcsafe::mc_safe_copy(top, src.data(), 64);
+    CHECK(r.fault.kind == fault_kind::invalid_argument);
+    CHECK(r.fault.side == mcsafe::fault_side::destination);
+    r = mcsafe::mc_safe_copy(dst.data(), top, 64);
+    CHECK(r.fault.kind == fault_kind::invalid_argument);
+    CHECK(r.fault.side == mcsafe::fault_side::source);
+    CHECK(dst == before);
+    r = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(UINTPTR_MAX - 3), std::uint64_t{1});
+    CHECK(r.fault.kind == fault_kind::invalid_argument);
+    CHECK(r.fault.side == mcsafe::fault_side::destination);
+  }
+  const auto l = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(UINTPTR_MAX - 3));
+  REQUIRE_FALSE(l.has_value());
+  CHECK(l.error().kind == fault_kind::invalid_argument);
+  CHECK(l.error().side == mcsafe::fault_side::source);
+  const auto l12 = mcsafe::mc_safe_load(reinterpret_cast<const std::array<char, 12>*>(UINTPTR_MAX - 7));
+  CHECK(l12.error().kind == fault_kind::invalid_argument);
+  // The span form: a byte count that overflows size_t (SIZE_MAX / 4 + 1 elements of 4 bytes).
+  std::uint32_t out[4] = {7, 7, 7, 7};
+  const auto* in = reinterpret_cast<const std::uint32_t*>(out);
+  const auto sr = mcsafe::mc_safe_copy(std::span<std::uint32_t>(out, SIZE_MAX / 4 + 1),
+                                       std::span<const std::uint32_t>(in, SIZE_MAX / 4 + 1));
+  CHECK(sr.fault.kind == fault_kind::invalid_argument);
+  CHECK(out[0] == 7);
 }
 
 TEST_CASE("copy: span form counts whole elements and refuses a short destination", "[copy][span]") {

@@ -1,4 +1,5 @@
 // poison_map against a reference model; poison_span over real faulting memory.
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -151,4 +152,66 @@ TEST_CASE("poison_span: repair rewrites bad lines through clear_write, verifies,
   CHECK_FALSE(f.ok());
   CHECK(f.fault.kind == mcsafe::fault_kind::bus_error);
   CHECK(cut.bytes() == 2 * pg);
+}
+
+TEST_CASE("poison_span: a count whose byte size overflows, or a range that wraps, gives an empty span", "[span][args]") {
+  std::uint64_t words[4] = {1, 2, 3, 4};
+  // 2^61 + 2 elements of 8 bytes: the byte size wraps to 16 (it was accepted: size_bytes() 16,
+  // and load(2^61) read words[0]).
+  const mcsafe::poison_span<std::uint64_t> huge(words, (std::size_t{1} << 61) + 2);
+  CHECK(huge.size() == 0);
+  CHECK(huge.size_bytes() == 0);
+  CHECK(huge.load(std::size_t{1} << 61).error().kind == mcsafe::fault_kind::invalid_argument);
+  CHECK(huge.load(0).error().kind == mcsafe::fault_kind::invalid_argument);
+  const mcsafe::poison_span<std::uint64_t> top(reinterpret_cast<std::uint64_t*>(UINTPTR_MAX - 15), 4);
+  CHECK(top.size() == 0);
+  const mcsafe::poison_span<std::uint64_t> fine(words, 4);
+  CHECK(fine.size_bytes() == 32);
+  CHECK(fine.load(3).value_or(0) == 4);
+}
+
+namespace {
+struct record12 {
+  unsigned char b[12];
+};
+
+// Every element reported exactly once, in order, exactly the elements that touch no known byte,
+// for small spans and subspans with known ranges near 0 and near SIZE_MAX.
+template <class T>
+std::size_t good_range_mismatches() {
+  static T storage[16];
+  const std::size_t ends[] = {0, 1, 2, 3, 5, 8, 12, 13, 24, 40, SIZE_MAX - 1, SIZE_MAX};
+  std::size_t wrong = 0;
+  for (std::size_t count = 1; count <= 8; ++count)
+    for (std::size_t first = 0; first <= 3; ++first)
+      for (std::size_t b : ends)
+        for (std::size_t e : ends) {
+          if (e <= b) continue;
+          poison_map m;
+          m.insert({b, e});
+          const mcsafe::poison_span<T> whole(storage, count + first, &m);
+          const auto s = whole.subspan(first);
+          std::vector<int> seen(count, 0);
+          std::size_t last_end = 0;
+          s.for_each_good_range([&](std::size_t f, std::size_t n) {
+            if (f < last_end || n == 0 || f + n > count) ++wrong;
+            for (std::size_t j = f; j < f + n && j < count; ++j) ++seen[j];
+            last_end = f + n;
+          });
+          for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t lo = (first + j) * sizeof(T), hi = lo + sizeof(T);
+            const bool good = hi <= b || lo >= e;
+            if (seen[j] != (good ? 1 : 0)) ++wrong;
+          }
+        }
+  return wrong;
+}
+}  // namespace
+
+TEST_CASE("poison_span: for_each_good_range reports each good element once, with known ranges up to SIZE_MAX",
+          "[span]") {
+  CHECK(good_range_mismatches<std::uint8_t>() == 0);
+  CHECK(good_range_mismatches<std::uint16_t>() == 0);
+  CHECK(good_range_mismatches<std::uint64_t>() == 0);
+  CHECK(good_range_mismatches<record12>() == 0);
 }

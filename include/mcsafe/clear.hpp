@@ -206,7 +206,7 @@ inline write_result outcome(store_method m, std::errc why) noexcept {
 inline write_result write_lines(const store_entry& e, void* dst, const void* src, std::size_t n,
                                 clear_options options) noexcept {
   if (dst == nullptr || src == nullptr || reinterpret_cast<std::uintptr_t>(dst) % line_size != 0 ||
-      n % line_size != 0) [[unlikely]]
+      n % line_size != 0 || bad_ranges(dst, src, n)) [[unlikely]]
     return outcome(e.method, std::errc::invalid_argument);
   if (options.require_atomic && !is_atomic(e.method)) [[unlikely]]
     return outcome(e.method, std::errc::not_supported);
@@ -240,7 +240,8 @@ inline write_result atomic_clear_write(void* dst64, const void* src64, clear_opt
 // The bulk form: n bytes (whole lines) from src (any alignment) to dst (64-byte aligned), line
 // by line in address order, with one call of the active routine. Each line gets the guarantees
 // the method names. n == 0 writes nothing and succeeds. A null pointer, a misaligned dst or
-// an n that is not a multiple of 64 gives std::errc::invalid_argument and writes nothing. On
+// an n that is not a multiple of 64, or a range that wraps around the end of the address space,
+// gives std::errc::invalid_argument and writes nothing. On
 // a fault, `written` is the whole lines stored below the faulting line; no line above it is
 // touched.
 inline write_result clear_write(void* dst, const void* src, std::size_t n) noexcept {

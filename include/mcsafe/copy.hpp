@@ -163,10 +163,10 @@ MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::s
 template <class T, std::size_t E1, std::size_t E2>
   requires std::is_trivially_copyable_v<T>
 copy_result mc_safe_copy(std::span<T, E1> dst, std::span<const T, E2> src) noexcept {
-  if (dst.size() < src.size()) {
+  if (dst.size() < src.size() || src.size() > SIZE_MAX / sizeof(T)) {  // short, or a byte count that overflows
     copy_result r;
     r.fault.kind = fault_kind::invalid_argument;
-    r.fault.side = fault_side::destination;
+    r.fault.side = dst.size() < src.size() ? fault_side::destination : fault_side::source;
     return r;
   }
   copy_result r = mc_safe_copy(dst.data(), src.data(), src.size_bytes());

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <type_traits>
@@ -28,8 +29,10 @@ class poison_span {
  public:
   using value_type = std::remove_const_t<T>;
 
+  // A null data, a count whose size in bytes overflows, or a range that wraps around the end of
+  // the address space gives an empty span: every access is refused (invalid_argument).
   poison_span(T* data, std::size_t count, const poison_map* known = nullptr) noexcept
-      : data_(data), count_(data == nullptr ? 0 : count), known_(known) {}
+      : data_(data), count_(valid(data, count) ? count : 0), known_(known) {}
 
   T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return count_; }
@@ -96,7 +99,7 @@ class poison_span {
           const std::size_t b = it->begin > origin_ ? it->begin - origin_ : 0;
           end = b / sizeof(T);
           const std::size_t e = it->end - origin_;
-          next = (e + sizeof(T) - 1) / sizeof(T);
+          next = e / sizeof(T) + (e % sizeof(T) != 0);  // rounded up without overflowing near SIZE_MAX
         }
       }
       if (end > i) fn(i, end - i);
@@ -197,6 +200,9 @@ class poison_span {
   }
 
  private:
+  static bool valid(T* data, std::size_t count) noexcept {
+    return data != nullptr && count <= SIZE_MAX / sizeof(T) && !detail::bad_range(data, count * sizeof(T));
+  }
   static fault invalid() noexcept {
     fault f;
     f.kind = fault_kind::invalid_argument;
