@@ -32,6 +32,11 @@ void siginfo_handler(int, siginfo_t* si, void*) {
 }
 void plain_handler(int) { _exit(43); }
 
+// A previous handler that itself faults: a read past the end of the truncated file.
+volatile const unsigned char* g_bad_byte = nullptr;
+void faulting_siginfo_handler(int, siginfo_t*, void*) { (void)*g_bad_byte; }
+void faulting_plain_handler(int) { (void)*g_bad_byte; }
+
 void set_previous(void (*info)(int, siginfo_t*, void*), void (*plain)(int)) {
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
@@ -161,6 +166,43 @@ int main(int argc, char** argv) {
     const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 3, 64);
     if (mcsafe::installed(SIGBUS)) return 49;  // MCSAFE_NO_AUTO_INSTALL kept it out
     return r.copied == 3 && r.fault.kind == mcsafe::fault_kind::bus_error ? 0 : 51;
+  }
+  if (s == "previous-faults-siginfo" || s == "previous-faults-plain") {
+    // expect death by SIGBUS, at once: the previous handler runs with SIGBUS blocked, as the
+    // kernel would have run it. (It recursed until the stack overflowed: death by SIGSEGV.)
+    g_bad_byte = f.cut() + 1;
+    if (s == "previous-faults-siginfo")
+      set_previous(faulting_siginfo_handler, nullptr);
+    else
+      set_previous(nullptr, faulting_plain_handler);
+    mcsafe::install();
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "reinstall-after-default") {  // expect exit 0
+    // Someone restores SIG_DFL over mcsafe: install() must put the handler back on top (it
+    // returned success and did nothing: the next guarded copy died).
+    mcsafe::install();
+    signal(SIGBUS, SIG_DFL);
+    if (mcsafe::diagnose().find("faults will NOT be caught") == std::string::npos) return 60;
+    if (mcsafe::install() != std::errc{}) return 61;
+    unsigned char buf[64];
+    const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 3, 64);
+    if (r.copied != 3) return 62;
+    return mcsafe::diagnose().find("SIGBUS: installed by") != std::string::npos &&
+                   mcsafe::diagnose().find("(on top); faults are caught") != std::string::npos
+               ? 0
+               : 63;
+  }
+  if (s == "install-over-foreign") {  // expect exit 0
+    // A handler that is not mcsafe replaced ours: install() cannot know whether it chains to
+    // us, and going on top of it could loop. It refuses and says so (it returned success).
+    mcsafe::install();
+    set_previous(nullptr, plain_handler);
+    if (mcsafe::install() != std::errc::device_or_resource_busy) return 64;
+    const std::string d = mcsafe::diagnose();
+    std::fputs(d.c_str(), stdout);
+    return d.find("not mcsafe: faults are caught only if it calls mcsafe::handle_signal") != std::string::npos ? 0
+                                                                                                                 : 65;
   }
   if (s == "print-diagnose") {  // prints the report after one copy (env forcing is checked by the parent)
     mcsafe::install();

@@ -76,6 +76,25 @@ TEST_CASE("guard: SIG_IGN before mcsafe still ignores a sent SIGBUS, but a real 
   CHECK(c.signal == SIGBUS);
 }
 
+TEST_CASE("guard: a previous handler that faults ends the process with that signal, not a recursion", "[guard][death]") {
+  for (const char* scenario : {"previous-faults-siginfo", "previous-faults-plain"}) {
+    INFO(scenario);
+    const auto c = run_child(scenario);
+    CHECK_FALSE(c.exited);
+    CHECK(c.signal == SIGBUS);
+  }
+}
+
+TEST_CASE("guard: install() after a replacement puts the handler back or says why not", "[guard][install]") {
+  auto c = run_child("reinstall-after-default");
+  CHECK(c.exited);
+  CHECK(c.code == 0);
+  c = run_child("install-over-foreign");
+  INFO(c.out);
+  CHECK(c.exited);
+  CHECK(c.code == 0);
+}
+
 TEST_CASE("guard: a SIGBUS sent with kill() is never taken for a fault", "[guard][sent]") {
   CHECK(run_child("sent-sigbus-default").signal == SIGBUS);
 #if MCSAFE_TEST_UNDER_TSAN
