@@ -2,7 +2,8 @@
 // (truncated) at fuzzer-chosen pages, with fuzzer-chosen backend (and, for the vector backends, rep movsb
 // threshold), offsets and lengths, checked against the exact answer: copied = bytes before the
 // first byte past a cut (the lower of the two sides when both are cut), the fault's side and
-// address, and the copied bytes.
+// address, and the copied bytes; and ranges that wrap the address space, which must be refused
+// (invalid_argument, on the side that wraps) before anything is touched.
 // Any mismatch calls __builtin_trap(), which libFuzzer reports as a crash with the input.
 // needs: include/mcsafe/copy.hpp
 
@@ -56,13 +57,53 @@ void load_case(const cut_file& f, std::size_t cut, std::size_t off, std::uint8_t
   }
 }
 
+// Whether [p, p + n) runs past the top of the address space, in 128-bit arithmetic (the model;
+// the library does it with one carry).
+bool wraps(const void* p, std::size_t n) {
+  return static_cast<unsigned __int128>(reinterpret_cast<std::uintptr_t>(p)) + n >
+         static_cast<unsigned __int128>(UINTPTR_MAX) + 1;
+}
+
+// A copy, store or load whose range wraps is refused before anything is touched, on the side
+// that wraps (the source when both do). Ranges the model says fit are not run: they would
+// reach the kernel's half of the address space.
+void wrap_case(input& in, cut_file& a, std::size_t off_a) {
+  std::uint8_t buf[64];
+  std::memset(buf, 0xEE, sizeof buf);
+  const std::size_t k = in.take(3);
+  auto* top = reinterpret_cast<std::uint8_t*>(UINTPTR_MAX - k % 8192);
+  std::uint8_t* const good = a.data() + off_a;
+  const std::uint32_t shape = in.take(1) % 4;
+  // shape 0: a huge length from real buffers; 1: a source near the top; 2: a destination
+  // near the top; 3: an 8-byte load or store near the top.
+  std::uint8_t* dst = shape == 2 ? top : buf;
+  const std::uint8_t* src = shape == 1 ? top : good;
+  const std::size_t n = shape == 0 ? SIZE_MAX - k : 1 + in.take(2) % 8192;
+  if (shape == 3) {
+    const auto* p = reinterpret_cast<std::uint64_t*>(top);
+    if (!wraps(p, 8)) return;
+    const mcsafe::result<std::uint64_t> l = mcsafe::mc_safe_load(p);
+    check(!l && l.error().kind == mcsafe::fault_kind::invalid_argument);
+    const mcsafe::copy_result s = mcsafe::mc_safe_store(const_cast<std::uint64_t*>(p), std::uint64_t{1});
+    check(s.copied == 0 && s.fault.kind == mcsafe::fault_kind::invalid_argument);
+    check(s.fault.side == mcsafe::fault_side::destination);
+    return;
+  }
+  const bool src_wraps = wraps(src, n), dst_wraps = wraps(dst, n);
+  if (!src_wraps && !dst_wraps) return;
+  const mcsafe::copy_result r = mcsafe::mc_safe_copy(dst, src, n);
+  check(r.copied == 0 && r.fault.kind == mcsafe::fault_kind::invalid_argument);
+  check(r.fault.side == (src_wraps ? mcsafe::fault_side::source : mcsafe::fault_side::destination));
+  for (std::uint8_t c : buf) check(c == 0xEE);  // nothing touched
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::vector<mcsafe::copy_backend> backends = usable_backends();
   input in{data, size};
   const std::size_t pg = cut_file::page();
-  const std::uint32_t mode = in.take(1) % 5;
+  const std::uint32_t mode = in.take(1) % 6;
   const std::uint32_t pick = in.take(1);
   const mcsafe::copy_backend backend = backends[pick % backends.size()];
   const auto seed = static_cast<std::uint8_t>(in.take(1));
@@ -92,6 +133,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(r.copied == want);
     check(r.ok() == (want == 8));
     check(std::memcmp(a.data() + off_a, &v, r.copied) == 0);
+    return 0;
+  }
+  if (mode == 5) {  // ranges that wrap the address space
+    wrap_case(in, a, off_a);
     return 0;
   }
   if (off_a + n > a.size()) n = a.size() - off_a;

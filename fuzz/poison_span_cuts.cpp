@@ -7,6 +7,9 @@
 //   read(f, out)  whole elements up to the first refused or faulting one, the lower of the two
 //   scan(map)     records every byte past the cut that no known range covers, never a byte
 //                 before the cut, and returns the number of bytes it recorded
+//   for_each_good_range  each element once, exactly those touching no known byte (known
+//                 ranges may run to SIZE_MAX)
+//   a count near SIZE_MAX / sizeof(T): empty when its byte size overflows or its range wraps
 // Any mismatch calls __builtin_trap(), which libFuzzer reports as a crash with the input.
 // needs: include/mcsafe/span.hpp
 #include <algorithm>
@@ -113,6 +116,36 @@ void scan_case(const mcsafe::poison_span<const T>& s, const model& m) {
     if (m.first_known(at, at + 1) == at + 1) check(found.contains(m.origin + at));
 }
 
+// Each element reported exactly once, in order, exactly when it touches no known byte (known
+// ranges may end at SIZE_MAX: rounding such an end up to an element used to overflow).
+template <class T>
+void good_ranges_case(const mcsafe::poison_span<const T>& s, const model& m) {
+  std::vector<std::uint8_t> seen(s.size(), 0);
+  std::size_t last_end = 0;
+  s.for_each_good_range([&](std::size_t f, std::size_t n) {
+    check(n > 0 && f >= last_end && f + n <= s.size());
+    for (std::size_t j = f; j < f + n; ++j) ++seen[j];
+    last_end = f + n;
+  });
+  for (std::size_t j = 0; j < s.size(); ++j) {
+    const std::size_t b = j * sizeof(T), e = b + sizeof(T);
+    check(seen[j] == (m.first_known(b, e) == e ? 1 : 0));
+  }
+}
+
+// A count whose byte size overflows, or whose range wraps, gives an empty span; any other
+// count is kept. Checked in 128-bit arithmetic.
+template <class T>
+void count_case(const T* data, std::size_t count) {
+  const mcsafe::poison_span<const T> s(data, count);
+  const unsigned __int128 bytes = static_cast<unsigned __int128>(count) * sizeof(T);
+  const bool fits = bytes <= SIZE_MAX && reinterpret_cast<std::uintptr_t>(data) + bytes <=
+                                            static_cast<unsigned __int128>(UINTPTR_MAX) + 1;
+  check(s.size() == (fits ? count : 0));
+  check(s.size_bytes() == (fits ? static_cast<std::size_t>(bytes) : 0));
+  if (!fits) check(s.load(count / 2).error().kind == mcsafe::fault_kind::invalid_argument);
+}
+
 template <class T>
 void run(input& in, cut_file& f, std::size_t cut, std::uint8_t seed, std::uint32_t ops) {
   const std::size_t count_all = f.size() / sizeof(T);
@@ -121,7 +154,9 @@ void run(input& in, cut_file& f, std::size_t cut, std::uint8_t seed, std::uint32
   mcsafe::poison_map known;
   for (std::uint32_t i = in.take(1) % 3; i > 0; --i) {
     const std::size_t b = in.take(3) % f.size();
-    known.insert({b, b + 1 + in.take(2) % (2 * cut_file::page())});
+    const std::size_t len = in.take(2);
+    // A length of 0 stands for a range that runs to the top of size_t.
+    known.insert({b, len == 0 ? SIZE_MAX : b + 1 + len % (2 * cut_file::page())});
   }
   const mcsafe::poison_span<const T> whole(all.data(), all.size(), &known);
   const std::size_t first = in.take(3) % (count_all + 1);
@@ -129,13 +164,15 @@ void run(input& in, cut_file& f, std::size_t cut, std::uint8_t seed, std::uint32
   const std::size_t origin = first * sizeof(T);
   const model m{f.data() + origin, cut > origin ? cut - origin : 0, &known, origin, seed, origin};
   for (std::uint32_t op = 0; op < ops; ++op) {
-    switch (in.take(1) % 3) {
+    switch (in.take(1) % 5) {
       case 0: load_case(s, m, in.take(3) % (s.size() + 2)); break;
       case 1: {
         const std::size_t at = in.take(3) % (s.size() + 2);
         read_case(s, m, at, in.take(2) % (2 * cut_file::page() / sizeof(T) + 2));
         break;
       }
+      case 2: good_ranges_case(s, m); break;
+      case 3: count_case(s.data(), SIZE_MAX / sizeof(T) - 4 + in.take(1) % 8 + (std::size_t{in.take(1)} << 40)); break;
       default: scan_case(s, m); break;
     }
   }

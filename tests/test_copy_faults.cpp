@@ -162,3 +162,36 @@ TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backe
     CHECK(bad.count == 0);
   }
 }
+
+#if defined(__x86_64__)
+TEST_CASE("copy faults: a non-canonical address gives segv with side none and address 0", "[copy][fault][segv]") {
+  // Bit 63 set and bits 62..47 clear: not canonical with 4- or 5-level paging. The CPU raises
+  // a general-protection fault; the kernel sends SIGSEGV with si_code SI_KERNEL and si_addr 0.
+  REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
+  auto* odd = reinterpret_cast<unsigned char*>(std::uintptr_t{1} << 63);
+  const auto l = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(odd));
+  REQUIRE_FALSE(l.has_value());
+  CHECK(l.error().kind == fault_kind::segv);
+  CHECK(l.error().si_code == SI_KERNEL);
+  CHECK(l.error().side == fault_side::none);  // was `destination`: a load has none
+  CHECK(l.error().address == 0);
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
+  if (!scope.ok) return;
+  DYNAMIC_SECTION("backend " << v.name) {
+    unsigned char buf[512];
+    for (std::size_t n : {1u, 8u, 64u, 300u}) {
+      INFO("n = " << n);
+      auto r = mcsafe::mc_safe_copy(buf, odd, n);
+      CHECK(r.copied == 0);
+      CHECK(r.fault.kind == fault_kind::segv);
+      CHECK(r.fault.side == fault_side::none);
+      CHECK(r.fault.address == 0);
+      r = mcsafe::mc_safe_copy(odd, buf, n);
+      CHECK(r.copied == 0);
+      CHECK(r.fault.kind == fault_kind::segv);
+      CHECK(r.fault.side == fault_side::none);
+    }
+  }
+}
+#endif

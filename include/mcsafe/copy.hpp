@@ -33,9 +33,11 @@ inline fault decode_fault(raw_result r, const void* dst, const void* src, std::s
   f.address = r.address;
   const std::uintptr_t g0 = f.granule_begin();
   const std::uintptr_t g1 = g0 + f.granule_size() - 1;  // last byte of the granule
+  // A side that is absent (mc_safe_load has no destination) never matches, so a fault the
+  // kernel gave no address for (si_addr 0: a non-canonical address) has side none.
   auto overlaps = [&](const void* p) {
     const auto b = reinterpret_cast<std::uintptr_t>(p);
-    return g0 - b < n || (g0 < b && g1 >= b);  // granule starts inside, or covers the start
+    return p != nullptr && (g0 - b < n || (g0 < b && g1 >= b));  // granule starts inside, or covers the start
   };
   const void* base = nullptr;
   if (overlaps(src)) {
