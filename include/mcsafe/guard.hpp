@@ -236,7 +236,11 @@ inline int pin_handler_object() noexcept {
     // glibc's dlopen handle is the link_map: ask which namespace it was loaded in (dlmopen).
     Lmid_t ns = LM_ID_BASE;
     if (dlinfo(map, RTLD_DI_LMID, &ns) != 0) ns = LM_ID_BASE;
-    if (dlmopen(ns, map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+    // dlmopen is looked up, not named: a static link that names it gets a warning from glibc
+    // ("requires at runtime the shared libraries"), and a static executable never gets here.
+    using dlmopen_fn = void* (*)(Lmid_t, const char*, int);
+    const auto open_in = reinterpret_cast<dlmopen_fn>(dlsym(RTLD_DEFAULT, "dlmopen"));
+    if (open_in == nullptr || open_in(ns, map->l_name, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
       const char* why = dlerror();
       std::strncpy(g_guard.pin_error, why != nullptr ? why : "dlopen(RTLD_NOLOAD | RTLD_NODELETE) failed",
                    sizeof g_guard.pin_error - 1);
