@@ -1,6 +1,7 @@
-// A plugin (or a linked library) that uses mcsafe, for the unload tests (unload_host.cpp).
-// Built several times: as two ordinary plugins, as a -fvisibility=hidden plugin and as a
-// library the host links. PLUGIN_PREFIX names its two entry points.
+// A shared object that uses mcsafe, built several times, each with its own hidden copy of
+// mcsafe's routines, load table and handler state: the linked and dlopen'ed objects of
+// main.cpp, and the plugins (two ordinary, one -fvisibility=hidden) and linked library of
+// unload_host.cpp. PLUGIN_PREFIX names its two entry points.
 #include <string>
 
 #include <mcsafe/mcsafe.hpp>
