@@ -74,8 +74,10 @@ inline void describe_signal(std::string& out, int sig, const char* name) noexcep
   } else {
     out += "; on top:";
     for (int i = 0; i < w.copies_above; ++i) {
+      const guard_state* other = mcsafe_state_of(a);
+      if (other == nullptr) break;  // changed since the walk (another thread installed)
       appendf(out, " mcsafe in %s ->", object_holding(reinterpret_cast<const void*>(a.sa_sigaction)));
-      a = mcsafe_state_of(a)->previous[slot];
+      a = other->previous[slot];
     }
   }
   switch (w.end) {

@@ -184,7 +184,7 @@ inline const guard_state* mcsafe_state_of(const struct sigaction& sa) noexcept {
   std::memcpy(&offset, reinterpret_cast<const void*>(entry - 4), 4);
   if (magic != k_signal_entry_magic) return nullptr;
   const auto* desc = reinterpret_cast<const signal_entry_desc*>(entry - 4 + static_cast<std::intptr_t>(offset));
-  return desc->state;
+  return desc->state;  // written before that copy's sigaction(), so never null here
 #else
   return sa.sa_sigaction == our_entry() && (sa.sa_flags & SA_SIGINFO) != 0 ? &g_guard : nullptr;
 #endif
