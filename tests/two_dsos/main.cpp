@@ -19,7 +19,7 @@ int main(int, char** argv) {
     std::printf("dlopen: %s\n", dlerror());
     return 3;
   }
-  auto fn = reinterpret_cast<int (*)(const unsigned char*)>(dlsym(h, "dlopened_dso_check"));
+  auto fn = reinterpret_cast<int (*)(const unsigned char*)>(dlsym(h, "mcsafe_plugin_check"));
   const int opened = fn != nullptr ? fn(f.cut()) : 4;
   unsigned char buf[64];
   const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 1, 64);  // and the executable's own copy

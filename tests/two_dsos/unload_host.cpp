@@ -20,8 +20,7 @@
 
 #include "../support.hpp"
 
-extern "C" int mcsafe_linked_check(const unsigned char* cut);
-extern "C" const char* mcsafe_linked_diagnose();
+extern "C" int linked_dso_check(const unsigned char* cut);
 
 namespace {
 
@@ -106,7 +105,7 @@ int run(const scenario& s, std::vector<plugin> ps, bool fault) {
     const char c = *p++;
     const char op = *p;
     if (c == 'L') {
-      if (mcsafe_linked_check(f.cut()) != 0) return 20;
+      if (linked_dso_check(f.cut()) != 0) return 20;
       linked_used = true;
       continue;
     }
@@ -129,7 +128,7 @@ int run(const scenario& s, std::vector<plugin> ps, bool fault) {
   // A guarded copy in every object still loaded.
   for (plugin& p : ps)
     if (p.handle != nullptr && check(p, f.cut()) != 0) return 22;
-  if (linked_used && mcsafe_linked_check(f.cut()) != 0) return 23;
+  if (linked_used && linked_dso_check(f.cut()) != 0) return 23;
   if (!fault) {
     for (const plugin& c : closed) {
       bool reopened = false;
