@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -122,7 +123,7 @@ int run(const scenario& s, std::vector<plugin> ps, bool fault) {
       pl->handle = nullptr;
       closed.push_back(*pl);
     } else if (op == '?') {
-      if (const int r = check(*pl, f.cut()); r != 0) return 21;
+      if (check(*pl, f.cut()) != 0) return 21;
     }
   }
   // A guarded copy in every object still loaded.
