@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 #include <mcsafe/dispatch.hpp>
 
 namespace mcsafe_test {

@@ -1,4 +1,4 @@
-// The Catch2 main for every tests/test_*.cpp file.
+// The Catch2 v2 main for every tests/test_*.cpp file (with v3, Catch2::Catch2WithMain).
 //
 // CATCH_CONFIG_NO_POSIX_SIGNALS: Catch2 otherwise installs its own SIGSEGV/SIGBUS handlers
 // around every test case and restores the previous ones after it, which would silently remove

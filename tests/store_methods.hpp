@@ -5,7 +5,7 @@
 #include <csignal>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 #include <mcsafe/clear.hpp>
 
 namespace mcsafe_test {

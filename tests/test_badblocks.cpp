@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 #include <mcsafe/badblocks.hpp>
 
 using mcsafe::sector_range;

@@ -10,10 +10,10 @@
 #include <random>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/clear.hpp>
 #include <mcsafe/diagnose.hpp>
 
+#include "catch2_any.hpp"
 #include "store_methods.hpp"
 #include "support.hpp"
 

@@ -4,10 +4,10 @@
 #include <cstring>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/copy.hpp>
 #include <mcsafe/dispatch.hpp>
 
+#include "catch2_any.hpp"
 #include "copy_variants.hpp"
 #include "support.hpp"
 

@@ -12,7 +12,7 @@
 //  - amd_griffin: AMD K11 Griffin (0x00200F30), max basic leaf 1, same file (AMD_K11_GRIFFIN).
 // cpu_features does not record XCR0 for them; an OS with SSE+AVX state enabled (0x7) is assumed,
 // and the "OS disabled AVX" case replays a record with XCR0 = 0x3 (x87 + SSE only).
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 #include <mcsafe/clear.hpp>
 #include <mcsafe/cpu.hpp>
 #include <mcsafe/dispatch.hpp>

@@ -2,7 +2,7 @@
 // comes back as its error value. Through the ioctl seam: no CXL device was used.
 #include <mcsafe/cxl.hpp>
 
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 
 #if MCSAFE_HAS_CXL
 #include <cerrno>

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch2_any.hpp"
 #include <mcsafe/file.hpp>
 
 namespace {

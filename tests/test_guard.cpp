@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/mcsafe.hpp>
 
+#include "catch2_any.hpp"
 #include "support.hpp"
 
 namespace {

@@ -8,10 +8,10 @@
 #include <cstring>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/clear.hpp>
 #include <mcsafe/persist.hpp>
 
+#include "catch2_any.hpp"
 #include "support.hpp"
 
 using mcsafe::flush_method;

@@ -4,10 +4,10 @@
 #include <random>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/poison_map.hpp>
 #include <mcsafe/span.hpp>
 
+#include "catch2_any.hpp"
 #include "support.hpp"
 
 using mcsafe::byte_range;

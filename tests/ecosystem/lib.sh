@@ -60,7 +60,8 @@ subbuild_build() {
   local s=$1 dir=$2 label=$3; shift 3
   local t0=$SECONDS
   rm -rf "$dir"
-  run_logged "$dir.configure.log" cmake -S "$s" -B "$dir" -DMCSAFE_BUILD_BENCHMARKS=OFF -DMCSAFE_INSTALL=OFF "$@"
+  run_logged "$dir.configure.log" cmake -S "$s" -B "$dir" -DMCSAFE_BUILD_BENCHMARKS=OFF -DMCSAFE_INSTALL=OFF \
+    -DMCSAFE_REQUIRE_TEST_DEPS="${MCSAFE_REQUIRE_TEST_DEPS:-OFF}" "$@"
   if [[ -n ${SUBBUILD_ALLOWED_FAILURES:-} ]]; then
     # Keep going past the named targets, which cannot be built in this configuration (e.g. a
     # -static test binary under a sanitizer); any other target that fails still fails.

@@ -2,10 +2,10 @@
 # modes.sh SOURCE_DIR WORK_DIR COMPILER
 # Builds the whole project (tests, two-DSO test, header-alone TUs, examples) with COMPILER in
 # each mode and runs its core tests: -O0, -O2, -O2 -flto, -O2 -fno-exceptions -fno-rtti, all
-# with -Wall -Wextra -Werror (the tests add -Wpedantic). Then compiles every public header
-# alone with a bare compiler command. COMPILER is a C++ compiler command (g++, clang++-14,
-# clang++-16, ...); a clang that is not installed is installed from Debian when apt has it,
-# else the check is skipped with the reason.
+# with -Wall -Wextra -Wsign-conversion -Wconversion -Wshadow -Werror (the tests add -Wpedantic).
+# Then compiles every public header alone with a bare compiler command and the same warnings.
+# COMPILER is a C++ compiler command (g++, clang++-14, clang++-16, ...); a clang that is not
+# installed is installed from Debian when apt has it, else the check is skipped with the reason.
 source "$(dirname "$0")/lib.sh"
 src=$(cd "${1:?source dir}" && pwd)
 work=${2:?work dir}
@@ -32,8 +32,9 @@ declare -A modes=(
   [O2-lto]="-O2 -flto"
   [O2-noexc-nortti]="-O2 -fno-exceptions -fno-rtti"
 )
+warnings="-Wall -Wextra -Wsign-conversion -Wconversion -Wshadow -Werror"
 for m in O0 O2 O2-lto O2-noexc-nortti; do
-  flags="${modes[$m]} -Wall -Wextra -Werror"
+  flags="${modes[$m]} $warnings"
   extra=()
   # GCC's LTO needs its own ar/ranlib wrappers for static archives; none are built here,
   # but make it explicit so a future static library does not break silently.
@@ -47,12 +48,13 @@ n=0
 for h in "$src"/include/mcsafe/*.hpp; do
   name=$(basename "$h")
   printf '#include <mcsafe/%s>\n#include <mcsafe/%s>\n' "$name" "$name" >"$work/alone.cpp"
-  if ! "$cxx" -std=c++20 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I"$src/include" "$work/alone.cpp" \
+  # shellcheck disable=SC2086
+  if ! "$cxx" -std=c++20 -fsyntax-only $warnings -Wpedantic -I"$src/include" "$work/alone.cpp" \
        >"$work/alone.log" 2>&1; then
     sed 's/^/    /' "$work/alone.log" | head -40
     fail "mcsafe/$name does not compile alone with $cxx"
   fi
   n=$((n + 1))
 done
-say "each of the $n public headers compiles alone with $cxx -Wall -Wextra -Wpedantic -Werror"
+say "each of the $n public headers compiles alone with $cxx $warnings -Wpedantic"
 say "PASS: $cxx in 4 modes"

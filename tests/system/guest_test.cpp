@@ -188,7 +188,7 @@ bool physical_offset(int fd, std::uint64_t offset, std::uint64_t& phys) {
 }
 
 // Marks `count` 512-byte sectors bad from `sector` on disk `dev` (sysfs badblocks).
-bool inject_badblock(const std::string& dev, std::uint64_t sector, unsigned count) {
+bool inject_badblock(const std::string& dev, std::uint64_t sector, std::uint64_t count) {
   const int fd = open(("/sys/block/" + dev + "/badblocks").c_str(), O_WRONLY);
   const std::string line = std::to_string(sector) + " " + std::to_string(count) + "\n";
   const bool ok = fd >= 0 && write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());

@@ -56,10 +56,12 @@ inline const void* find_extable_fixup(std::uintptr_t pc) noexcept {
   const extable_entry* end = __stop_mcsafe_v1_extable;
   if (e == nullptr || end == nullptr) return nullptr;
   for (; e < end; ++e) {
-    const auto insn = reinterpret_cast<std::uintptr_t>(&e->insn) + static_cast<std::intptr_t>(e->insn);
+    // Sign-extend the 32-bit offset, then add modulo 2^64: a negative offset points backward.
+    const auto insn = reinterpret_cast<std::uintptr_t>(&e->insn) +
+                      static_cast<std::uintptr_t>(static_cast<std::intptr_t>(e->insn));
     if (insn == pc)
       return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(&e->resume) +
-                                           static_cast<std::intptr_t>(e->resume));
+                                           static_cast<std::uintptr_t>(static_cast<std::intptr_t>(e->resume)));
   }
   return nullptr;
 }
