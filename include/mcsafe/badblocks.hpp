@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/badblocks.hpp - the kernel's list of bad sectors (sysfs), mapped to file offsets.
 //
 // Linux keeps a badblocks list per pmem namespace (/sys/block/pmemX/badblocks) and per nd
@@ -160,12 +163,12 @@ inline std::errc read_u64_attribute(const std::string& path, std::uint64_t& v) n
 }  // namespace detail
 
 // <sysfs_root>/block/<dev>/badblocks, e.g. dev = "pmem0".
-inline badblocks_list read_block_badblocks(std::string_view dev, const std::string& sysfs_root = "/sys") noexcept {
-  return detail::read_badblocks_file(sysfs_root + "/block/" + std::string(dev) + "/badblocks");
+inline badblocks_list read_block_badblocks(std::string_view dev, std::string_view sysfs_root = "/sys") noexcept {
+  return detail::read_badblocks_file(std::string(sysfs_root) + "/block/" + std::string(dev) + "/badblocks");
 }
 // <sysfs_root>/bus/nd/devices/<region>/badblocks, e.g. region = "region0".
-inline badblocks_list read_region_badblocks(std::string_view region, const std::string& sysfs_root = "/sys") noexcept {
-  return detail::read_badblocks_file(sysfs_root + "/bus/nd/devices/" + std::string(region) + "/badblocks");
+inline badblocks_list read_region_badblocks(std::string_view region, std::string_view sysfs_root = "/sys") noexcept {
+  return detail::read_badblocks_file(std::string(sysfs_root) + "/bus/nd/devices/" + std::string(region) + "/badblocks");
 }
 
 // The bad sectors of partition <part> of <disk> (e.g. "pmem0", "pmem0p1"), relative to the
@@ -173,10 +176,10 @@ inline badblocks_list read_region_badblocks(std::string_view region, const std::
 // for the whole disk only; this clips it to the partition ([start, start + size) from
 // <sysfs_root>/block/<disk>/<part>/{start,size}) and shifts it by start.
 inline badblocks_list read_partition_badblocks(std::string_view disk, std::string_view part,
-                                               const std::string& sysfs_root = "/sys") noexcept {
+                                               std::string_view sysfs_root = "/sys") noexcept {
   badblocks_list whole = read_block_badblocks(disk, sysfs_root);
   if (!whole.ok()) return whole;
-  const std::string dir = sysfs_root + "/block/" + std::string(disk) + "/" + std::string(part);
+  const std::string dir = std::string(sysfs_root) + "/block/" + std::string(disk) + "/" + std::string(part);
   std::uint64_t start = 0, size = 0;
   badblocks_list out;
   if (std::errc e = detail::read_u64_attribute(dir + "/start", start); e != std::errc{}) {

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/clear.hpp - atomic_clear_write and clear_write: replace whole 64-byte lines without
 // reading them first, so a poisoned line is overwritten instead of consumed.
 //

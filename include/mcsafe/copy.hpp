@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/copy.hpp - mc_safe_copy, mc_safe_load, mc_safe_store: memcpy that returns on a fault.
 #pragma once
 #include <csignal>

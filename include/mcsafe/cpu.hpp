@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/cpu.hpp - what the CPU and the OS let us use, read through a replaceable CPUID seam.
 //
 // detect() checks the maximum basic leaf before reading leaf 7, and reads XCR0 (XGETBV) before

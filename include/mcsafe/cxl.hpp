@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/cxl.hpp - the device path of a clear-and-write: a CXL memory device's Clear Poison
 // mailbox command, sent through the Linux kernel's CXL memory-device ioctl.
 //

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/diagnose.hpp - a text report a user can paste into a bug report.
 //
 // Says which backends were chosen and why, what the CPU and OS offer, which handlers are

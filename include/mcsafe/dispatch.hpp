@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/dispatch.hpp - which copy routine runs, chosen once, forceable.
 //
 // The table of backends (name, routine, when it is usable) is below. The choice: the zmm

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/fault.hpp - what a failed access reports: fault_kind, fault, copy_result, result<T>.
 #pragma once
 #include <cstddef>

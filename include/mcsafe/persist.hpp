@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/persist.hpp - flush / drain / persist: push written lines out of the CPU caches
 // toward persistent memory (DAX pmem or CXL), in the order the program needs.
 //

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/poison_map.hpp - a sorted set of known-bad byte ranges.
 //
 // Disjoint, merged, half-open [begin, end) ranges of offsets relative to a base the owner

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/span.hpp - poison_span<T>: a view over memory that may hold poison.
 //
 // Every access goes through mc_safe_copy/mc_safe_load, and ranges a poison_map says are bad
@@ -110,8 +113,9 @@ class poison_span {
   // Reads the whole span once and records in `out` every granule that failed (1 << lsb bytes
   // when the kernel gives it, else the page: a mapping fails a page at a time), clipped to the
   // span, as byte offsets from the origin; steps past each and goes on. Known-bad ranges are
-  // not touched. Returns the bad bytes found by this scan.
-  std::size_t scan(poison_map& out) const noexcept {
+  // not touched. Returns the bad bytes found by this scan. Not noexcept: recording a range in
+  // `out` allocates (poison_map::insert), which may throw std::bad_alloc.
+  std::size_t scan(poison_map& out) const {
     const auto* base = reinterpret_cast<const unsigned char*>(data_);
     const std::size_t total = size_bytes();
     const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -156,8 +160,9 @@ class poison_span {
   // with clear_write (never reading the bad lines), reads each back to verify, and erases the
   // repaired ranges from `map`. A bad range is rewritten as the whole 64-byte lines holding
   // it, so those lines must lie inside the data given; a range that does not is left in the
-  // map and reported as invalid_argument. Returns the first failure, or success.
-  write_result repair(std::size_t first, std::span<const value_type> data, poison_map& map) const noexcept
+  // map and reported as invalid_argument. Returns the first failure, or success. Not noexcept:
+  // erasing from `map` may split a range, which allocates (poison_map::erase).
+  write_result repair(std::size_t first, std::span<const value_type> data, poison_map& map) const
     requires(!std::is_const_v<T>)
   {
     write_result result;

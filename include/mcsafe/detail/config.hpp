@@ -1,6 +1,17 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/config.hpp - visibility, version and architecture switches shared by every header.
 #pragma once
 
+// The headers use concepts, std::span and designated initializers. Without this check a C++17
+// build fails with dozens of errors far from the cause ("unknown type name 'requires'").
+#if (defined(__GNUC__) || defined(__clang__)) && __cplusplus < 202002L
+#error "mcsafe needs C++20: compile with -std=c++20 (or -std=gnu++20) or later"
+#endif
+
+// The version; CMakeLists.txt project(VERSION), meson.build and CHANGELOG.md say the same
+// (tests/metadata.sh checks).
 #define MCSAFE_VERSION_MAJOR 0
 #define MCSAFE_VERSION_MINOR 1
 #define MCSAFE_VERSION_PATCH 0

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/generic.hpp - the fallback for architectures without guarded routines.
 //
 // x86-64 and aarch64 have a guarded asm byte loop (the `generic` backend). Elsewhere the

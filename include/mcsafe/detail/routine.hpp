@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/routine.hpp - the calling and fixup contract shared by every guarded asm routine.
 //
 // A guarded routine is a leaf written in asm: no stack frame, no calls, only caller-saved

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/routines.hpp - the one list of guarded routines the signal handler knows.
 //
 // A fault resumes only inside a range listed here. Adding a routine means: write it in

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/aarch64/copy_routines.hpp - the guarded byte-loop routine for aarch64.
 //
 // raw_result f(void* dst /*x0*/, const void* src /*x1*/, size_t n /*x2*/), returned in x0:x1.

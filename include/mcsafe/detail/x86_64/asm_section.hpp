@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/x86_64/asm_section.hpp - how one guarded routine is emitted from a header.
 //
 // Each routine is a top-level asm() block placed in its own COMDAT section, wrapped in

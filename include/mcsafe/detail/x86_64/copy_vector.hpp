@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/x86_64/copy_vector.hpp - the `vector` backends: size classes + rep movsb, in
 // AVX2 (ymm, `vector`), AVX-512 (zmm, `vector_avx512`) and SSE2 (xmm, `vector_sse2`) from one body.
 //

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/x86_64/extable.hpp - guarded moves inlined into the caller.
 //
 // mc_safe_load<T> and mc_safe_store<T> of 1, 2, 4 or 8 bytes are one `mov` in the caller's

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/x86_64/store_routines.hpp - the guarded whole-line store routines for x86-64.
 //
 // Signature of each: raw_result f(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/),
