@@ -54,8 +54,9 @@ if head=$(git -C "$src" rev-parse HEAD 2>/dev/null); then
   [[ $(sha256sum "$archive" | cut -d' ' -f1) == "$sha" ]] || fail "tools/release printed a SHA-256 that is not the archive's"
   (cd "$work/release-src" && tools/release) >"$work/release2.log" 2>&1 || fail "tools/release, second run"
   grep -qx "sha256: $sha" "$work/release2.log" || fail "tools/release is not reproducible: $(grep sha256 "$work/release2.log")"
+  tar -tzf "$archive" >"$work/archive.list"
   for f in CMakeLists.txt meson.build LICENSE CHANGELOG.md cmake/mcsafeConfig.cmake.in include/mcsafe/mcsafe.hpp; do
-    tar -tzf "$archive" | grep -qx "mcsafe-$version/$f" || fail "the archive has no mcsafe-$version/$f"
+    grep -qx "mcsafe-$version/$f" "$work/archive.list" || fail "the archive has no mcsafe-$version/$f"
   done
   say "tools/release: $(basename "$archive") of ${head:0:12}, sha256 $sha (the same on a second run)"
 else
