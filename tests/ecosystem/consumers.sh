@@ -157,7 +157,7 @@ if [[ -n $archive ]]; then
     compgen -G "$work/cpm-cache/mcsafe/*/CMakeLists.txt" >/dev/null || fail "CPM did not put mcsafe in CPM_SOURCE_CACHE"
     run_logged "$work/cpm-build.log" cmake --build "$work/cpm" -j"$JOBS"
     run_consumer cpm "$work/cpm/consumer"
-    say "CPM: $(grep -m1 -o 'CPM: Adding package mcsafe[^ ]*' "$work/cpm.log" || true) with $cpm"
+    say "$(grep -m1 -o "CPM: Adding package mcsafe[^ ]*" "$work/cpm.log" || true) with $cpm"
   else
     say "not tested: cpm (no CPM.cmake: Debian and npm do not ship it and it cannot be downloaded here;" \
         "set MCSAFE_CPM_CMAKE=<path to CPM.cmake> to run it). CPMAddPackage with URL and URL_HASH hands both" \
