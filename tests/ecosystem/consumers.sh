@@ -64,16 +64,17 @@ else
   not_tested+=("fetchcontent cpm meson (not a git checkout)")
 fi
 
-# The install, as docs/api.md shows it, on a machine without Catch2 or Google Benchmark: the
+# The install, as docs/consuming.md shows it, on a machine without Catch2 or Google Benchmark: the
 # tests and benchmarks are left out with a message, the install needs nothing else.
 run_logged "$work/install.log" cmake -S "$src" -B "$work/mcsafe-build" -DCMAKE_INSTALL_PREFIX="$prefix" \
   -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
 grep -q "unit tests (mcsafe_tests) left out: Catch2" "$work/install.log" || fail "no message that the unit tests were left out"
 grep -q "benchmarks (mcsafe_bench, bench.smoke) left out" "$work/install.log" || fail "no message that the benchmarks were left out"
+run_logged "$work/install-build.log" cmake --build "$work/mcsafe-build" -j"$JOBS"  # bin/mcsafe-scan
 run_logged "$work/install2.log" cmake --install "$work/mcsafe-build"
 for f in include/mcsafe/mcsafe.hpp share/cmake/mcsafe/mcsafeConfig.cmake \
          share/cmake/mcsafe/mcsafeConfigVersion.cmake share/cmake/mcsafe/mcsafeTargets.cmake \
-         share/pkgconfig/mcsafe.pc; do
+         share/pkgconfig/mcsafe.pc bin/mcsafe-scan; do
   [[ -f $prefix/$f ]] || fail "the install has no $f"
 done
 say "installed without Catch2 and Google Benchmark: $(find "$prefix/include" -name '*.hpp' | wc -l) headers, the CMake package and mcsafe.pc"
