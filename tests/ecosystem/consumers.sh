@@ -77,7 +77,7 @@ for f in include/mcsafe/mcsafe.hpp share/cmake/mcsafe/mcsafeConfig.cmake \
          share/pkgconfig/mcsafe.pc bin/mcsafe-scan; do
   [[ -f $prefix/$f ]] || fail "the install has no $f"
 done
-say "installed without Catch2 and Google Benchmark: $(find "$prefix/include" -name '*.hpp' | wc -l) headers, the CMake package and mcsafe.pc"
+say "installed without Catch2 and Google Benchmark: $(find "$prefix/include" -name '*.hpp' | wc -l) headers, the CMake package, mcsafe.pc and bin/mcsafe-scan"
 
 # find_package against the prefix.
 run_logged "$work/fp.log" cmake -S "$here/consumers/find_package" -B "$work/find_package" -DCMAKE_PREFIX_PATH="$prefix"
