@@ -117,6 +117,24 @@ namespace {
   MCSAFE_CLAIM_NOEXCEPT(m::file_bad_ranges(fd, sectors, map));
   MCSAFE_CLAIM_NOEXCEPT(m::salvage(fd, 0, bytes));
   MCSAFE_CLAIM_NOEXCEPT(m::repair(fd, 0, cbytes));
+#if defined(__linux__)
+  // mapped_file.hpp: noexcept; salvage and repair allocate like file.hpp's, and repair erases
+  // from known_bad().
+  m::mapped_file file;
+  MCSAFE_CLAIM_NOEXCEPT(m::to_string(m::mapped_cause::none));
+  MCSAFE_CLAIM_NOEXCEPT(file.open("/tmp/f", m::map_mode::read_only));
+  MCSAFE_CLAIM_NOEXCEPT(file.adopt(fd, m::map_mode::read_write));
+  MCSAFE_CLAIM_NOEXCEPT(file.close());
+  MCSAFE_CLAIM_NOEXCEPT(file.read(0, bytes));
+  MCSAFE_CLAIM_NOEXCEPT(file.write(0, cbytes));
+  MCSAFE_CLAIM_NOEXCEPT(file.reserve(0, n));
+  MCSAFE_CLAIM_NOEXCEPT(file.reserve(n));
+  MCSAFE_CLAIM_NOEXCEPT(file.resize(n));
+  MCSAFE_CLAIM_NOEXCEPT(file.known_bad());
+  MCSAFE_CLAIM_NOEXCEPT(file.span());
+  MCSAFE_CLAIM_NOEXCEPT(file.salvage(0, bytes));
+  MCSAFE_CLAIM_NOEXCEPT(file.repair(0, cbytes));
+#endif
 }
 
 }  // namespace

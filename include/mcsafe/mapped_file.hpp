@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/mapped_file.hpp - a MAP_SHARED file mapping whose reads and writes return why they
 // failed (Linux): the file ended, no space, an I/O error, hardware poison, a known-bad range.
 //
