@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <mcsafe/mapped_file.hpp>
 
+#include "catch2_any.hpp"
 #include "support.hpp"
 
 using mcsafe::mapped_cause;

@@ -9,8 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include <catch2/catch.hpp>
-
+#include "../catch2_any.hpp"
 #include "mapped_env.hpp"
 #include "truncated_table.hpp"
 
