@@ -188,7 +188,9 @@ inline const guard_state* mcsafe_state_of(const struct sigaction& sa) noexcept {
   std::memcpy(&magic, reinterpret_cast<const void*>(entry - 8), 4);
   std::memcpy(&offset, reinterpret_cast<const void*>(entry - 4), 4);
   if (magic != k_signal_entry_magic) return nullptr;
-  const auto* desc = reinterpret_cast<const signal_entry_desc*>(entry - 4 + static_cast<std::intptr_t>(offset));
+  // Sign-extend the 32-bit offset, then add modulo 2^64 (as extable.hpp does).
+  const auto* desc = reinterpret_cast<const signal_entry_desc*>(
+      entry - 4 + static_cast<std::uintptr_t>(static_cast<std::intptr_t>(offset)));
   return desc->state;  // written before that copy's sigaction(), so never null here
 #else
   return sa.sa_sigaction == our_entry() && (sa.sa_flags & SA_SIGINFO) != 0 ? &g_guard : nullptr;

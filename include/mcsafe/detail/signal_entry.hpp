@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The mcsafe authors
+// mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/detail/signal_entry.hpp - the address installed with sigaction(), which another copy
 // of mcsafe in the same process can recognise.
 //
