@@ -149,6 +149,22 @@ void BM_pmem2_memcpy_fn(benchmark::State& state) {
 }
 #endif
 
+// The paired loop: each iteration runs block(true) (mcsafe) and block(false) (the reference)
+// back to back, alternating which goes first, and the result is the median over iterations of
+// reference time / mcsafe time. The timed code is all inside `block`.
+template <class Block>
+double paired_median(benchmark::State& state, Block block) {
+  std::vector<double> ratios;
+  bool safe_first = false;
+  for (auto _ : state) {
+    safe_first = !safe_first;
+    const double first = block(safe_first), second = block(!safe_first);
+    ratios.push_back(safe_first ? second / first : first / second);
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
 // Paired: on a shared, noisy machine two benchmarks run seconds apart see different
 // neighbours, and a ratio of their medians can move 30% between runs. Here each iteration
 // times one block of glibc memcpy and one block of mc_safe_copy back to back (in alternating
@@ -180,16 +196,8 @@ void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::s
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::vector<double> ratios;
-  bool safe_first = false;
-  for (auto _ : state) {
-    safe_first = !safe_first;
-    const double first = block(safe_first), second = block(!safe_first);
-    ratios.push_back(safe_first ? second / first : first / second);
-  }
+  state.counters["vs_memcpy"] = paired_median(state, block);
   mcsafe::testing::reset_copy();
-  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
-  state.counters["vs_memcpy"] = ratios[ratios.size() / 2];
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * calls * 2 * n));
 }
 
@@ -214,15 +222,7 @@ void BM_paired_constant(benchmark::State& state) {
     }
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::vector<double> ratios;
-  bool safe_first = false;
-  for (auto _ : state) {
-    safe_first = !safe_first;
-    const double first = block(safe_first), second = block(!safe_first);
-    ratios.push_back(safe_first ? second / first : first / second);
-  }
-  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
-  state.counters["vs_memcpy"] = ratios[ratios.size() / 2];
+  state.counters["vs_memcpy"] = paired_median(state, block);
 }
 
 // One 8-byte load per iteration over an L1-resident array, two ways. `sum` adds each value
@@ -294,27 +294,12 @@ void BM_paired_load(benchmark::State& state) {
   static std::uint64_t ring[512];
   for (std::size_t k = 0; k < 512; ++k) ring[k] = (k * 167 + 1) & 511;  // a cycle of 128 indices
   constexpr std::size_t loads = 8192;
-  auto block = [&](auto fn) {
+  auto block = [&](bool safe) {
     const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(fn(ring, loads));
+    benchmark::DoNotOptimize(safe ? Safe(ring, loads) : Plain(ring, loads));
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::vector<double> ratios;
-  bool safe_first = false;
-  for (auto _ : state) {
-    safe_first = !safe_first;
-    double plain = 0, safe = 0;
-    if (safe_first) {
-      safe = block(Safe);
-      plain = block(Plain);
-    } else {
-      plain = block(Plain);
-      safe = block(Safe);
-    }
-    ratios.push_back(safe / plain);
-  }
-  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
-  state.counters["vs_plain"] = ratios[ratios.size() / 2];
+  state.counters["vs_plain"] = 1.0 / paired_median(state, block);  // mc_safe_load time / plain time
 }
 
 // A recovered fault, end to end: an n-byte copy (CPUID backend) that starts 32 bytes before the
