@@ -171,8 +171,8 @@ inline std::size_t vector_rep_upto() noexcept { return vector_rep_word(1); }
 // rep movsb from 4 KiB on that AMD machine too (0.74-0.93x glibc's SSE2 memcpy, which uses rep
 // movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 on an AMD EPYC (Zen 5)
 // VM with AVX-512: the zmm loop ran 1.4-1.8x glibc (which uses rep movsb there) from 4 KiB to
-// 16 KiB, but 0.50-0.75x from 32 KiB to 256 KiB, where rep movsb matched glibc; from 1 MiB up
-// rep movsb was level with the loop or ahead (docs/benchmarks.md): 16 KiB. (The ymm loop
+// 16 KiB, but 0.50-0.75x from 32 KiB to 256 KiB, where rep movsb matched glibc
+// (docs/benchmarks.md): 16 KiB, with an upper end (vector_rep_upto_for). (The ymm loop
 // lost the same way from 32 KiB on that VM; the 4 MiB above was measured on another AMD VM,
 // without AVX-512, where rep movsb was slow in that band.) Intel takes glibc's default for
 // 64-byte vectors (8 KiB), not measured here. Without ERMS: never, as glibc.
