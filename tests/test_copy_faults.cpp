@@ -164,14 +164,19 @@ TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backe
 }
 
 #if defined(__x86_64__)
-TEST_CASE("copy faults: a non-canonical address gives segv with side none and address 0", "[copy][fault][segv]") {
+// The two kinds a non-canonical access can give (see the test below).
+inline bool no_address_fault(fault_kind k) { return k == fault_kind::segv || k == fault_kind::bus_error; }
+
+TEST_CASE("copy faults: a non-canonical address gives side none and address 0 (segv, or bus_error via rbp)", "[copy][fault][segv]") {
   // Bit 63 set and bits 62..47 clear: not canonical with 4- or 5-level paging. The CPU raises
-  // a general-protection fault; the kernel sends SIGSEGV with si_code SI_KERNEL and si_addr 0.
+  // a general-protection fault (SIGSEGV), or a stack-segment fault (SIGBUS) when the address is
+  // formed from rbp or rsp, which the compiler may choose for an inlined guarded move (clang 14
+  // -O2 does here); the kernel sends either with si_code SI_KERNEL and si_addr 0.
   REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
   auto* odd = reinterpret_cast<unsigned char*>(std::uintptr_t{1} << 63);
   const auto l = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(odd));
   REQUIRE_FALSE(l.has_value());
-  CHECK(l.error().kind == fault_kind::segv);
+  CHECK(no_address_fault(l.error().kind));
   CHECK(l.error().si_code == SI_KERNEL);
   CHECK(l.error().side == fault_side::none);  // was `destination`: a load has none
   CHECK(l.error().address == 0);
@@ -184,12 +189,12 @@ TEST_CASE("copy faults: a non-canonical address gives segv with side none and ad
       INFO("n = " << n);
       auto r = mcsafe::mc_safe_copy(buf, odd, n);
       CHECK(r.copied == 0);
-      CHECK(r.fault.kind == fault_kind::segv);
+      CHECK(no_address_fault(r.fault.kind));
       CHECK(r.fault.side == fault_side::none);
       CHECK(r.fault.address == 0);
       r = mcsafe::mc_safe_copy(odd, buf, n);
       CHECK(r.copied == 0);
-      CHECK(r.fault.kind == fault_kind::segv);
+      CHECK(no_address_fault(r.fault.kind));
       CHECK(r.fault.side == fault_side::none);
     }
   }

@@ -51,9 +51,12 @@ struct fault {
   fault_side side = fault_side::none;
   // The first bad byte: the byte the kernel reported (si_addr); when the kernel reported a
   // granule (lsb > 0, e.g. a poisoned page), the first byte of that granule inside the buffer.
-  // A fault the kernel reports with no address (on x86-64 an access to a non-canonical address
-  // raises a general-protection fault: SIGSEGV, si_code SI_KERNEL, si_addr 0) has side none and
-  // address 0, and a copy reports copied 0: which byte failed is not known.
+  // A fault the kernel reports with no address has side none and address 0, and a copy reports
+  // copied 0: which byte failed is not known. On x86-64 an access to a non-canonical address
+  // raises a general-protection fault (SIGSEGV: kind segv, only with catch_segv) or, when the
+  // address is formed from rsp or rbp, a stack-segment fault (SIGBUS: kind bus_error); both
+  // with si_code SI_KERNEL and si_addr 0. Which one depends on the register the compiler chose
+  // for an inlined load, store or constant-length copy.
   std::uintptr_t address = 0;
   unsigned lsb = 0;            // si_addr_lsb: log2 of the failed granule, 0 when unknown
   int si_code = 0;             // the kernel's si_code, for diagnostics (0 when refused early)
