@@ -46,8 +46,11 @@ fi
 #                  makes qemu 7.2 abort ("assertion failed: (cpu == current_cpu)")
 #   "...blocked*"  a fault while SIGBUS is blocked: the kernel kills the process, qemu-user
 #                  re-executes the access forever
+#   "...previous handler that faults*"  the same: the previous handler faults with the signal
+#                  blocked (as the kernel would run it), qemu-user loops instead of killing
 excluded=()
-for spec in "[x86_64]" "[cxl][real]" "[guard][async]" "guard: a fault while SIGBUS is blocked*"; do
+for spec in "[x86_64]" "[cxl][real]" "[guard][async]" "guard: a fault while SIGBUS is blocked*" \
+            "guard: a previous handler that faults*"; do
   while IFS= read -r name; do
     [[ -n $name ]] && excluded+=("$name")
   done < <("${emu[@]}" "$tests" "$spec" --list-test-names-only 2>/dev/null | sed 's/[[:space:]]*$//')
