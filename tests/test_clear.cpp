@@ -154,7 +154,7 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
   arena a(2);
   for (const mcsafe::cpu_features* f : {&zen4, &old}) {
     const store_method m = choose_store(*f, nullptr).method;
-    const auto& entry = mcsafe::detail::store_entry_of(m);
+    const auto& entry = mcsafe::detail::store_row(m);
     a.reset();
     const auto r = mcsafe::detail::write_lines(entry, a.base(), a.src.data(), L, {.require_atomic = true});
     CHECK(r.error == std::errc::not_supported);

@@ -187,3 +187,29 @@ TEST_CASE("dispatch: MCSAFE_FORCE_COPY picks a backend, a bad value is ignored a
   CHECK(c.out.find("MCSAFE_FORCE_COPY=turbo ignored: unknown backend name") != std::string::npos);
   CHECK(c.out.find("forced by MCSAFE_FORCE_COPY") == std::string::npos);
 }
+
+TEST_CASE("guard: every copy backend's and store method's routine is in the handler's table", "[guard][dispatch]") {
+  // A routine missing from detail/routine_table.hpp would still copy, but a fault in it would
+  // kill the process: the tables of dispatch.hpp and clear.hpp and the handler's list must agree.
+#if defined(MCSAFE_HAS_GUARDED_ROUTINES)
+  auto listed = [](mcsafe::detail::raw_copy_fn fn) {
+    return mcsafe::detail::find_fixup(reinterpret_cast<std::uintptr_t>(fn)) != nullptr;
+  };
+  std::size_t rows = 0;
+  for (const auto& r : mcsafe::detail::k_copy_backends)
+    if (r.fn != nullptr) {
+      INFO("copy backend " << r.name);
+      CHECK(listed(r.fn));
+      ++rows;
+    }
+  for (const auto& r : mcsafe::detail::k_store_methods)
+    if (r.fn != nullptr) {
+      INFO("store method " << r.name);
+      CHECK(listed(r.fn));
+      ++rows;
+    }
+  CHECK(rows >= 2);
+#else
+  WARN("SKIP: no guarded routines on this architecture (copies are plain memcpy)");
+#endif
+}

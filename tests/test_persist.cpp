@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <mcsafe/clear.hpp>
@@ -54,6 +55,46 @@ TEST_CASE("persist: CLWB is preferred to CLFLUSHOPT, then CLFLUSH", "[persist]")
   for (const auto& f : {all, opt, old}) CHECK(choose_flush(f) == flush_method::none);
   CHECK(mcsafe::active_flush_method() == flush_method::none);
 #endif
+}
+
+TEST_CASE("persist: MCSAFE_FORCE_FLUSH and testing::force_flush pick any method this CPU has", "[persist]") {
+  using mcsafe::detail::choose_flush;
+  const auto all = mcsafe::detect(cpu_with<1u << 19, (1u << 23) | (1u << 24)>, no_xcr0);
+  const auto old = mcsafe::detect(cpu_with<1u << 19, 0>, no_xcr0);
+  const mcsafe::flush_choice unknown = choose_flush(all, "clwbX");
+  CHECK(std::string(unknown.ignored_env) == "clwbX");
+  CHECK(std::string(unknown.ignored_why) == "unknown backend name");
+  CHECK(unknown.method == choose_flush(all));
+  const mcsafe::flush_choice lacking = choose_flush(old, "clwb");  // named, but this CPU lacks it
+  CHECK(std::string(lacking.ignored_why) == "backend not available on this CPU or build");
+  CHECK(lacking.method == choose_flush(old));
+  const mcsafe::flush_choice none = choose_flush(all, "none");  // always available: flush nothing
+  CHECK(none.method == flush_method::none);
+  CHECK(std::string(none.reason) == "forced by MCSAFE_FORCE_FLUSH");
+  CHECK(none.ignored_env[0] == '\0');
+#if defined(MCSAFE_ARCH_X86_64)
+  const mcsafe::flush_choice forced = choose_flush(all, "clflush");
+  CHECK(forced.method == flush_method::clflush);
+  CHECK(std::string(forced.reason) == "forced by MCSAFE_FORCE_FLUSH");
+#endif
+
+  // Forced in this process: each method the host has runs (persist executes it on a real
+  // mapping); one it lacks is refused and changes nothing.
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(pg, pg);
+  const auto& host = mcsafe::detail::host_cpu();
+  for (flush_method m : mcsafe::all_flush_methods) {
+    const flush_method before = mcsafe::active_flush_method();
+    const bool has = mcsafe::detail::flush_row(m).runs_on(host);
+    CHECK(mcsafe::testing::force_flush(m) == has);
+    CHECK(mcsafe::active_flush_method() == (has ? m : before));
+    std::memset(file.data() + 3, 0x5a, 100);
+    mcsafe::persist(file.data() + 3, 100);
+    CHECK(read_back(file, pg)[102] == 0x5a);
+  }
+  mcsafe::testing::reset_flush();
+  CHECK(mcsafe::active_flush_method() == mcsafe::detail::default_flush_choice().method);
+  CHECK(mcsafe::active_flush_method() == choose_flush(host));  // no MCSAFE_FORCE_FLUSH in the tests' environment
 }
 
 TEST_CASE("persist: clear_write to a file mapping, then persist, shows the data through pread", "[persist][clear]") {

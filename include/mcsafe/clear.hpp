@@ -13,7 +13,8 @@
 //              not atomic (an interrupt between the four stores can evict a partial buffer)
 //   portable   plain stores: reads the line first; correct on good memory, never the choice
 //              where another method exists
-// Which one runs is decided once, on first use, and cached in one atomic pointer:
+// Which one runs is decided once, on first use, and cached in one atomic pointer, by the rule
+// every choice follows (detail/choice.hpp) over the table k_store_methods below:
 //   1. the environment: MCSAFE_FORCE_STORE=movdir64b|avx512_nt|sse2_nt|portable, read once; a
 //      value that is unknown or not usable on this CPU is ignored and reported by diagnose()
 //   2. CPUID (cpu.hpp): the first method of the table this CPU reports
@@ -32,11 +33,13 @@
 #include <cstdlib>
 #include <system_error>
 
-#include "copy.hpp"
 #include "cpu.hpp"
+#include "detail/address_range.hpp"
+#include "detail/choice.hpp"
 #include "detail/config.hpp"
-#include "detail/routines.hpp"
-#include "dispatch.hpp"
+#include "detail/fault_word.hpp"
+#include "detail/generic.hpp"
+#include "detail/routine_table.hpp"
 #include "fault.hpp"
 #include "guard.hpp"
 
@@ -50,21 +53,6 @@ enum class store_method : std::uint8_t { movdir64b, avx512_nt, sse2_nt, portable
 // In order of preference.
 inline constexpr store_method all_store_methods[] = {store_method::movdir64b, store_method::avx512_nt,
                                                      store_method::sse2_nt, store_method::portable};
-
-constexpr const char* to_string(store_method m) noexcept {
-  switch (m) {
-    case store_method::movdir64b: return "movdir64b";
-    case store_method::avx512_nt: return "avx512_nt";
-    case store_method::sse2_nt: return "sse2_nt";
-    case store_method::portable: return "portable";
-  }
-  return "unknown";
-}
-
-// The guarantees of a method. atomic: the 64-byte line can never be seen half written.
-// no_read: the CPU does not read the destination line before writing it.
-constexpr bool is_atomic(store_method m) noexcept { return m == store_method::movdir64b; }
-constexpr bool is_no_read(store_method m) noexcept { return m != store_method::portable; }
 
 struct clear_options {
   bool require_atomic = false;  // refuse (std::errc::not_supported) rather than use a non-atomic method
@@ -82,11 +70,8 @@ struct write_result {
 };
 
 // What was chosen and why, for diagnose().
-struct store_choice {
+struct store_choice : choice_note {
   store_method method = store_method::portable;
-  const char* reason = "";
-  char ignored_env[48] = {};  // MCSAFE_FORCE_STORE value that was ignored, truncated
-  const char* ignored_why = "";
 };
 
 }  // namespace v1
@@ -94,82 +79,75 @@ struct store_choice {
 
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
+namespace detail {
+
+// One store method: the common fields (detail/choice.hpp) and its guarantees,
+//   atomic   the 64-byte line can never be seen half written
+//   no_read  the CPU does not read the destination line before writing it
+struct store_method_row : method_row<store_method, raw_copy_fn> {
+  bool atomic;
+  bool no_read;
+};
+
+// Off x86-64 the guarded byte loop, which stores whole lines too (or memcpy, unguarded).
+#if defined(MCSAFE_ARCH_X86_64)
+inline constexpr raw_copy_fn k_portable_store = &mcsafe_v1_store_portable;
+#else
+inline constexpr raw_copy_fn k_portable_store = k_generic_copy;
+#endif
+
+// In order of preference.
+inline constexpr store_method_row k_store_methods[] = {
+    {{store_method::movdir64b, "movdir64b", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_movdir64b),
+     [](const cpu_features& f) noexcept { return f.movdir64b; },
+     [](const cpu_features&) noexcept -> const char* { return "CPUID: MOVDIR64B (atomic 64-byte store, no read)"; }},
+     true, true},
+    {{store_method::avx512_nt, "avx512_nt", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_avx512_nt),
+     [](const cpu_features& f) noexcept { return f.avx512f; },
+     [](const cpu_features&) noexcept -> const char* {
+       return "CPUID: AVX-512F, no MOVDIR64B (64-byte non-temporal store, not atomic)";
+     }},
+     false, true},
+    {{store_method::sse2_nt, "sse2_nt", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_sse2_nt),
+     [](const cpu_features& f) noexcept { return f.sse2; },
+     [](const cpu_features&) noexcept -> const char* {
+       return "CPUID: SSE2 only (4 x 16-byte non-temporal stores, not atomic)";
+     }},
+     false, true},
+    {{store_method::portable, "portable", k_portable_store, &any_cpu,
+     [](const cpu_features&) noexcept -> const char* {
+       return "no non-temporal stores here: plain stores (read the line first)";
+     }},
+     false, false},
+};
+static_assert(one_row_each(k_store_methods, all_store_methods), "one row per store_method");
+
+constexpr const store_method_row& store_row(store_method m) noexcept { return *row_of(k_store_methods, m); }
+
+}  // namespace detail
+
+constexpr const char* to_string(store_method m) noexcept { return detail::name_in(detail::k_store_methods, m); }
+// The guarantees of a method. atomic: the 64-byte line can never be seen half written.
+// no_read: the CPU does not read the destination line before writing it.
+constexpr bool is_atomic(store_method m) noexcept { return detail::store_row(m).atomic; }
+constexpr bool is_no_read(store_method m) noexcept { return detail::store_row(m).no_read; }
 
 constexpr bool parse(std::string_view s, store_method& out) noexcept { return parse_name(s, all_store_methods, out); }
 
 namespace detail {
 
-// One method and the routine behind it on this build (nullptr: not built for this target).
-// Indexed by store_method.
-struct store_entry {
-  store_method method;
-  raw_copy_fn fn;
-};
-#if defined(MCSAFE_ARCH_X86_64)
-inline constexpr store_entry k_stores[] = {{store_method::movdir64b, &mcsafe_v1_store_movdir64b},
-                                           {store_method::avx512_nt, &mcsafe_v1_store_avx512_nt},
-                                           {store_method::sse2_nt, &mcsafe_v1_store_sse2_nt},
-                                           {store_method::portable, &mcsafe_v1_store_portable}};
-#elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
-// The guarded byte loop stores whole lines too; the vector methods are x86-64 only.
-inline constexpr store_entry k_stores[] = {{store_method::movdir64b, nullptr},
-                                           {store_method::avx512_nt, nullptr},
-                                           {store_method::sse2_nt, nullptr},
-                                           {store_method::portable, &mcsafe_v1_copy_generic}};
-#else
-inline constexpr store_entry k_stores[] = {{store_method::movdir64b, nullptr},
-                                           {store_method::avx512_nt, nullptr},
-                                           {store_method::sse2_nt, nullptr},
-                                           {store_method::portable, &unguarded_copy}};
-#endif
-
-constexpr bool stores_indexed_by_method() noexcept {
-  for (store_method m : all_store_methods)
-    if (k_stores[static_cast<int>(m)].method != m) return false;
-  return true;
-}
-static_assert(stores_indexed_by_method(), "k_stores must list the methods in enum order");
-
-constexpr const store_entry& store_entry_of(store_method m) noexcept { return k_stores[static_cast<int>(m)]; }
-
 // Whether method m can run on a CPU with features f. allow_unreported lets movdir64b through
 // where CPUID does not report it (testing::force_store only: it may raise SIGILL).
 inline bool store_usable(store_method m, const cpu_features& f, bool allow_unreported = false) noexcept {
-  if (store_entry_of(m).fn == nullptr) return false;
-  switch (m) {
-    case store_method::movdir64b: return f.movdir64b || allow_unreported;
-    case store_method::avx512_nt: return f.avx512f;
-    case store_method::sse2_nt: return f.sse2;
-    case store_method::portable: return true;
-  }
-  return false;
-}
-
-constexpr const char* store_reason(store_method m) noexcept {
-  switch (m) {
-    case store_method::movdir64b: return "CPUID: MOVDIR64B (atomic 64-byte store, no read)";
-    case store_method::avx512_nt: return "CPUID: AVX-512F, no MOVDIR64B (64-byte non-temporal store, not atomic)";
-    case store_method::sse2_nt: return "CPUID: SSE2 only (4 x 16-byte non-temporal stores, not atomic)";
-    case store_method::portable: return "no non-temporal stores here: plain stores (read the line first)";
-  }
-  return "";
+  const store_method_row& r = store_row(m);
+  return r.runs_on(f) || (allow_unreported && m == store_method::movdir64b && r.fn != nullptr);
 }
 
 // The choice for a CPU with features f and the value of MCSAFE_FORCE_STORE (may be null).
 // Pure: tests feed it recorded CPUs.
 inline store_choice choose_store(const cpu_features& f, const char* env) noexcept {
   store_choice c;
-  if (env_override(env, all_store_methods, [&f](store_method m) { return store_usable(m, f); }, c.method,
-                   c.ignored_env, c.ignored_why)) {
-    c.reason = "forced by MCSAFE_FORCE_STORE";
-    return c;
-  }
-  for (store_method m : all_store_methods)
-    if (store_usable(m, f)) {
-      c.method = m;
-      c.reason = store_reason(m);
-      return c;
-    }
+  c.method = choose_row(k_store_methods, f, env, "forced by MCSAFE_FORCE_STORE", c).value;
   return c;
 }
 
@@ -178,42 +156,40 @@ inline const store_choice& default_store_choice() noexcept {
   return c;
 }
 
-inline std::atomic<const store_entry*> g_store{nullptr};
+inline std::atomic<const store_method_row*> g_store{nullptr};
 
 // The hot path: one acquire load. The first call installs the handler and publishes the
 // default choice.
-inline const store_entry& active_store() noexcept {
-  const store_entry* e = g_store.load(std::memory_order_acquire);
+inline const store_method_row& active_store() noexcept {
+  const store_method_row* e = g_store.load(std::memory_order_acquire);
   if (e != nullptr) [[likely]]
     return *e;
 #if !defined(MCSAFE_NO_AUTO_INSTALL)
   install();
 #endif
-  const store_entry* want = &store_entry_of(default_store_choice().method);
-  if (g_store.compare_exchange_strong(e, want, std::memory_order_acq_rel)) return *want;
-  return *e;
+  return publish_first(g_store, store_row(default_store_choice().method));
 }
 
 // A result naming method m and its guarantees, with error `why` (none: nothing written yet).
-inline write_result outcome(store_method m, std::errc why) noexcept {
+inline write_result outcome(const store_method_row& m, std::errc why) noexcept {
   write_result r;
-  r.method = m;
-  r.atomic = is_atomic(m);
-  r.no_read = is_no_read(m);
+  r.method = m.value;
+  r.atomic = m.atomic;
+  r.no_read = m.no_read;
   r.error = why;
   return r;
 }
 
 // The whole of clear_write and atomic_clear_write once the method is known: validates, runs
 // the routine once over all n bytes, and on a fault reports whole lines below the faulting one.
-inline write_result write_lines(const store_entry& e, void* dst, const void* src, std::size_t n,
+inline write_result write_lines(const store_method_row& e, void* dst, const void* src, std::size_t n,
                                 clear_options options) noexcept {
   if (dst == nullptr || src == nullptr || reinterpret_cast<std::uintptr_t>(dst) % line_size != 0 ||
       n % line_size != 0 || bad_ranges(dst, src, n)) [[unlikely]]
-    return outcome(e.method, std::errc::invalid_argument);
-  if (options.require_atomic && !is_atomic(e.method)) [[unlikely]]
-    return outcome(e.method, std::errc::not_supported);
-  write_result w = outcome(e.method, std::errc{});
+    return outcome(e, std::errc::invalid_argument);
+  if (options.require_atomic && !e.atomic) [[unlikely]]
+    return outcome(e, std::errc::not_supported);
+  write_result w = outcome(e, std::errc{});
   const raw_result r = e.fn(dst, src, n);
   if (r.info == 0) [[likely]] {
     w.written = n;
@@ -228,7 +204,7 @@ inline write_result write_lines(const store_entry& e, void* dst, const void* src
 }  // namespace detail
 
 // The method clear_write and atomic_clear_write use now.
-inline store_method active_store_method() noexcept { return detail::active_store().method; }
+inline store_method active_store_method() noexcept { return detail::active_store().value; }
 
 // Overwrites the 64-byte line at dst (64-byte aligned) with the 64 bytes at src (any
 // alignment) without reading dst first: a poisoned line is replaced, not consumed. The result
@@ -248,7 +224,7 @@ inline write_result atomic_clear_write(void* dst64, const void* src64, clear_opt
 // a fault, `written` is the whole lines stored below the faulting line; no line above it is
 // touched.
 inline write_result clear_write(void* dst, const void* src, std::size_t n) noexcept {
-  if (n == 0) return detail::outcome(active_store_method(), std::errc{});
+  if (n == 0) return detail::outcome(detail::active_store(), std::errc{});
   return detail::write_lines(detail::active_store(), dst, src, n, {});
 }
 
@@ -260,7 +236,7 @@ namespace testing {
 inline bool force_store(store_method m) noexcept {
   detail::active_store();  // the handler is installed and the default chosen first
   if (!detail::store_usable(m, detail::host_cpu(), true)) return false;
-  detail::g_store.store(&detail::store_entry_of(m), std::memory_order_release);
+  detail::g_store.store(&detail::store_row(m), std::memory_order_release);
   return true;
 }
 // Back to the choice made from CPUID and the environment.

@@ -3,14 +3,15 @@
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/copy.hpp - mc_safe_copy, mc_safe_load, mc_safe_store: memcpy that returns on a fault.
 #pragma once
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <type_traits>
 
+#include "detail/address_range.hpp"
 #include "detail/config.hpp"
+#include "detail/fault_word.hpp"
 #include "dispatch.hpp"
 #include "fault.hpp"
 
@@ -18,60 +19,11 @@ namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 namespace detail {
 
-inline fault_kind kind_of(int signo, int si_code) noexcept {
-  if (signo == SIGSEGV) return fault_kind::segv;
-  if (si_code == BUS_MCEERR_AR || si_code == BUS_MCEERR_AO) return fault_kind::hw_poison;
-  return fault_kind::bus_error;
-}
-
-// Which side a reported fault belongs to, and how many bytes of that side lie before the
-// failed granule (si_addr rounded down to 1 << lsb: with hardware poison the whole granule,
-// usually the page, is gone, including the bytes of it below si_addr).
-inline fault decode_fault(raw_result r, const void* dst, const void* src, std::size_t n,
-                          std::size_t& below) noexcept {
-  fault f;
-  f.kind = kind_of(info_signo(r.info), info_code(r.info));
-  f.si_code = info_code(r.info);
-  f.lsb = info_lsb(r.info);
-  f.address = r.address;
-  const std::uintptr_t g0 = f.granule_begin();
-  const std::uintptr_t g1 = g0 + f.granule_size() - 1;  // last byte of the granule
-  // A side that is absent (mc_safe_load has no destination) never matches, so a fault the
-  // kernel gave no address for (si_addr 0: a non-canonical address) has side none.
-  auto overlaps = [&](const void* p) {
-    const auto b = reinterpret_cast<std::uintptr_t>(p);
-    return p != nullptr && (g0 - b < n || (g0 < b && g1 >= b));  // granule starts inside, or covers the start
-  };
-  const void* base = nullptr;
-  if (overlaps(src)) {
-    f.side = fault_side::source;
-    base = src;
-  } else if (overlaps(dst)) {
-    f.side = fault_side::destination;
-    base = dst;
-  }
-  below = 0;
-  if (base != nullptr) {
-    const auto b = reinterpret_cast<std::uintptr_t>(base);
-    below = g0 > b ? static_cast<std::size_t>(g0 - b) : 0;
-    if (below > n) below = n;
-    // The first byte of this side known to be bad: the byte the kernel named, or for a granule
-    // report the granule's first byte inside the buffer. A routine that loads its tail first
-    // faults high in a poisoned page; the answer must not depend on the routine.
-    f.address = b + below;
-  }
-  return f;
-}
-
-// The routine that re-copies after a fault: one that moves bytes in address order, so it stops
-// at the lowest bad byte in one signal. The vector routines load their tail first: re-copying
-// with them would walk down a run of bad pages four vectors at a time, one signal per step
-// (8,192 signals for 1 MiB past the end of a truncated file).
+// The routine that re-copies after a fault: the backend's own when it moves bytes in address
+// order, else rep_movsb (dispatch.hpp, copy_backend_row::forward).
 inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  if (fn == &mcsafe_v1_copy_vector || fn == &mcsafe_v1_copy_vector_sse2 || fn == &mcsafe_v1_copy_vector_avx512)
-    return &mcsafe_v1_copy_rep_movsb;
-#endif
+  for (const copy_backend_row& r : k_copy_backends)
+    if (r.fn == fn && !r.forward) return copy_row(copy_backend::rep_movsb).fn;
   return fn;
 }
 
@@ -93,23 +45,6 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
   }
 }
 
-// True when [p, p + n) cannot be accessed: p is null and n > 0, or the range runs past the
-// top of the address space. One subtraction and one add: p - 1 + n carries exactly then (a
-// null p turns into ~0, which carries for any n > 0), and n == 0 never does.
-constexpr bool bad_range(std::uintptr_t p, std::size_t n) noexcept {
-  std::uintptr_t last;
-  return __builtin_add_overflow(p - 1, n, &last);
-}
-inline bool bad_range(const void* p, std::size_t n) noexcept {
-  return bad_range(reinterpret_cast<std::uintptr_t>(p), n);
-}
-// Both ranges at once, with one branch: the larger start carries whenever either would.
-inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept {
-  const std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dst) - 1;
-  const std::uintptr_t s = reinterpret_cast<std::uintptr_t>(src) - 1;
-  return bad_range((d > s ? d : s) + 1, n);
-}
-
 #if defined(MCSAFE_ARCH_X86_64)
 // The inline form of a copy of 1 to 16 bytes: the widest word that fits twice (extable.hpp).
 inline constexpr std::size_t k_inline_copy_max = 16;
@@ -124,10 +59,7 @@ MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, st
 // The refusal of a copy whose range is bad: the source is named when its range is bad,
 // else the destination.
 MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noexcept {
-  fault f;
-  f.kind = fault_kind::invalid_argument;
-  f.side = bad_range(src, n) ? fault_side::source : fault_side::destination;
-  return {0, f};
+  return {0, invalid_argument_fault(bad_range(src, n) ? fault_side::source : fault_side::destination)};
 }
 
 }  // namespace detail
@@ -144,9 +76,7 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (__builtin_constant_p(n) && n - 1 < detail::k_inline_copy_max) {
-    const std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dst) - 1;
-    const std::uintptr_t s = reinterpret_cast<std::uintptr_t>(src) - 1;
-    if ((d > s ? d : s) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
+    if (detail::later_start_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
       const detail::raw_result r = detail::inline_small_copy(dst, src, n);
       if (r.info == 0) [[likely]]
         return {n, {}};
@@ -168,12 +98,8 @@ MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::s
 template <class T, std::size_t E1, std::size_t E2>
   requires std::is_trivially_copyable_v<T>
 copy_result mc_safe_copy(std::span<T, E1> dst, std::span<const T, E2> src) noexcept {
-  if (dst.size() < src.size() || src.size() > SIZE_MAX / sizeof(T)) {  // short, or a byte count that overflows
-    copy_result r;
-    r.fault.kind = fault_kind::invalid_argument;
-    r.fault.side = dst.size() < src.size() ? fault_side::destination : fault_side::source;
-    return r;
-  }
+  if (dst.size() < src.size() || src.size() > SIZE_MAX / sizeof(T))  // short, or a byte count that overflows
+    return {0, detail::invalid_argument_fault(dst.size() < src.size() ? fault_side::destination : fault_side::source)};
   copy_result r = mc_safe_copy(dst.data(), src.data(), src.size_bytes());
   r.copied /= sizeof(T);
   return r;

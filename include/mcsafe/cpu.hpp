@@ -9,6 +9,7 @@
 // the recorded CPUID leaves of real CPUs through the cpuid_fn/xgetbv_fn parameters.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "detail/config.hpp"
 
@@ -110,6 +111,18 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
 #endif
   return f;
 }
+
+namespace detail {
+// This machine, read once (thread-safe static initialization) and never changed afterwards.
+inline const cpu_features& host_cpu() noexcept {
+  static const cpu_features f = detect();
+  return f;
+}
+// AMD and Hygon: the vendors whose measured copy thresholds differ from Intel's (dispatch.hpp).
+inline bool amd_like(const cpu_features& f) noexcept {
+  return std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
+}
+}  // namespace detail
 
 }  // namespace v1
 }  // namespace mcsafe

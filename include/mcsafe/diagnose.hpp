@@ -151,7 +151,11 @@ inline std::string diagnose() {
   appendf(out, "store method: %s (%s)\n", to_string(sm),
           sm == sc.method ? sc.reason : "forced by mcsafe::testing::force_store");
   if (sc.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_STORE=%s ignored: %s\n", sc.ignored_env, sc.ignored_why);
-  appendf(out, "flush method: %s\n", to_string(active_flush_method()));
+  const flush_method fm = active_flush_method();
+  const flush_choice& fc = default_flush_choice();
+  appendf(out, "flush method: %s (%s)\n", to_string(fm),
+          fm == fc.method ? fc.reason : "forced by mcsafe::testing::force_flush");
+  if (fc.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_FLUSH=%s ignored: %s\n", fc.ignored_env, fc.ignored_why);
 
   const cpu_features& f = host_cpu();
   appendf(out, "cpu: vendor %s, max leaf %u, xcr0 %#llx\n", f.vendor[0] ? f.vendor : "?", f.max_leaf,

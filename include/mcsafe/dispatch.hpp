@@ -1,31 +1,28 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: 2026 The mcsafe authors
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
-// mcsafe/dispatch.hpp - which copy routine runs, chosen once, forceable.
+// mcsafe/dispatch.hpp - which copy routine runs: one table of backends, chosen once, forceable.
 //
-// The table of backends (name, routine, when it is usable) is below. The choice: the zmm
-// `vector_avx512` routine where the OS allows AVX-512 state and zmm stores do not lower the
-// clock (AMD; Intel with AVX-VNNI: glibc's rule for its own zmm memcpy), else the AVX2 `vector`
-// routine where the OS allows ymm state, else the same size classes in SSE2 (`vector_sse2`:
-// every x86-64 CPU has SSE2). Only a typed-in CPU without SSE2 falls back to the kernel's
-// copy_mc rule: rep movsb with ERMS, else the 8-byte "fragile" loop.
-// Order of precedence, decided once on first use and cached in one atomic pointer:
+// k_copy_backends below lists every backend in order of preference, one row each: its name,
+// its routine, the CPU features it needs, the CPUID rule that picks it, whether it copies in
+// address order, and its rep movsb band. The choice (detail/choice.hpp, the same rule as store
+// and flush methods), made once on first use and cached in one atomic pointer:
 //   1. compile time: -DMCSAFE_FORCE_COPY_BACKEND=<name> (e.g. fragile)
 //   2. the environment: MCSAFE_FORCE_COPY=rep_movsb|vector|vector_avx512|vector_sse2|fragile|generic,
 //      read once; a value that is unknown or not usable here is ignored and reported by
 //      diagnose(), never printed
-//   3. CPUID (cpu.hpp)
-// Tests switch backends with mcsafe::testing::force_copy().
+//   3. CPUID (cpu.hpp): the first row whose rule picks it
+// Tests switch backends with mcsafe::testing::force_copy(). Adding a backend: its asm (detail/
+// <arch>/), its range in detail/routine_table.hpp, an enumerator and a row here.
 #pragma once
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <string_view>
 
 #include "cpu.hpp"
+#include "detail/choice.hpp"
 #include "detail/config.hpp"
-#include "detail/generic.hpp"
-#include "detail/routines.hpp"
+#include "detail/routine_table.hpp"
 #include "guard.hpp"
 
 namespace mcsafe {
@@ -37,21 +34,10 @@ inline constexpr copy_backend all_copy_backends[] = {
     copy_backend::rep_movsb,   copy_backend::vector,  copy_backend::vector_avx512,
     copy_backend::vector_sse2, copy_backend::fragile, copy_backend::generic};
 
-constexpr const char* to_string(copy_backend b) noexcept {
-  switch (b) {
-    case copy_backend::rep_movsb: return "rep_movsb";
-    case copy_backend::vector: return "vector";
-    case copy_backend::vector_sse2: return "vector_sse2";
-    case copy_backend::vector_avx512: return "vector_avx512";
-    case copy_backend::fragile: return "fragile";
-    case copy_backend::generic: return "generic";
-  }
-  return "unknown";
-}
-
 namespace detail {
-// The vector backends' rep movsb thresholds (measured: see vector_rep_above_for), and for
-// CPUs without ERMS, where rep movsb is not used at all (as glibc and the kernel do).
+// The vector routines' rep movsb bands (sizes above `above` and up to `upto` use rep movsb, the
+// others a loop of four vectors), measured with the paired benchmark: docs/benchmarks.md, "rep
+// movsb threshold". Without ERMS rep movsb is never used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
@@ -62,16 +48,13 @@ inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
 // What was chosen and why, for diagnose().
-struct copy_choice {
+struct copy_choice : choice_note {
   copy_backend backend = copy_backend::generic;
-  const char* reason = "";
   // The vector backends' rep movsb threshold for `backend`: sizes above it use rep movsb,
   // those below a loop of four vectors (testing::force_copy sets the one for its backend).
   std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
   // ... and up to this size only: above it the loop again (k_vector_rep_never: no bound).
   std::size_t vector_rep_upto = detail::k_vector_rep_never;
-  char ignored_env[48] = {};  // MCSAFE_FORCE_COPY value that was ignored, truncated
-  const char* ignored_why = "";
 };
 
 }  // namespace v1
@@ -79,62 +62,117 @@ struct copy_choice {
 
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
+namespace detail {
 
-// Reads a name as to_string() spells it, among the values in `all`. Shared by every
-// MCSAFE_FORCE_* variable (copy backends here, store methods in clear.hpp).
-template <class E, std::size_t N>
-constexpr bool parse_name(std::string_view s, const E (&all)[N], E& out) noexcept {
-  for (E v : all)
-    if (s == to_string(v)) {
-      out = v;
-      return true;
-    }
-  return false;
-}
+// A vector routine's rep movsb band: rep movsb for sizes in (above, upto], the loop elsewhere.
+struct rep_band {
+  std::size_t above = k_vector_rep_never;
+  std::size_t upto = k_vector_rep_never;
+};
+
+// One copy backend: the common fields (detail/choice.hpp) and
+//   forward  it moves bytes in address order, so a re-copy after a fault stops at the lowest
+//            bad byte in one signal. The vector routines load their tail first: re-copying with
+//            them would walk down a run of bad pages four vectors at a time (8,192 signals for
+//            1 MiB past the end of a truncated file), so after a fault they hand over to
+//            rep_movsb (copy.hpp, forward_routine).
+//   band     the vector routines' rep movsb band on a CPU; the others have none.
+struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
+  bool forward;
+  rep_band (*band)(const cpu_features&) noexcept;
+};
+
+inline rep_band no_rep_band(const cpu_features&) noexcept { return {}; }
+
+// In order of preference: the first row whose CPUID rule picks it is the default.
+inline constexpr copy_backend_row k_copy_backends[] = {
+    // zmm moves where the OS allows AVX-512 state and zmm stores do not lower the clock (AMD;
+    // Intel with AVX-VNNI: glibc's rule for its own zmm memcpy). Only EVEX moves in registers
+    // 16-31, so no vzeroupper: needs AVX512VL.
+    {{copy_backend::vector_avx512, "vector_avx512", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector_avx512),
+     [](const cpu_features& f) noexcept { return f.avx512f && f.avx512vl; },
+     [](const cpu_features& f) noexcept -> const char* {
+       if (amd_like(f)) return "CPUID: AVX-512F with OS ZMM state (XCR0), AMD";
+       if (f.avx_vnni) return "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
+       return nullptr;
+     }},
+     false,
+     // AMD Zen 5: the zmm loop beat glibc (which uses rep movsb) up to 16 KiB and lost from 32
+     // KiB; rep movsb lost at 4 MiB where the loop held. Intel: glibc's default, not measured.
+     [](const cpu_features& f) noexcept -> rep_band {
+       if (!f.erms) return {};
+       if (amd_like(f)) return {k_vector_rep_above_avx512_amd, k_vector_rep_upto_avx512_amd};
+       return {k_vector_rep_above_avx512_intel, k_vector_rep_never};
+     }},
+    // ymm moves where the OS allows AVX state.
+    {{copy_backend::vector, "vector", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector),
+     [](const cpu_features& f) noexcept { return f.avx2; },
+     [](const cpu_features& f) noexcept -> const char* {
+       return f.avx512f ? "CPUID: AVX2; AVX-512 without AVX-VNNI (zmm stores may lower the clock)"
+                        : "CPUID: AVX2 with OS YMM state (XCR0)";
+     }},
+     false,
+     // AMD (an AVX2-only Zen 5 VM): the loop won up to 256 KiB and tied to 16 MiB; Intel Xeon:
+     // rep movsb matched glibc from 4 KiB while the loop lagged.
+     [](const cpu_features& f) noexcept -> rep_band {
+       if (!f.erms) return {};
+       return {amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel, k_vector_rep_never};
+     }},
+    // The same size classes in xmm: every x86-64 CPU has SSE2. Its 16-byte loop lost to rep
+    // movsb from 4 KiB on AMD too.
+    {{copy_backend::vector_sse2, "vector_sse2", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector_sse2),
+     [](const cpu_features& f) noexcept { return f.sse2; },
+     [](const cpu_features&) noexcept -> const char* {
+       return "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
+     }},
+     false,
+     [](const cpu_features& f) noexcept -> rep_band {
+       if (!f.erms) return {};
+       return {k_vector_rep_above_sse2, k_vector_rep_never};
+     }},
+    // The kernel's copy_mc rule for a (typed-in) CPU without SSE2: rep movsb with ERMS. Correct
+    // without ERMS, only slower; the re-copy after a vector routine's fault.
+    {{copy_backend::rep_movsb, "rep_movsb", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_rep_movsb),
+     &any_cpu,
+     [](const cpu_features& f) noexcept -> const char* {
+       if (!f.erms) return nullptr;
+       return f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)" : "CPUID: ERMS (rep movsb is fast)";
+     }},
+     true, &no_rep_band},
+    // ... else the kernel's copy_mc_fragile: aligned 8-byte loads.
+    {{copy_backend::fragile, "fragile", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_fragile),
+     &any_cpu,
+     [](const cpu_features&) noexcept -> const char* { return "CPUID: no SSE2, no ERMS; 8-byte aligned loop"; }},
+     true, &no_rep_band},
+    // The guarded byte loop of architectures other than x86-64; elsewhere plain memcpy.
+    {{copy_backend::generic, "generic", k_generic_copy, &any_cpu,
+     [](const cpu_features&) noexcept -> const char* {
+#if defined(MCSAFE_ARCH_X86_64)
+       return nullptr;  // fragile is always there
+#elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
+       return "not x86-64: the portable byte loop";
+#else
+       return "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
+#endif
+     }},
+     true, &no_rep_band},
+};
+static_assert(one_row_each(k_copy_backends, all_copy_backends), "one row per copy_backend");
+
+constexpr const copy_backend_row& copy_row(copy_backend b) noexcept { return *row_of(k_copy_backends, b); }
+
+}  // namespace detail
+
+constexpr const char* to_string(copy_backend b) noexcept { return detail::name_in(detail::k_copy_backends, b); }
 
 constexpr bool parse(std::string_view s, copy_backend& out) noexcept { return parse_name(s, all_copy_backends, out); }
 
 namespace detail {
 
-// Applies an MCSAFE_FORCE_* value read from the environment: true, with `out` set, when it
-// names a choice that `usable` accepts here; otherwise records the value and why it was
-// ignored (for diagnose()) and returns false. Never prints.
-template <class E, std::size_t N, class Usable>
-bool env_override(const char* env, const E (&all)[N], Usable usable, E& out, char (&ignored)[48],
-                  const char*& why) noexcept {
-  if (env == nullptr || *env == '\0') return false;
-  E v{};
-  if (!parse_name(env, all, v)) {
-    why = "unknown backend name";
-  } else if (!usable(v)) {
-    why = "backend not available on this CPU or build";
-  } else {
-    out = v;
-    return true;
-  }
-  std::strncpy(ignored, env, sizeof ignored - 1);
-  return false;
-}
-
 // The routine behind a backend on this build and CPU, or nullptr when it cannot run here.
 inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept {
-  (void)f;
-  switch (b) {
-#if defined(MCSAFE_ARCH_X86_64)
-    case copy_backend::rep_movsb: return &mcsafe_v1_copy_rep_movsb;  // correct without ERMS, only slower
-    case copy_backend::fragile: return &mcsafe_v1_copy_fragile;
-    case copy_backend::vector: return f.avx2 ? &mcsafe_v1_copy_vector : nullptr;  // AVX2 + OS YMM state
-    case copy_backend::vector_sse2: return f.sse2 ? &mcsafe_v1_copy_vector_sse2 : nullptr;
-    case copy_backend::vector_avx512:  // + OS ZMM state; VL for its xmm/ymm moves in registers 16-31
-      return f.avx512f && f.avx512vl ? &mcsafe_v1_copy_vector_avx512 : nullptr;
-#endif
-#if defined(MCSAFE_HAS_GUARDED_ROUTINES)
-    case copy_backend::generic: return &mcsafe_v1_copy_generic;
-#else
-    case copy_backend::generic: return &unguarded_copy;
-#endif
-    default: return nullptr;
-  }
+  const copy_backend_row& r = copy_row(b);
+  return r.runs_on(f) ? r.fn : nullptr;
 }
 
 // Sets one of the vector routines' two thresholds (one pair, read by all three): word 0, R,
@@ -158,102 +196,46 @@ inline std::size_t vector_rep_word(int word) noexcept {
   return 0;
 #endif
 }
-inline std::size_t set_vector_rep_above(std::size_t n) noexcept { return set_vector_rep_word(0, n); }
-// The thresholds in use (0 where there is no vector routine).
+inline void set_vector_rep_band(rep_band b) noexcept {
+  set_vector_rep_word(0, b.above);
+  set_vector_rep_word(1, b.upto);
+}
+// The band in use (0 where there is no vector routine).
 inline std::size_t vector_rep_above() noexcept { return vector_rep_word(0); }
 inline std::size_t vector_rep_upto() noexcept { return vector_rep_word(1); }
 
-// The rep movsb threshold of a vector backend on this CPU. Measured with the paired benchmark
-// (docs/benchmarks.md, "rep movsb threshold"): on an Intel Xeon rep movsb matched glibc from
-// 4 KiB while the ymm loop lagged; on an AMD EPYC (Zen 5) the ymm loop beat rep movsb by up to
-// 1.66x from 4 KiB to 256 KiB, the two tied from 1 MiB to 16 MiB, and rep movsb won from
-// 32 MiB (1.35-1.45x glibc at 64 MiB, the loop 1.0x). The 16-byte loop of vector_sse2 lost to
-// rep movsb from 4 KiB on that AMD machine too (0.74-0.93x glibc's SSE2 memcpy, which uses rep
-// movsb above 2 KiB), so it switches at 2 KiB everywhere. vector_avx512 on an AMD EPYC (Zen 5)
-// VM with AVX-512: the zmm loop ran 1.4-1.8x glibc (which uses rep movsb there) from 4 KiB to
-// 16 KiB, but 0.50-0.75x from 32 KiB to 256 KiB, where rep movsb matched glibc
-// (docs/benchmarks.md): 16 KiB, with an upper end (vector_rep_upto_for). (The ymm loop
-// lost the same way from 32 KiB on that VM; the 4 MiB above was measured on another AMD VM,
-// without AVX-512, where rep movsb was slow in that band.) Intel takes glibc's default for
-// 64-byte vectors (8 KiB), not measured here. Without ERMS: never, as glibc.
-inline bool amd_like(const cpu_features& f) noexcept {
-  return std::strcmp(f.vendor, "AuthenticAMD") == 0 || std::strcmp(f.vendor, "HygonGenuine") == 0;
-}
+// The band backend b gets on a CPU with features f (none for the routines without one).
 inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
-  if (!f.erms) return k_vector_rep_never;
-  if (b == copy_backend::vector_sse2) return k_vector_rep_above_sse2;
-  if (b == copy_backend::vector_avx512) return amd_like(f) ? k_vector_rep_above_avx512_amd : k_vector_rep_above_avx512_intel;
-  return amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel;
+  return copy_row(b).band(f).above;
 }
-
-// Where rep movsb stops again for a vector backend on this CPU: vector_avx512 on AMD, measured
-// on Zen 5 (docs/benchmarks.md): rep movsb 1.05-1.31x glibc at 1-2 MiB but 0.77-0.83x at 4 MiB
-// in three of four runs, where the zmm loop held 0.97-1.02x; from 8 MiB the loop is level with
-// glibc (0.98-1.05x) and rep movsb ahead, which this bound gives up to keep 4 MiB. Elsewhere none.
 inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept {
-  if (b == copy_backend::vector_avx512 && f.erms && amd_like(f)) return k_vector_rep_upto_avx512_amd;
-  return k_vector_rep_never;
+  return copy_row(b).band(f).upto;
 }
 
-// The backend: forced at compile time, by the environment, or from CPUID.
-inline copy_choice choose_copy_backend(const cpu_features& f, const char* env) noexcept {
+// The choice for a CPU with features f and the value of MCSAFE_FORCE_COPY (may be null): the
+// backend and its band. Pure: tests feed it recorded CPUs.
+inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
   copy_choice c;
+  const copy_backend_row* row = nullptr;
 #if defined(MCSAFE_FORCE_COPY_BACKEND)
 #define MCSAFE_STR2(x) #x
 #define MCSAFE_STR(x) MCSAFE_STR2(x)
-  if (parse(MCSAFE_STR(MCSAFE_FORCE_COPY_BACKEND), c.backend) && copy_routine(c.backend, f)) {
+  copy_backend forced{};
+  if (parse(MCSAFE_STR(MCSAFE_FORCE_COPY_BACKEND), forced) && copy_row(forced).runs_on(f)) {
+    row = &copy_row(forced);
     c.reason = "forced at compile time (MCSAFE_FORCE_COPY_BACKEND)";
-    return c;
   }
+#undef MCSAFE_STR
+#undef MCSAFE_STR2
 #endif
-  if (env_override(env, all_copy_backends, [&f](copy_backend b) { return copy_routine(b, f) != nullptr; }, c.backend,
-                   c.ignored_env, c.ignored_why)) {
-    c.reason = "forced by MCSAFE_FORCE_COPY";
-    return c;
-  }
-#if defined(MCSAFE_ARCH_X86_64)
-  if (f.avx512f && f.avx512vl && (amd_like(f) || f.avx_vnni)) {
-    c.backend = copy_backend::vector_avx512;
-    c.reason = amd_like(f) ? "CPUID: AVX-512F with OS ZMM state (XCR0), AMD"
-                           : "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
-  } else if (f.avx2) {
-    c.backend = copy_backend::vector;
-    c.reason = f.avx512f ? "CPUID: AVX2; AVX-512 without AVX-VNNI (zmm stores may lower the clock)"
-                         : "CPUID: AVX2 with OS YMM state (XCR0)";
-  } else if (f.sse2) {
-    c.backend = copy_backend::vector_sse2;
-    c.reason = "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
-  } else if (f.erms) {
-    c.backend = copy_backend::rep_movsb;
-    c.reason = f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)"
-                      : "CPUID: ERMS (rep movsb is fast)";
-  } else {
-    c.backend = copy_backend::fragile;
-    c.reason = "CPUID: no SSE2, no ERMS; 8-byte aligned loop";
-  }
-#elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
-  c.backend = copy_backend::generic;
-  c.reason = "not x86-64: the portable byte loop";
-#else
-  c.backend = copy_backend::generic;
-  c.reason = "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
-#endif
+  if (row == nullptr) row = &choose_row(k_copy_backends, f, env, "forced by MCSAFE_FORCE_COPY", c);
+  c.backend = row->value;
+  const rep_band band = row->band(f);
+  c.vector_rep_above = band.above;
+  c.vector_rep_upto = band.upto;
   return c;
 }
 
-// The choice the process makes once: the backend and its rep movsb threshold.
-inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
-  copy_choice c = choose_copy_backend(f, env);
-  c.vector_rep_above = vector_rep_above_for(f, c.backend);
-  c.vector_rep_upto = vector_rep_upto_for(f, c.backend);
-  return c;
-}
-
-// Computed once (thread-safe static initialization), never changed afterwards.
-inline const cpu_features& host_cpu() noexcept {
-  static const cpu_features f = detect();
-  return f;
-}
 inline const copy_choice& default_copy_choice() noexcept {
   static const copy_choice c = choose_copy(host_cpu(), std::getenv("MCSAFE_FORCE_COPY"));
   return c;
@@ -275,8 +257,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   const copy_choice& c = default_copy_choice();
   raw_copy_fn fn = copy_routine(c.backend, host_cpu());
   raw_copy_fn expected = nullptr;
-  set_vector_rep_above(c.vector_rep_above);
-  set_vector_rep_word(1, c.vector_rep_upto);
+  set_vector_rep_band({c.vector_rep_above, c.vector_rep_upto});
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
   g_word_limit.store(k_word_limit_ready, std::memory_order_release);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
@@ -307,8 +288,7 @@ inline bool force_copy(copy_backend b) noexcept {
   detail::active_copy();  // the handler is installed and the default chosen first
   detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
   if (fn == nullptr) return false;
-  detail::set_vector_rep_above(detail::vector_rep_above_for(detail::host_cpu(), b));
-  detail::set_vector_rep_word(1, detail::vector_rep_upto_for(detail::host_cpu(), b));
+  detail::set_vector_rep_band(detail::copy_row(b).band(detail::host_cpu()));
   detail::g_copy_backend.store(b, std::memory_order_relaxed);
   detail::g_copy_fn.store(fn, std::memory_order_release);
   return true;
@@ -323,7 +303,7 @@ inline void reset_copy() noexcept {
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   detail::active_copy();
   detail::set_vector_rep_word(1, detail::k_vector_rep_never);
-  return detail::set_vector_rep_above(n);
+  return detail::set_vector_rep_word(0, n);
 }
 // The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that.
 inline void force_vector_rep_band(std::size_t above, std::size_t upto) noexcept {

@@ -57,7 +57,8 @@
 #include <system_error>
 
 #include "detail/config.hpp"
-#include "detail/routines.hpp"
+#include "detail/fault_word.hpp"
+#include "detail/routine_table.hpp"
 #include "detail/signal_context.hpp"
 #include "detail/signal_entry.hpp"
 
@@ -144,7 +145,7 @@ inline bool handle_signal(int sig, siginfo_t* info, void* ctx) noexcept {
   if (fixup == nullptr) return false;
   const unsigned lsb = sig == SIGBUS ? static_cast<unsigned>(info->si_addr_lsb) : 0u;
   detail::context_resume(ctx, fixup, reinterpret_cast<std::uintptr_t>(info->si_addr),
-                         detail::pack_fault_info(sig, info->si_code, lsb));
+                         detail::pack_fault_word(sig, info->si_code, lsb));
   return true;
 }
 

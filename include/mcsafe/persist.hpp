@@ -5,7 +5,9 @@
 // toward persistent memory (DAX pmem or CXL), in the order the program needs.
 //
 // flush(p, n) writes back every cacheline that holds a byte of [p, p + n), with the best
-// instruction this CPU reports, chosen once by CPUID and cached:
+// instruction this CPU reports (the table k_flush_methods below), chosen once and cached by the
+// rule every choice follows (detail/choice.hpp): MCSAFE_FORCE_FLUSH=clwb|clflushopt|clflush|none
+// when this CPU has it, else CPUID:
 //   clwb        writes the line back and may keep it cached (the cheapest for data re-read soon)
 //   clflushopt  writes back and invalidates; weakly ordered like clwb
 //   clflush     writes back and invalidates; ordered with other stores, slowest
@@ -26,25 +28,24 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "cpu.hpp"
+#include "detail/choice.hpp"
 #include "detail/config.hpp"
-#include "dispatch.hpp"
 
 namespace mcsafe {
 inline namespace v1 {
 
 enum class flush_method : std::uint8_t { clwb, clflushopt, clflush, none };
 
-constexpr const char* to_string(flush_method m) noexcept {
-  switch (m) {
-    case flush_method::clwb: return "clwb";
-    case flush_method::clflushopt: return "clflushopt";
-    case flush_method::clflush: return "clflush";
-    case flush_method::none: return "none";
-  }
-  return "unknown";
-}
+inline constexpr flush_method all_flush_methods[] = {flush_method::clwb, flush_method::clflushopt, flush_method::clflush,
+                                                     flush_method::none};
+
+// What was chosen and why, for diagnose().
+struct flush_choice : choice_note {
+  flush_method method = flush_method::none;
+};
 
 }  // namespace v1
 }  // namespace mcsafe
@@ -52,18 +53,6 @@ constexpr const char* to_string(flush_method m) noexcept {
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 namespace detail {
-
-// The flush a CPU with features f gets. Pure: tests feed it recorded CPUs.
-inline flush_method choose_flush(const cpu_features& f) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  if (f.clwb) return flush_method::clwb;
-  if (f.clflushopt) return flush_method::clflushopt;
-  if (f.clflush) return flush_method::clflush;
-#else
-  (void)f;
-#endif
-  return flush_method::none;
-}
 
 // One loop per instruction: the choice is made once per call, not once per line.
 template <flush_method M>
@@ -76,7 +65,7 @@ inline void flush_lines(std::uintptr_t line, std::uintptr_t end) noexcept {
       asm volatile("clwb %0" : : "m"(*p) : "memory");
     else if constexpr (M == flush_method::clflushopt)
       asm volatile("clflushopt %0" : : "m"(*p) : "memory");
-    else
+    else if constexpr (M == flush_method::clflush)
       asm volatile("clflush %0" : : "m"(*p) : "memory");
   }
 #else
@@ -85,26 +74,75 @@ inline void flush_lines(std::uintptr_t line, std::uintptr_t end) noexcept {
 #endif
 }
 
+// One flush instruction: the common fields (detail/choice.hpp); fn flushes the lines in
+// [line, end) one by one.
+using flush_method_row = method_row<flush_method, void (*)(std::uintptr_t line, std::uintptr_t end) noexcept>;
+
+#if defined(MCSAFE_ARCH_X86_64)
+inline constexpr bool k_has_flush = true;
+#else
+inline constexpr bool k_has_flush = false;  // no cacheline flush from user space that we use
+#endif
+
+// In order of preference.
+inline constexpr flush_method_row k_flush_methods[] = {
+    {flush_method::clwb, "clwb", &flush_lines<flush_method::clwb>,
+     [](const cpu_features& f) noexcept { return k_has_flush && f.clwb; },
+     [](const cpu_features&) noexcept -> const char* { return "CPUID: CLWB (write back, may keep the line)"; }},
+    {flush_method::clflushopt, "clflushopt", &flush_lines<flush_method::clflushopt>,
+     [](const cpu_features& f) noexcept { return k_has_flush && f.clflushopt; },
+     [](const cpu_features&) noexcept -> const char* { return "CPUID: CLFLUSHOPT, no CLWB (write back and evict)"; }},
+    {flush_method::clflush, "clflush", &flush_lines<flush_method::clflush>,
+     [](const cpu_features& f) noexcept { return k_has_flush && f.clflush; },
+     [](const cpu_features&) noexcept -> const char* { return "CPUID: CLFLUSH only (ordered, slowest)"; }},
+    {flush_method::none, "none", &flush_lines<flush_method::none>, &any_cpu,
+     [](const cpu_features&) noexcept -> const char* {
+       return k_has_flush ? "CPUID: no cacheline flush instruction" : "not x86-64: no user-space cacheline flush (use msync)";
+     }},
+};
+static_assert(one_row_each(k_flush_methods, all_flush_methods), "one row per flush_method");
+
+constexpr const flush_method_row& flush_row(flush_method m) noexcept { return *row_of(k_flush_methods, m); }
+
+// The choice for a CPU with features f and the value of MCSAFE_FORCE_FLUSH (may be null).
+// Pure: tests feed it recorded CPUs.
+inline flush_choice choose_flush(const cpu_features& f, const char* env) noexcept {
+  flush_choice c;
+  c.method = choose_row(k_flush_methods, f, env, "forced by MCSAFE_FORCE_FLUSH", c).value;
+  return c;
+}
+// The method alone, from CPUID.
+inline flush_method choose_flush(const cpu_features& f) noexcept { return choose_flush(f, nullptr).method; }
+
+inline const flush_choice& default_flush_choice() noexcept {
+  static const flush_choice c = choose_flush(host_cpu(), std::getenv("MCSAFE_FORCE_FLUSH"));
+  return c;
+}
+
+inline std::atomic<const flush_method_row*> g_flush{nullptr};
+
+// The hot path: one acquire load; the first call publishes the default choice.
+inline const flush_method_row& active_flush() noexcept {
+  const flush_method_row* r = g_flush.load(std::memory_order_acquire);
+  if (r != nullptr) [[likely]]
+    return *r;
+  return publish_first(g_flush, flush_row(default_flush_choice().method));
+}
+
 }  // namespace detail
 
-// The flush instruction this CPU uses, chosen once by CPUID.
-inline flush_method active_flush_method() noexcept {
-  static const flush_method m = detail::choose_flush(detail::host_cpu());
-  return m;
-}
+constexpr const char* to_string(flush_method m) noexcept { return detail::name_in(detail::k_flush_methods, m); }
+constexpr bool parse(std::string_view s, flush_method& out) noexcept { return parse_name(s, all_flush_methods, out); }
+
+// The flush instruction flush() uses, chosen once.
+inline flush_method active_flush_method() noexcept { return detail::active_flush().value; }
 
 // Writes back every cacheline holding a byte of [p, p + n). Weakly ordered with clwb and
 // clflushopt: follow with drain() (or call persist()). n == 0 does nothing.
 inline void flush(const void* p, std::size_t n) noexcept {
   if (n == 0) return;
   const auto begin = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{63};
-  const auto end = reinterpret_cast<std::uintptr_t>(p) + n;
-  switch (active_flush_method()) {
-    case flush_method::clwb: detail::flush_lines<flush_method::clwb>(begin, end); break;
-    case flush_method::clflushopt: detail::flush_lines<flush_method::clflushopt>(begin, end); break;
-    case flush_method::clflush: detail::flush_lines<flush_method::clflush>(begin, end); break;
-    case flush_method::none: break;
-  }
+  detail::active_flush().fn(begin, reinterpret_cast<std::uintptr_t>(p) + n);
 }
 
 // Waits until every flush and non-temporal store issued before it by this thread is complete.
@@ -121,6 +159,19 @@ inline void persist(const void* p, std::size_t n) noexcept {
   flush(p, n);
   drain();
 }
+
+namespace testing {
+// Switches every later flush() in this process to method m. Returns false (and changes nothing)
+// when this CPU lacks it. Not for production use.
+inline bool force_flush(flush_method m) noexcept {
+  detail::active_flush();
+  if (!detail::flush_row(m).runs_on(detail::host_cpu())) return false;
+  detail::g_flush.store(&detail::flush_row(m), std::memory_order_release);
+  return true;
+}
+// Back to the choice made from CPUID and the environment.
+inline void reset_flush() noexcept { force_flush(detail::default_flush_choice().method); }
+}  // namespace testing
 
 }  // namespace v1
 }  // namespace mcsafe

@@ -8,7 +8,7 @@
 #pragma once
 #include <cstring>
 
-#include "routine.hpp"
+#include "routine_abi.hpp"
 
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {

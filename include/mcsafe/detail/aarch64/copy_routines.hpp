@@ -7,7 +7,7 @@
 // On a fault the handler writes si_addr to x0 and the packed signo/si_code/lsb to x1 and
 // resumes at the fixup, which returns. Same contract as the x86-64 routines.
 #pragma once
-#include "../routine.hpp"
+#include "../routine_abi.hpp"
 
 asm(".ifndef mcsafe_v1_copy_generic\n"
     ".pushsection .text.mcsafe_v1_copy_generic,\"axG\",%progbits,mcsafe_v1_copy_generic,comdat\n"

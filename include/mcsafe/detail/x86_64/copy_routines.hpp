@@ -11,7 +11,7 @@
 // fragile, 1 for generic, and for rep movsb whatever the microcode had buffered). The C++ side
 // (copy.hpp) therefore re-copies [0, offset of p) before it reports `copied`.
 #pragma once
-#include "../routine.hpp"
+#include "../routine_abi.hpp"
 #include "asm_section.hpp"
 
 // rep_movsb: the kernel's copy_mc_enhanced_fast_string. Fast with ERMS/FSRM; one instruction,

@@ -34,7 +34,7 @@
 // return: each taken branch costs at 8-64 bytes). Macro arguments: smov is the 16/32-byte
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
-#include "../routine.hpp"
+#include "../routine_abi.hpp"
 #include "asm_section.hpp"
 
 // The macros are defined and purged within this one asm() so that a unit holding it twice

@@ -20,7 +20,7 @@
 #include <cstdint>
 
 #include "../config.hpp"
-#include "../routine.hpp"
+#include "../routine_abi.hpp"
 
 // The table entries of one guarded asm statement, {insn, resume} pairs of labels. `at` names a
 // label in the statement's code section: the entries' section is tied to it (SHF_LINK_ORDER,

@@ -17,7 +17,7 @@
 // two halves. The non-temporal routines end with sfence, on the fixup path too, so the lines
 // that were stored are globally visible, in order, when the routine returns.
 #pragma once
-#include "../routine.hpp"
+#include "../routine_abi.hpp"
 #include "asm_section.hpp"
 
 // movdir64b: MOVDIR64B (66 0F 38 F8 /r: reg = destination address, r/m = 64-byte source) is

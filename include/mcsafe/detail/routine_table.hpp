@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: 2026 The mcsafe authors
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
-// mcsafe/detail/routines.hpp - the one list of guarded routines the signal handler knows.
+// mcsafe/detail/routine_table.hpp - the one list of guarded code the signal handler knows.
 //
-// A fault resumes only inside a range listed here. Adding a routine means: write it in
-// detail/<arch>/, include it here and add its MCSAFE_ROUTINE_RANGE to k_routines.
+// A fault resumes only inside a range listed here or at a guarded inline move (extable.hpp).
+// Adding a routine means: write it in detail/<arch>/, include it here and add its
+// MCSAFE_ROUTINE_RANGE to k_routines (a test checks that every copy backend's and store
+// method's routine is listed). The list sits below guard.hpp and knows nothing of how a
+// routine is chosen (dispatch.hpp, clear.hpp): the handler reads only constants.
 #pragma once
 #include "config.hpp"
-#include "routine.hpp"
+#include "generic.hpp"
+#include "routine_abi.hpp"
 
 #if defined(MCSAFE_ARCH_X86_64)
 #include "x86_64/copy_routines.hpp"
@@ -41,7 +45,14 @@ inline constexpr routine_range k_routines[] = {
     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
 };
 #else
-inline constexpr routine_range k_routines[] = {{nullptr, nullptr, nullptr, "none"}};
+inline constexpr routine_range k_routines[] = {{nullptr, nullptr, nullptr}};
+#endif
+
+// The byte loop every architecture with guarded routines has; elsewhere plain memcpy.
+#if defined(MCSAFE_HAS_GUARDED_ROUTINES)
+inline constexpr raw_copy_fn k_generic_copy = &mcsafe_v1_copy_generic;
+#else
+inline constexpr raw_copy_fn k_generic_copy = &unguarded_copy;
 #endif
 
 // The fixup for a PC inside a guarded routine or at a guarded inline load, or nullptr.
@@ -61,3 +72,11 @@ inline const void* find_fixup(std::uintptr_t pc) noexcept {
 }  // namespace detail
 }  // namespace v1
 }  // namespace mcsafe
+
+// The address of an x86-64 routine in a table of methods (dispatch.hpp, clear.hpp); nullptr on
+// other architectures, where it is not built.
+#if defined(MCSAFE_ARCH_X86_64)
+#define MCSAFE_X86_64_ROUTINE(name) &name
+#else
+#define MCSAFE_X86_64_ROUTINE(name) nullptr
+#endif

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: 2026 The mcsafe authors
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
-// mcsafe/detail/routine.hpp - the calling and fixup contract shared by every guarded asm routine.
+// mcsafe/detail/routine_abi.hpp - the calling and fixup contract shared by every guarded asm routine.
 //
 // A guarded routine is a leaf written in asm: no stack frame, no calls, only caller-saved
 // registers. It returns a raw_result in the two integer return registers (rax:rdx on x86-64,
 // x0:x1 on aarch64):
 //   - success: {0, 0}
 //   - fault:   the signal handler found the interrupted PC inside [begin, end), wrote
-//              {si_addr, pack_fault_info(...)} into those two registers of the interrupted
+//              {si_addr, the fault word (fault_word.hpp)} into those two registers of the interrupted
 //              context and resumed at the routine's fixup label, which returns at once
 //              (after vzeroupper where the routine used ymm/zmm registers).
 // Because the routine is a leaf with an untouched stack pointer, "return from the fixup" is
@@ -25,7 +25,7 @@ namespace detail {
 
 struct raw_result {
   std::uintptr_t address;  // si_addr of the fault; 0 on success
-  std::uintptr_t info;     // pack_fault_info(signo, si_code, lsb); 0 exactly on success
+  std::uintptr_t info;     // the fault word, pack_fault_word(signo, si_code, lsb); 0 exactly on success
 };
 
 // One guarded routine's PC range and where a fault inside it resumes.
@@ -33,7 +33,6 @@ struct routine_range {
   const char* begin;  // the entry label
   const char* end;    // just past the last instruction
   const char* fixup;  // where a fault inside [begin, end) resumes
-  const char* name;
 };
 
 }  // namespace detail
@@ -45,19 +44,6 @@ inline namespace v1 {
 namespace detail {
 
 using raw_copy_fn = raw_result (*)(void* dst, const void* src, std::size_t n) noexcept;
-
-// signo in bits 0..7, si_code in 8..15, si_addr_lsb in 16..23. signo is never 0, so a fault
-// always packs to a nonzero value.
-constexpr std::uintptr_t pack_fault_info(int signo, int si_code, unsigned lsb) noexcept {
-  return (static_cast<std::uintptr_t>(signo) & 0xff) |
-         ((static_cast<std::uintptr_t>(si_code) & 0xff) << 8) |
-         ((static_cast<std::uintptr_t>(lsb) & 0xff) << 16);
-}
-constexpr int info_signo(std::uintptr_t info) noexcept { return static_cast<int>(info & 0xff); }
-constexpr int info_code(std::uintptr_t info) noexcept { return static_cast<int>((info >> 8) & 0xff); }
-constexpr unsigned info_lsb(std::uintptr_t info) noexcept {
-  return static_cast<unsigned>((info >> 16) & 0xff);
-}
 
 }  // namespace detail
 }  // namespace v1
@@ -73,4 +59,4 @@ constexpr unsigned info_lsb(std::uintptr_t info) noexcept {
   extern "C" MCSAFE_HIDDEN const char name##_end[]
 
 #define MCSAFE_ROUTINE_RANGE(name) \
-  ::mcsafe::detail::routine_range { name##_begin, name##_end, name##_fixup, #name }
+  ::mcsafe::detail::routine_range { name##_begin, name##_end, name##_fixup }
