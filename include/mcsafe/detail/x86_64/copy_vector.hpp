@@ -35,7 +35,7 @@
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
 #include "../routine_abi.hpp"
-#include "asm_section.hpp"
+#include "../asm_section.hpp"
 
 // The macros are defined and purged within this one asm() so that a unit holding it twice
 // (-flto pastes every unit's top-level asm together) never redefines them.
@@ -185,15 +185,15 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".endif\n"
     "    ret\n"
     ".endm\n"
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector, 32, vmovdqu, vmovdqa, ymm, vmovdqu, 1\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector)
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_avx512, 64, vmovdqu64, vmovdqa64, zmm, vmovdqu64, 0, 2\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_sse2, 16, movups, movaps, xmm, movups, 0\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The thresholds {R, U}, with the routine's once-per-input guard: hidden and weak in a
