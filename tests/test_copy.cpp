@@ -176,6 +176,8 @@ TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy]
   CHECK(straddle.error().kind == fault_kind::bus_error);
   CHECK(straddle.error().address == reinterpret_cast<std::uintptr_t>(file.cut()));
   CHECK(straddle.value_or(7) == 7);
+  CHECK(straddle.value() == 0);  // on a fault: a value-initialized T (fault.hpp), no abort
+  CHECK(*straddle == 0);
 
   auto s = mcsafe::mc_safe_store(reinterpret_cast<std::uint64_t*>(file.cut() - 16), std::uint64_t{0x1122334455667788});
   CHECK(s.ok());
