@@ -20,9 +20,9 @@
 //   R+1..U                  rep movsb
 //   > U                     the loop again
 // R and U are the two 64-bit words of mcsafe_v1_copy_vector_rep_above, shared by the routines
-// and set from CPUID for the chosen one before it is first published (dispatch.hpp,
-// vector_rep_band_for()); U is ~0 (no upper bound) except where rep movsb measured slower than
-// the loop above some size.
+// and set from CPUID for the chosen one before it is first published (dispatch.hpp, the
+// threshold rule of each backend); U is ~0 (no upper bound) except where rep movsb measured
+// slower than the loop above some size.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -212,5 +212,6 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U}: written only by set_vector_rep_band() (dispatch.hpp); read by the routines above.
+// {R, U}: written only by dispatch.hpp (the choice and the testing:: overrides); read by the
+// routines above.
 extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above[2];
