@@ -4,7 +4,7 @@
 // mcsafe/detail/x86_64/copy_routines.hpp - the scalar guarded copy routines for x86-64.
 //
 // Signature of each: raw_result f(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/).
-// Contract (see detail/routine.hpp): {0,0} when all n bytes were copied; on a fault the handler
+// Contract (see detail/routine_abi.hpp): {0,0} when all n bytes were copied; on a fault the handler
 // resumes at <name>_fixup with rax = si_addr and rdx = packed signo/si_code/lsb, and the routine
 // returns that pair. What is known to be copied when a fault hits at address p on one side:
 // every byte below p on that side, minus the bytes of the access in flight (up to 8 bytes for

@@ -5,7 +5,7 @@
 // AVX2 (ymm, `vector`), AVX-512 (zmm, `vector_avx512`) and SSE2 (xmm, `vector_sse2`) from one body.
 //
 // raw_result <routine>(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/)
-// Same contract as detail/routine.hpp. One GAS macro writes the three routines; V is the vector
+// Same contract as detail/routine_abi.hpp. One GAS macro writes the three routines; V is the vector
 // width (32 for AVX2, 64 for AVX-512, 16 for SSE2). Size classes, as in glibc's
 // memmove-vec-unaligned-erms:
 //   0..15 (0..16 for SSE2)  two overlapping scalar moves (8+8, 4+4, 2+2) or one byte

@@ -5,7 +5,7 @@
 //
 // Signature of each: raw_result f(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/),
 // where dst is 64-byte aligned and n is a multiple of 64 (the low six bits are ignored); src
-// may have any alignment (unaligned loads). Contract (see detail/routine.hpp): {0,0} when all
+// may have any alignment (unaligned loads). Contract (see detail/routine_abi.hpp): {0,0} when all
 // n bytes were stored; on a fault the handler resumes at <name>_fixup with rax = si_addr and
 // rdx = packed signo/si_code/lsb, and the routine returns that pair.
 //
