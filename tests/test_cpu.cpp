@@ -63,10 +63,42 @@ const record amd_griffin{"amd_griffin", {0x00000001, 0x68747541, 0x444D4163, 0x6
                          {0x7fffffff, 0xffffffff, 0xffffffff, 0xffffffff},  // must never be read
                          0};
 
+// What each recorded CPU gets: the copy backend and its rep movsb threshold, the store method
+// for clear_write, the flush instruction.
+struct expected_choices {
+  const record* cpu;
+  mcsafe::copy_backend copy;
+  std::size_t rep_above;
+  mcsafe::store_method store;
+  mcsafe::flush_method flush;
+};
+using mcsafe::copy_backend, mcsafe::store_method, mcsafe::flush_method;
+constexpr std::size_t k_rep_intel = mcsafe::detail::k_vector_rep_above_intel;
+constexpr std::size_t k_rep_never = mcsafe::detail::k_vector_rep_never;  // no ERMS: the loop at every size
+const expected_choices recorded_choices[] = {
+    {&xeon_spr_vm, copy_backend::vector, k_rep_intel, store_method::movdir64b, flush_method::clwb},
+    {&skylake_client, copy_backend::vector, k_rep_intel, store_method::sse2_nt, flush_method::clflushopt},
+    {&amd_stoney_ridge, copy_backend::vector, k_rep_never, store_method::sse2_nt, flush_method::clflush},
+    {&amd_interlagos, copy_backend::vector_sse2, k_rep_never, store_method::sse2_nt, flush_method::clflush},
+    {&amd_griffin, copy_backend::vector_sse2, k_rep_never, store_method::sse2_nt, flush_method::clflush},
+};
+
 }  // namespace
 
 // [x86_64]: recorded x86 CPUID leaves; detect() ignores the seam on other architectures,
 // so tests/ecosystem/aarch64.sh leaves these out.
+TEST_CASE("cpu: what each recorded CPU gets: copy backend and threshold, store method, flush", "[cpu][x86_64]") {
+  for (const expected_choices& e : recorded_choices) {
+    INFO(e.cpu->name);
+    const auto f = detect_recorded(*e.cpu);
+    const auto copy = mcsafe::detail::choose_copy(f, nullptr);
+    CHECK(copy.backend == e.copy);
+    CHECK(copy.vector_rep_above == e.rep_above);
+    CHECK(mcsafe::detail::choose_store(f, nullptr).method == e.store);
+    CHECK(mcsafe::detail::choose_flush(f) == e.flush);
+  }
+}
+
 TEST_CASE("cpu: a recent Xeon with AVX-512, ERMS, FSRM and MOVDIR64B", "[cpu][x86_64]") {
   const auto f = detect_recorded(xeon_spr_vm);
   CHECK(std::string(f.vendor) == "GenuineIntel");
@@ -75,11 +107,7 @@ TEST_CASE("cpu: a recent Xeon with AVX-512, ERMS, FSRM and MOVDIR64B", "[cpu][x8
   CHECK((f.erms && f.fsrm && f.movdir64b && f.clwb && f.clflushopt && f.clflush));
   // Leaf 7 subleaf 1 was not recorded: without AVX-VNNI the zmm routine is not chosen on Intel.
   CHECK_FALSE(f.avx_vnni);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_above_intel);
   CHECK(mcsafe::detail::copy_routine(mcsafe::copy_backend::vector_avx512, f) != nullptr);
-  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::movdir64b);
-  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clwb);
 }
 
 TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an AMD with AVX-512", "[cpu][x86_64]") {
@@ -149,19 +177,13 @@ TEST_CASE("cpu: Skylake client: ERMS and AVX2, no AVX-512, no MOVDIR64B, no CLWB
   CHECK_FALSE(f.movdir64b);
   CHECK_FALSE(f.fsrm);
   CHECK_FALSE(f.clwb);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
-  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::sse2_nt);
-  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clflushopt);
 }
 
 TEST_CASE("cpu: AMD Excavator: AVX2 without ERMS", "[cpu][x86_64]") {
   const auto f = detect_recorded(amd_stoney_ridge);
   CHECK(std::string(f.vendor) == "AuthenticAMD");
   CHECK(f.avx2);
-  CHECK_FALSE(f.erms);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector);
-  // No ERMS: the loop at every size, as glibc does there.
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_above == mcsafe::detail::k_vector_rep_never);
+  CHECK_FALSE(f.erms);  // so the loop at every size, as glibc does there
   record r = amd_stoney_ridge;
   r.xcr0 = 0x3;  // no AVX state: the SSE2 size classes
   CHECK(mcsafe::detail::choose_copy(detect_recorded(r), nullptr).backend == mcsafe::copy_backend::vector_sse2);
@@ -172,9 +194,6 @@ TEST_CASE("cpu: AMD Bulldozer: AVX but no leaf-7 features", "[cpu][x86_64]") {
   CHECK(f.avx);
   CHECK_FALSE(f.avx2);
   CHECK_FALSE(f.erms);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
-  CHECK(mcsafe::detail::choose_store(f, nullptr).method == mcsafe::store_method::sse2_nt);
-  CHECK(mcsafe::detail::choose_flush(f) == mcsafe::flush_method::clflush);
 }
 
 TEST_CASE("cpu: AMD K11 with max basic leaf 1: leaf 7 is never trusted", "[cpu][x86_64]") {
@@ -186,7 +205,6 @@ TEST_CASE("cpu: AMD K11 with max basic leaf 1: leaf 7 is never trusted", "[cpu][
   CHECK_FALSE(f.erms);
   CHECK_FALSE(f.avx2);
   CHECK_FALSE(f.movdir64b);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).backend == mcsafe::copy_backend::vector_sse2);
   // A described CPU without SSE2 (no x86-64 CPU is one) gets the kernel's copy_mc rule.
   record r = amd_griffin;
   r.leaf1.edx &= ~(1u << 26);

@@ -90,6 +90,80 @@ struct line {
   }
 };
 
+// One answer of the fake kernel and what clear_poison must make of it. A row names only what
+// differs from the defaults: a kernel that lists Clear Poison without flags and not RAW and
+// answers every ioctl with success; a result of success with nothing sent.
+struct kernel_answer {
+  const char* what;
+  // The kernel: Clear Poison's flags in the query, which of the two commands it lists, its
+  // answer to the query and to every send, and the device's mailbox return code.
+  std::uint32_t flags = 0;
+  bool lists_clear_poison = true, lists_raw = false;
+  int query_errno = 0, send_errno = 0;
+  std::uint32_t retval = 0;
+  // The result: its error value, the errno and mailbox status it carries, whether it came
+  // from the raw command, and how many commands were sent.
+  clear_poison_error error = clear_poison_error::none;
+  int sys_errno = 0;
+  std::uint32_t device_status = 0;
+  bool raw = false;
+  std::size_t sends = 0;
+};
+
+using enum clear_poison_error;
+constexpr kernel_answer refusals[] = {
+    {.what = "a file that is not a CXL memdev: ENOTTY on the query", .query_errno = ENOTTY, .error = not_a_memdev,
+     .sys_errno = ENOTTY},
+    {.what = "the kernel does not list the command (deprecated there), and RAW is not allowed",
+     .lists_clear_poison = false, .lists_raw = true, .error = not_supported},
+    {.what = "the kernel reserves the command for itself: EXCLUSIVE in the query",
+     .flags = mcsafe::cxl::command_flag_exclusive, .error = reserved_by_kernel},
+    {.what = "the kernel reserves it at send time: EBUSY", .send_errno = EBUSY, .error = reserved_by_kernel,
+     .sys_errno = EBUSY, .sends = 1},
+    {.what = "the device does not support it: ENOTTY at send time", .send_errno = ENOTTY, .error = not_supported,
+     .sys_errno = ENOTTY, .sends = 1},
+    {.what = "permission", .send_errno = EACCES, .error = permission, .sys_errno = EACCES, .sends = 1},
+    {.what = "the device refuses (Invalid Physical Address): its mailbox return code comes back", .retval = 0xF,
+     .error = device_error, .device_status = 0xF, .sends = 1},
+    {.what = "the device went away", .send_errno = ENXIO, .error = no_device, .sys_errno = ENXIO, .sends = 1},
+    {.what = "other errors keep their errno", .send_errno = ENOMEM, .error = system_error, .sys_errno = ENOMEM,
+     .sends = 1},
+};
+// With allow_raw: the raw mailbox command 0x4302 where the command id is not offered.
+constexpr kernel_answer raw_answers[] = {
+    {.what = "the command is not listed, RAW is", .lists_clear_poison = false, .lists_raw = true, .raw = true,
+     .sends = 1},
+    {.what = "listed but ENOTTY by id: RAW is tried next", .lists_raw = true, .send_errno = ENOTTY,
+     .error = not_supported, .sys_errno = ENOTTY, .raw = true, .sends = 2},
+    {.what = "a kernel without CONFIG_CXL_MEM_RAW_COMMANDS refuses RAW with EPERM", .lists_clear_poison = false,
+     .lists_raw = true, .send_errno = EPERM, .error = permission, .sys_errno = EPERM, .raw = true, .sends = 1},
+    {.what = "neither listed", .lists_clear_poison = false, .error = not_supported},
+};
+
+// Runs one row against the fake kernel and checks every field of the result.
+void check_answer(const kernel_answer& a, const mcsafe::cxl::clear_poison_options& options) {
+  INFO(a.what);
+  kernel_lists(a.flags, a.lists_clear_poison, a.lists_raw);
+  g_kernel.query_errno = a.query_errno;
+  g_kernel.send_errno = a.send_errno;
+  g_kernel.retval = a.retval;
+  const line data;
+  const auto r = mcsafe::cxl::clear_poison(7, 0x40, data.bytes, options);
+  CHECK(r.error == a.error);
+  CHECK(r.sys_errno == a.sys_errno);
+  CHECK(r.device_status == a.device_status);
+  CHECK(r.raw == a.raw);
+  REQUIRE(g_kernel.sent.size() == a.sends);
+  if (!a.raw) return;
+  // The raw command, sent last, carries the same payload as the command by id.
+  const cxl_send_command& cmd = g_kernel.sent.back();
+  CHECK(cmd.id == CXL_MEM_COMMAND_ID_RAW);
+  CHECK(cmd.raw.opcode == 0x4302);
+  CHECK(cmd.raw.rsvd == 0);
+  CHECK(cmd.in.size == 72);
+  CHECK(std::memcmp(g_kernel.payloads.back().data() + 8, data.bytes, 64) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("cxl: the command id and structures are those of the kernel header", "[cxl]") {
@@ -127,106 +201,22 @@ TEST_CASE("cxl: clear_poison sends a query, then CLEAR_POISON with DPA and data"
   CHECK(std::memcmp(p.data() + 8, data.bytes, 64) == 0);
 }
 
-TEST_CASE("cxl: each refusal has its own error value", "[cxl][errors]") {
+TEST_CASE("cxl: a DPA that is not 64-byte aligned, or null data, is refused before any ioctl", "[cxl][errors]") {
   const line data;
-  SECTION("a DPA that is not 64-byte aligned is refused before any ioctl") {
-    kernel_lists(0);
-    for (std::uint64_t dpa : {1ull, 8ull, 63ull, 0x1000ull + 32}) {
-      CHECK(mcsafe::cxl::clear_poison(7, dpa, data.bytes, k_fake).error == clear_poison_error::bad_alignment);
-    }
-    CHECK(mcsafe::cxl::clear_poison(7, 0, nullptr, k_fake).error == clear_poison_error::invalid_argument);
-    CHECK(g_kernel.requests.empty());
+  kernel_lists(0);
+  for (std::uint64_t dpa : {1ull, 8ull, 63ull, 0x1000ull + 32}) {
+    CHECK(mcsafe::cxl::clear_poison(7, dpa, data.bytes, k_fake).error == clear_poison_error::bad_alignment);
   }
-  SECTION("a file that is not a CXL memdev") {
-    kernel_lists(0);
-    g_kernel.query_errno = ENOTTY;
-    const auto r = mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake);
-    CHECK(r.error == clear_poison_error::not_a_memdev);
-    CHECK(r.sys_errno == ENOTTY);
-  }
-  SECTION("the kernel does not list the command (deprecated there), and RAW is not allowed") {
-    kernel_lists(0, false, true);
-    CHECK(mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake).error == clear_poison_error::not_supported);
-    CHECK(g_kernel.sent.empty());
-  }
-  SECTION("the kernel reserves the command for itself: EXCLUSIVE in the query") {
-    kernel_lists(mcsafe::cxl::command_flag_exclusive);
-    CHECK(mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake).error == clear_poison_error::reserved_by_kernel);
-    CHECK(g_kernel.sent.empty());
-  }
-  SECTION("the kernel reserves it at send time: EBUSY") {
-    kernel_lists(0);
-    g_kernel.send_errno = EBUSY;
-    CHECK(mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake).error == clear_poison_error::reserved_by_kernel);
-  }
-  SECTION("the device does not support it: ENOTTY at send time") {
-    kernel_lists(0);
-    g_kernel.send_errno = ENOTTY;
-    CHECK(mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake).error == clear_poison_error::not_supported);
-  }
-  SECTION("permission") {
-    kernel_lists(0);
-    g_kernel.send_errno = EACCES;
-    const auto r = mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake);
-    CHECK(r.error == clear_poison_error::permission);
-    CHECK(r.sys_errno == EACCES);
-  }
-  SECTION("the device refuses: its mailbox return code comes back") {
-    kernel_lists(0);
-    g_kernel.retval = 0xF;  // Invalid Physical Address
-    const auto r = mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake);
-    CHECK(r.error == clear_poison_error::device_error);
-    CHECK(r.device_status == 0xF);
-  }
-  SECTION("the device went away") {
-    kernel_lists(0);
-    g_kernel.send_errno = ENXIO;
-    CHECK(mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake).error == clear_poison_error::no_device);
-  }
-  SECTION("other errors keep their errno") {
-    kernel_lists(0);
-    g_kernel.send_errno = ENOMEM;
-    const auto r = mcsafe::cxl::clear_poison(7, 64, data.bytes, k_fake);
-    CHECK(r.error == clear_poison_error::system_error);
-    CHECK(r.sys_errno == ENOMEM);
-  }
+  CHECK(mcsafe::cxl::clear_poison(7, 0, nullptr, k_fake).error == clear_poison_error::invalid_argument);
+  CHECK(g_kernel.requests.empty());
+}
+
+TEST_CASE("cxl: each refusal has its own error value", "[cxl][errors]") {
+  for (const kernel_answer& a : refusals) check_answer(a, k_fake);
 }
 
 TEST_CASE("cxl: with allow_raw, the raw mailbox command 0x4302 carries the same payload", "[cxl][raw]") {
-  const line data;
-  SECTION("the command is not listed, RAW is") {
-    kernel_lists(0, false, true);
-    const auto r = mcsafe::cxl::clear_poison(7, 0x40, data.bytes, k_fake_raw);
-    CHECK(r.ok());
-    CHECK(r.raw);
-    REQUIRE(g_kernel.sent.size() == 1);
-    const cxl_send_command& cmd = g_kernel.sent[0];
-    CHECK(cmd.id == CXL_MEM_COMMAND_ID_RAW);
-    CHECK(cmd.raw.opcode == 0x4302);
-    CHECK(cmd.raw.rsvd == 0);
-    CHECK(cmd.in.size == 72);
-    CHECK(std::memcmp(g_kernel.payloads[0].data() + 8, data.bytes, 64) == 0);
-  }
-  SECTION("listed but ENOTTY by id: RAW is tried next") {
-    kernel_lists(0, true, true);
-    g_kernel.send_errno = ENOTTY;
-    const auto r = mcsafe::cxl::clear_poison(7, 0x40, data.bytes, k_fake_raw);
-    CHECK(g_kernel.sent.size() == 2);
-    CHECK(r.raw);
-    CHECK(r.error == clear_poison_error::not_supported);
-  }
-  SECTION("a kernel without CONFIG_CXL_MEM_RAW_COMMANDS refuses RAW with EPERM") {
-    kernel_lists(0, false, true);
-    g_kernel.send_errno = EPERM;
-    const auto r = mcsafe::cxl::clear_poison(7, 0x40, data.bytes, k_fake_raw);
-    CHECK(r.error == clear_poison_error::permission);
-    CHECK(r.raw);
-  }
-  SECTION("neither listed") {
-    kernel_lists(0, false, false);
-    CHECK(mcsafe::cxl::clear_poison(7, 0x40, data.bytes, k_fake_raw).error == clear_poison_error::not_supported);
-    CHECK(g_kernel.sent.empty());
-  }
+  for (const kernel_answer& a : raw_answers) check_answer(a, k_fake_raw);
 }
 
 TEST_CASE("cxl: the real ioctl on files that are not CXL devices", "[cxl][real]") {

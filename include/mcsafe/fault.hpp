@@ -82,8 +82,9 @@ struct copy_result {
   constexpr explicit operator bool() const noexcept { return ok(); }
 };
 
-// A value or the fault that prevented reading it. No exceptions: value() on a fault is a
-// precondition violation (checked by assert in debug builds only through has_value()).
+// A value or the fault that prevented reading it. No exceptions and no abort: value() and *
+// on a fault return a value-initialized T (never the bytes that faulted); check has_value()
+// first, or use value_or().
 template <class T>
 class result {
  public:

@@ -14,9 +14,9 @@
 //  3. A synchronous fault (SIGBUS other than BUS_MCEERR_AO, or SIGSEGV) is handled only when
 //     the interrupted PC lies inside a guarded routine or is a guarded inline move listed in
 //     this object's exception table (detail/x86_64/extable.hpp): it writes si_addr and the
-//     packed signo/si_code/si_addr_lsb into the return registers (rax, rdx) and resumes at the
-//     routine's fixup or the entry's resume label. Returning from the handler restores the
-//     signal mask (unlike longjmp).
+//     packed signo/si_code/si_addr_lsb into the return registers (rax:rdx on x86-64, x0:x1 on
+//     aarch64) and resumes at the routine's fixup or the entry's resume label. Returning from
+//     the handler restores the signal mask (unlike longjmp).
 //  4. BUS_MCEERR_AO (action optional: the kernel found poison in a page we map, not at an
 //     access) goes to the on_async_poison() callback when one is set, wherever the PC is.
 //  5. Everything else chains to the action that was installed before ours: an SA_SIGINFO

@@ -8,7 +8,6 @@
 // again costs a machine check, and on some platforms worse. Offsets in the map are bytes from
 // the data() of the span the map was made for; a subspan keeps that origin.
 #pragma once
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -174,12 +173,13 @@ class poison_span {
     const auto* src = reinterpret_cast<const unsigned char*>(data.data());
     const std::size_t b0 = first * sizeof(T), b1 = (first + data.size()) * sizeof(T);
     const std::uintptr_t addr0 = reinterpret_cast<std::uintptr_t>(base);
+    constexpr std::uintptr_t line_offset = line_size - 1;  // the address bits below a line
     for (;;) {
       const auto it = map.first_overlap({origin_ + b0, origin_ + b1});
       if (it == map.end()) return result;
       const std::size_t rb = std::max(it->begin - origin_, b0), re = std::min(it->end - origin_, b1);
-      const std::uintptr_t lb = (addr0 + rb) & ~std::uintptr_t{63};
-      const std::uintptr_t le = (addr0 + re + 63) & ~std::uintptr_t{63};
+      const std::uintptr_t lb = (addr0 + rb) & ~line_offset;
+      const std::uintptr_t le = (addr0 + re + line_offset) & ~line_offset;
       if (lb < addr0 + b0 || le > addr0 + b1) {
         result.error = std::errc::invalid_argument;
         return result;
@@ -187,10 +187,10 @@ class poison_span {
       const std::size_t off = static_cast<std::size_t>(lb - addr0);
       write_result w = clear_write(base + off, src + (off - b0), static_cast<std::size_t>(le - lb));
       if (!w.ok()) return w;
-      unsigned char check[64];
-      for (std::size_t o = 0; o < le - lb; o += 64) {
-        const copy_result r = mc_safe_copy(check, base + off + o, 64);
-        if (!r.ok() || std::memcmp(check, src + (off - b0) + o, 64) != 0) {
+      unsigned char check[line_size];
+      for (std::size_t o = 0; o < le - lb; o += line_size) {
+        const copy_result r = mc_safe_copy(check, base + off + o, line_size);
+        if (!r.ok() || std::memcmp(check, src + (off - b0) + o, line_size) != 0) {
           w.fault = r.fault;
           w.error = r.ok() ? std::errc::io_error : std::errc{};
           return w;

@@ -8,17 +8,9 @@
 // resumes at the fixup, which returns. Same contract as the x86-64 routines.
 #pragma once
 #include "../routine_abi.hpp"
+#include "../asm_section.hpp"
 
-asm(".ifndef mcsafe_v1_copy_generic\n"
-    ".pushsection .text.mcsafe_v1_copy_generic,\"axG\",%progbits,mcsafe_v1_copy_generic,comdat\n"
-    ".p2align 4\n"
-    ".weak mcsafe_v1_copy_generic\n.hidden mcsafe_v1_copy_generic\n"
-    ".type mcsafe_v1_copy_generic,%function\n"
-    ".weak mcsafe_v1_copy_generic_fixup\n.hidden mcsafe_v1_copy_generic_fixup\n"
-    ".weak mcsafe_v1_copy_generic_end\n.hidden mcsafe_v1_copy_generic_end\n"
-    ".weak mcsafe_v1_copy_generic_begin\n.hidden mcsafe_v1_copy_generic_begin\n"
-    "mcsafe_v1_copy_generic:\n"
-    "mcsafe_v1_copy_generic_begin:\n"
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_generic)
     "    cbz x2, 2f\n"
     "1:  ldrb w3, [x1], #1\n"
     "    strb w3, [x0], #1\n"
@@ -29,9 +21,6 @@ asm(".ifndef mcsafe_v1_copy_generic\n"
     "    ret\n"
     "mcsafe_v1_copy_generic_fixup:\n"
     "    ret\n"
-    "mcsafe_v1_copy_generic_end:\n"
-    ".size mcsafe_v1_copy_generic, mcsafe_v1_copy_generic_end - mcsafe_v1_copy_generic\n"
-    ".popsection\n"
-    ".endif\n");
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_generic));
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_generic, void*, const void*, std::size_t);

@@ -4,7 +4,7 @@
 // mcsafe/detail/x86_64/copy_routines.hpp - the scalar guarded copy routines for x86-64.
 //
 // Signature of each: raw_result f(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/).
-// Contract (see detail/routine.hpp): {0,0} when all n bytes were copied; on a fault the handler
+// Contract (see detail/routine_abi.hpp): {0,0} when all n bytes were copied; on a fault the handler
 // resumes at <name>_fixup with rax = si_addr and rdx = packed signo/si_code/lsb, and the routine
 // returns that pair. What is known to be copied when a fault hits at address p on one side:
 // every byte below p on that side, minus the bytes of the access in flight (up to 8 bytes for
@@ -12,11 +12,11 @@
 // (copy.hpp) therefore re-copies [0, offset of p) before it reports `copied`.
 #pragma once
 #include "../routine_abi.hpp"
-#include "asm_section.hpp"
+#include "../asm_section.hpp"
 
 // rep_movsb: the kernel's copy_mc_enhanced_fast_string. Fast with ERMS/FSRM; one instruction,
 // so a fault leaves rcx = bytes not moved, which we do not need: si_addr is exact.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_rep_movsb)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_rep_movsb)
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
     "    xorl %eax, %eax\n"
@@ -24,12 +24,12 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_rep_movsb)
     "    ret\n"
     "mcsafe_v1_copy_rep_movsb_fixup:\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_rep_movsb));
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_rep_movsb));
 
 // fragile: like the kernel's copy_mc_fragile. Byte moves until the source is 8-byte aligned,
 // then aligned 8-byte loads (a load never spans two cachelines, so a poisoned line is touched
 // by exactly one load), then a byte tail.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_fragile)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_fragile)
     "    cmpq $8, %rdx\n"
     "    jb 3f\n"                       // short: bytes only
     "    movl %esi, %ecx\n"
@@ -67,11 +67,11 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_fragile)
     "    ret\n"
     "mcsafe_v1_copy_fragile_fixup:\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_fragile));
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_fragile));
 
 // generic: one byte at a time, forward. The reference routine: simplest to audit, and its
 // "copied" needs no correction at all.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_generic)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_generic)
     "    testq %rdx, %rdx\n"
     "    jz 2f\n"
     "1:  movb (%rsi), %al\n"
@@ -85,7 +85,7 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_generic)
     "    ret\n"
     "mcsafe_v1_copy_generic_fixup:\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_generic));
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_generic));
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_rep_movsb, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_fragile, void*, const void*, std::size_t);

@@ -5,7 +5,7 @@
 // AVX2 (ymm, `vector`), AVX-512 (zmm, `vector_avx512`) and SSE2 (xmm, `vector_sse2`) from one body.
 //
 // raw_result <routine>(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/)
-// Same contract as detail/routine.hpp. One GAS macro writes the three routines; V is the vector
+// Same contract as detail/routine_abi.hpp. One GAS macro writes the three routines; V is the vector
 // width (32 for AVX2, 64 for AVX-512, 16 for SSE2). Size classes, as in glibc's
 // memmove-vec-unaligned-erms:
 //   0..15 (0..16 for SSE2)  two overlapping scalar moves (8+8, 4+4, 2+2) or one byte
@@ -20,9 +20,9 @@
 //   R+1..U                  rep movsb
 //   > U                     the loop again
 // R and U are the two 64-bit words of mcsafe_v1_copy_vector_rep_above, shared by the routines
-// and set from CPUID for the chosen one before it is first published (dispatch.hpp,
-// vector_rep_band_for()); U is ~0 (no upper bound) except where rep movsb measured slower than
-// the loop above some size.
+// and set from CPUID for the chosen one before it is first published (dispatch.hpp, the
+// threshold rule of each backend); U is ~0 (no upper bound) except where rep movsb measured
+// slower than the loop above some size.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -35,7 +35,7 @@
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
 #include "../routine_abi.hpp"
-#include "asm_section.hpp"
+#include "../asm_section.hpp"
 
 // The macros are defined and purged within this one asm() so that a unit holding it twice
 // (-flto pastes every unit's top-level asm together) never redefines them.
@@ -185,15 +185,15 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".endif\n"
     "    ret\n"
     ".endm\n"
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector, 32, vmovdqu, vmovdqa, ymm, vmovdqu, 1\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector)
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_avx512, 64, vmovdqu64, vmovdqa64, zmm, vmovdqu64, 0, 2\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
-    MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
+    MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_sse2, 16, movups, movaps, xmm, movups, 0\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
+    MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The thresholds {R, U}, with the routine's once-per-input guard: hidden and weak in a
@@ -212,5 +212,6 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U}: written only by set_vector_rep_band() (dispatch.hpp); read by the routines above.
+// {R, U}: written only by dispatch.hpp (the choice and the testing:: overrides); read by the
+// routines above.
 extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above[2];

@@ -5,7 +5,7 @@
 //
 // Signature of each: raw_result f(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/),
 // where dst is 64-byte aligned and n is a multiple of 64 (the low six bits are ignored); src
-// may have any alignment (unaligned loads). Contract (see detail/routine.hpp): {0,0} when all
+// may have any alignment (unaligned loads). Contract (see detail/routine_abi.hpp): {0,0} when all
 // n bytes were stored; on a fault the handler resumes at <name>_fixup with rax = si_addr and
 // rdx = packed signo/si_code/lsb, and the routine returns that pair.
 //
@@ -18,14 +18,14 @@
 // that were stored are globally visible, in order, when the routine returns.
 #pragma once
 #include "../routine_abi.hpp"
-#include "asm_section.hpp"
+#include "../asm_section.hpp"
 
 // movdir64b: MOVDIR64B (66 0F 38 F8 /r: reg = destination address, r/m = 64-byte source) is
 // one 64-byte direct store with guaranteed 64-byte write atomicity that never reads the
 // destination line (no read-for-ownership), so a poisoned line is replaced, not consumed.
 // Encoded as bytes with ModRM 0x02: destination address in rax, source in [rdx]. Weakly
 // ordered like a non-temporal store, hence the sfence.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_movdir64b)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_store_movdir64b)
     "    movq %rdx, %rcx\n"
     "    shrq $6, %rcx\n"                    // rcx = lines
     "    jz 2f\n"
@@ -43,12 +43,12 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_movdir64b)
     "mcsafe_v1_store_movdir64b_fixup:\n"
     "    sfence\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_store_movdir64b));
+    MCSAFE_ROUTINE_END(mcsafe_v1_store_movdir64b));
 
 // avx512_nt: one 64-byte non-temporal store (vmovntdq zmm) per line: no read-for-ownership,
 // not architecturally atomic. Four lines per iteration while at least four remain, each
 // loaded and stored before the next one is loaded.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_avx512_nt)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_store_avx512_nt)
     "    movq %rdx, %rcx\n"
     "    shrq $8, %rcx\n"                    // rcx = groups of four lines
     "    andl $0xc0, %edx\n"                 // rdx = bytes in the last 0..3 lines
@@ -83,11 +83,11 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_avx512_nt)
     "    sfence\n"
     "    vzeroupper\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_store_avx512_nt));
+    MCSAFE_ROUTINE_END(mcsafe_v1_store_avx512_nt));
 
 // sse2_nt: four 16-byte non-temporal stores (movntdq) per line, after loading all four parts.
 // The four stores fill one write-combining buffer, which then goes out as a full line.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_sse2_nt)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_store_sse2_nt)
     "    shrq $6, %rdx\n"                    // rdx = lines
     "    jz 2f\n"
     "1:  movdqu (%rsi), %xmm0\n"
@@ -109,12 +109,12 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_sse2_nt)
     "mcsafe_v1_store_sse2_nt_fixup:\n"
     "    sfence\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_store_sse2_nt));
+    MCSAFE_ROUTINE_END(mcsafe_v1_store_sse2_nt));
 
 // portable: plain 8-byte stores, two halves of four per line. Reads the destination line into
 // the cache first (read-for-ownership), so it does not replace a poisoned line: the fallback
 // for correctness and for comparison, never the choice where a vector method exists.
-asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_portable)
+asm(MCSAFE_ROUTINE_BEGIN(mcsafe_v1_store_portable)
     "    shrq $6, %rdx\n"                    // rdx = lines
     "    jz 2f\n"
     "1:  movq (%rsi), %rax\n"
@@ -142,7 +142,7 @@ asm(MCSAFE_X86_ROUTINE_BEGIN(mcsafe_v1_store_portable)
     "    ret\n"
     "mcsafe_v1_store_portable_fixup:\n"
     "    ret\n"
-    MCSAFE_X86_ROUTINE_END(mcsafe_v1_store_portable));
+    MCSAFE_ROUTINE_END(mcsafe_v1_store_portable));
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_store_movdir64b, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_store_avx512_nt, void*, const void*, std::size_t);

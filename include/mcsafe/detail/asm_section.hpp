@@ -1,27 +1,40 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: 2026 The mcsafe authors
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
-// mcsafe/detail/x86_64/asm_section.hpp - how one guarded routine is emitted from a header.
+// mcsafe/detail/asm_section.hpp - how one guarded routine is emitted from a header, on every
+// architecture.
 //
 // Each routine is a top-level asm() block placed in its own COMDAT section, wrapped in
 // .ifndef so that it is emitted once per assembler input even when several headers or (with
 // -flto) several translation units paste the same block into one unit. The entry, fixup and
 // end labels are .weak and .hidden: the linker keeps one copy per executable or shared object
 // and never binds one DSO's PC range to another's. Works with -O0..-O3, -flto, -fPIC and
-// --gc-sections under GCC and Clang.
+// --gc-sections under GCC and Clang. The section and symbol types are written %progbits and
+// %function, which GNU as and Clang accept on x86-64 and aarch64 alike (on aarch64 `@` starts
+// a comment).
+//
+//   asm(MCSAFE_ROUTINE_BEGIN(name) "...body, with a label name_fixup..." MCSAFE_ROUTINE_END(name));
 #pragma once
 
-#define MCSAFE_X86_ROUTINE_BEGIN(name)                                            \
+// The entry's alignment, as log2 of bytes: 32 on x86-64 and 16 elsewhere, as the routines
+// have always been emitted.
+#if defined(__x86_64__)
+#define MCSAFE_ROUTINE_P2ALIGN "5"
+#else
+#define MCSAFE_ROUTINE_P2ALIGN "4"
+#endif
+
+#define MCSAFE_ROUTINE_BEGIN(name)                                                \
   ".ifndef " #name "\n"                                                           \
-  ".pushsection .text." #name ",\"axG\",@progbits," #name ",comdat\n"             \
-  ".p2align 5\n"                                                                  \
-  ".weak " #name "\n.hidden " #name "\n.type " #name ",@function\n"               \
+  ".pushsection .text." #name ",\"axG\",%progbits," #name ",comdat\n"             \
+  ".p2align " MCSAFE_ROUTINE_P2ALIGN "\n"                                         \
+  ".weak " #name "\n.hidden " #name "\n.type " #name ",%function\n"               \
   ".weak " #name "_fixup\n.hidden " #name "_fixup\n"                              \
   ".weak " #name "_begin\n.hidden " #name "_begin\n"                              \
   ".weak " #name "_end\n.hidden " #name "_end\n" #name ":\n" #name "_begin:\n"
 
-#define MCSAFE_X86_ROUTINE_END(name) \
-  #name "_end:\n"                    \
+#define MCSAFE_ROUTINE_END(name)                                                  \
+  #name "_end:\n"                                                                 \
   ".size " #name ", " #name "_end - " #name "\n"                                  \
   ".popsection\n"                                                                 \
   ".endif\n"
