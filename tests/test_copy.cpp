@@ -162,32 +162,6 @@ TEST_CASE("copy: a faulting mc_safe_load as the first call installs the handler 
   CHECK(mcsafe::installed());
 }
 
-// The same for mc_safe_copy, whose routine pointer starts as the first-use trampoline
-// (dispatch.hpp, first_copy): it sets up, copies with the chosen routine, and the fault's slow
-// path re-copies with that routine's forward partner, never with the trampoline.
-TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler and is exact", "[copy]") {
-  namespace d = mcsafe::detail;
-  // Under CTest this case has a process of its own, so nothing has copied yet; run inside the
-  // whole binary, an earlier case has set the pointer up and the rest still holds.
-  const bool fresh = d::g_copy_fn.load() == &d::first_copy;
-  if (!fresh) WARN("not the process's first copy: the trampoline itself is not exercised");
-  const std::size_t pg = mcsafe_test::page_size();
-  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
-  std::vector<unsigned char> out(300, 0);
-  const unsigned char* src = file.cut() - 100;  // 300 bytes: a vector class that loads its tail first
-  const auto r = mcsafe::mc_safe_copy(out.data(), src, out.size());
-  CHECK(r.copied == 100);
-  CHECK(r.fault.kind == fault_kind::bus_error);
-  CHECK(r.fault.side == mcsafe::fault_side::source);
-  CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()));
-  CHECK(std::memcmp(out.data(), src, 100) == 0);
-  CHECK(mcsafe::installed());
-  const d::raw_copy_fn chosen = d::g_copy_fn.load();
-  CHECK(chosen != &d::first_copy);
-  CHECK(chosen == d::active_copy());
-  CHECK(d::forward_routine(&d::first_copy) == d::forward_routine(chosen));
-}
-
 TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);

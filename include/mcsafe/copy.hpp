@@ -22,7 +22,6 @@ namespace detail {
 // The routine that re-copies after a fault: the backend's own when it moves bytes in address
 // order, else rep_movsb (dispatch.hpp, copy_backend_row::forward).
 inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
-  if (fn == &first_copy) fn = active_copy();  // the copy that set up: the routine it chose
   for (const copy_backend_row& r : k_copy_backends)
     if (r.fn == fn && !r.forward) return copy_row(copy_backend::rep_movsb).fn;
   return fn;
@@ -87,7 +86,7 @@ MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::s
 #endif
   if (detail::bad_ranges(dst, src, n)) [[unlikely]]
     return detail::invalid_copy(src, n);
-  const detail::raw_copy_fn fn = detail::g_copy_fn.load(std::memory_order_acquire);  // or first_copy
+  const detail::raw_copy_fn fn = detail::active_copy();
   const detail::raw_result r = fn(dst, src, n);
   if (r.info == 0) [[likely]]
     return {n, {}};
