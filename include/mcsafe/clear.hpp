@@ -38,7 +38,6 @@
 #include "detail/choice.hpp"
 #include "detail/config.hpp"
 #include "detail/fault_word.hpp"
-#include "detail/generic.hpp"
 #include "detail/routine_table.hpp"
 #include "fault.hpp"
 #include "guard.hpp"
