@@ -162,6 +162,32 @@ TEST_CASE("copy: a faulting mc_safe_load as the first call installs the handler 
   CHECK(mcsafe::installed());
 }
 
+// The same for mc_safe_copy, whose routine pointer starts as the first-use trampoline
+// (dispatch.hpp, first_copy): it sets up, copies with the chosen routine, and the fault's slow
+// path re-copies with that routine's forward partner, never with the trampoline.
+TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler and is exact", "[copy]") {
+  namespace d = mcsafe::detail;
+  // Under CTest this case has a process of its own, so nothing has copied yet; run inside the
+  // whole binary, an earlier case has set the pointer up and the rest still holds.
+  const bool fresh = d::g_copy_fn.load() == &d::first_copy;
+  if (!fresh) WARN("not the process's first copy: the trampoline itself is not exercised");
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  std::vector<unsigned char> out(300, 0);
+  const unsigned char* src = file.cut() - 100;  // 300 bytes: a vector class that loads its tail first
+  const auto r = mcsafe::mc_safe_copy(out.data(), src, out.size());
+  CHECK(r.copied == 100);
+  CHECK(r.fault.kind == fault_kind::bus_error);
+  CHECK(r.fault.side == mcsafe::fault_side::source);
+  CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()));
+  CHECK(std::memcmp(out.data(), src, 100) == 0);
+  CHECK(mcsafe::installed());
+  const d::raw_copy_fn chosen = d::g_copy_fn.load();
+  CHECK(chosen != &d::first_copy);
+  CHECK(chosen == d::active_copy());
+  CHECK(d::forward_routine(&d::first_copy) == d::forward_routine(chosen));
+}
+
 TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
@@ -251,12 +277,12 @@ TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv wit
   CHECK(std::memcmp(pages.bad() - 4, "\xff\xff\xff\xff", 4) == 0);
 }
 
-// Constant lengths of 1..16 bytes are copied inline (four guarded moves, copy.hpp); at -O2 the
+// Constant lengths of 1..64 bytes are copied inline (four guarded moves, copy.hpp); at -O2 the
 // N below is a constant in mc_safe_copy. Every N, every position of the cut relative to the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
 template <std::size_t N>
 void check_constant_copy_across_cut(unsigned char* cut, std::size_t& wrong) {
-  unsigned char buf[64];
+  unsigned char buf[128];
   for (std::size_t below = 0; below <= N + 1; ++below) {
     const bool fits = below >= N;
     const std::size_t expect = fits ? N : below;
@@ -267,14 +293,14 @@ void check_constant_copy_across_cut(unsigned char* cut, std::size_t& wrong) {
                   r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
       ++wrong;
     for (std::size_t i = 0; i < 8; ++i) wrong += buf[i] != 0x5A;  // nothing written below dst
-    std::memset(cut - 32, 0x5A, 32);
+    std::memset(cut - 96, 0x5A, 96);
     for (std::size_t i = 0; i < N; ++i) buf[i] = static_cast<unsigned char>(0xC0 + i);
     r = mcsafe::mc_safe_copy(cut - below, buf, N);  // destination side
     if (r.ok() != fits || r.copied != expect) ++wrong;
     if (!fits && (r.fault.side != mcsafe::fault_side::destination || r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
       ++wrong;
-    for (std::size_t i = 0; i < 32; ++i) {  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
-      const unsigned char* q = cut - 32 + i;
+    for (std::size_t i = 0; i < 96; ++i) {  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
+      const unsigned char* q = cut - 96 + i;
       const bool landed = q >= cut - below && q < cut - below + expect;
       if (*q != (landed ? buf[q - (cut - below)] : 0x5A)) ++wrong;
     }
@@ -286,17 +312,17 @@ void check_constant_copies(unsigned char* cut, std::size_t& wrong, std::index_se
   (check_constant_copy_across_cut<N + 1>(cut, wrong), ...);
 }
 
-TEST_CASE("copy: constant lengths of 1..16 bytes, inline, at every position across a cut", "[copy][fault]") {
+TEST_CASE("copy: constant lengths of 1..64 bytes, inline, at every position across a cut", "[copy][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
   std::size_t wrong = 0;
-  check_constant_copies(file.cut(), wrong, std::make_index_sequence<17>{});  // 1..17: 17 takes the call
+  check_constant_copies(file.cut(), wrong, std::make_index_sequence<65>{});  // 1..65: 65 takes the call
   CHECK(wrong == 0);
-  unsigned char src[32], dst[32];
-  for (std::size_t i = 0; i < 32; ++i) src[i] = static_cast<unsigned char>(i + 1);
+  unsigned char src[80], dst[80];
+  for (std::size_t i = 0; i < 80; ++i) src[i] = static_cast<unsigned char>(i + 1);
 #if defined(MCSAFE_ARCH_X86_64)
   // The same asm driven directly, whatever the optimizer did with the constant.
-  for (std::size_t n = 1; n <= 16; ++n) {
+  for (std::size_t n = 1; n <= 64; ++n) {
     std::memset(dst, 0, sizeof dst);
     const auto r = mcsafe::detail::inline_small_copy(dst + 3, src + 5, n);
     CHECK(r.info == 0);

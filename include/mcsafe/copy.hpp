@@ -22,6 +22,7 @@ namespace detail {
 // The routine that re-copies after a fault: the backend's own when it moves bytes in address
 // order, else rep_movsb (dispatch.hpp, copy_backend_row::forward).
 inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
+  if (fn == &first_copy) fn = active_copy();  // the copy that set up: the routine it chose
   for (const copy_backend_row& r : k_copy_backends)
     if (r.fn == fn && !r.forward) return copy_row(copy_backend::rep_movsb).fn;
   return fn;
@@ -46,9 +47,18 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 }
 
 #if defined(MCSAFE_ARCH_X86_64)
-// The inline form of a copy of 1 to 16 bytes: the widest word that fits twice (extable.hpp).
-inline constexpr std::size_t k_inline_copy_max = 16;
+// Copies of up to 64 bytes run inline in the caller (extable.hpp): at these sizes the call and
+// return, even perfectly predicted, cost more than the moves (docs/benchmarks.md). A length the
+// compiler knows, 1 to 64, and any length from 8 to 64 take this path; an unknown length below
+// 8 calls the routine, which keeps each caller's inline code to two size classes.
+inline constexpr std::size_t k_inline_copy_max = 64;
+MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
+  return __builtin_constant_p(n) ? n - 1 < k_inline_copy_max : n - 8 <= k_inline_copy_max - 8;
+}
+// The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up, else the widest word that
+// fits twice (as the routines' small classes).
 MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (n >= 16) return guarded_copy_16_64(dst, src, n);
   if (n >= 8) return guarded_small_copy<std::uint64_t>(dst, src, n);
   if (n >= 4) return guarded_small_copy<std::uint32_t>(dst, src, n);
   if (n >= 2) return guarded_small_copy<std::uint16_t>(dst, src, n);
@@ -62,6 +72,19 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
   return {0, invalid_argument_fault(bad_range(src, n) ? fault_side::source : fault_side::destination)};
 }
 
+// mc_safe_copy by the chosen routine, at any length: the range check, then one indirect call.
+// mc_safe_copy takes it above the inline sizes; tests take it at every size, so each
+// backend's own small classes stay covered by the fault matrix.
+MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (bad_ranges(dst, src, n)) [[unlikely]]
+    return invalid_copy(src, n);
+  const raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);  // or first_copy
+  const raw_result r = fn(dst, src, n);
+  if (r.info == 0) [[likely]]
+    return {n, {}};
+  return finish_after_fault(dst, src, n, r, fn);
+}
+
 }  // namespace detail
 
 // Copies n bytes like memcpy (buffers must not overlap). If a load from src or a store to dst
@@ -70,12 +93,12 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
 // on which side and at which address. A null pointer with n > 0 is refused with
 // fault_kind::invalid_argument before anything is touched, and so is a range that runs past
 // the top of the address space. Costs nothing beyond the copy when nothing faults: one
-// branch for the arguments, one indirect call, no setjmp, no thread-local state.
-// A length the compiler knows, from 1 to 16 bytes (a record header, a key, a span of fixed
-// extent), is copied inline like memcpy's: four guarded moves, no call.
+// branch for the arguments, one indirect call, no setjmp, no thread-local state. On x86-64 a
+// copy of 8 to 64 bytes, or of a constant 1 to 64 (a record header, a key, a span of fixed
+// extent), makes no call at all: four guarded moves inline, as the kernel's small user copies.
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  if (__builtin_constant_p(n) && n - 1 < detail::k_inline_copy_max) {
+  if (detail::inline_copy_fits(n)) {
     if (detail::later_start_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
       const detail::raw_result r = detail::inline_small_copy(dst, src, n);
       if (r.info == 0) [[likely]]
@@ -84,13 +107,7 @@ MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::s
     }
   }
 #endif
-  if (detail::bad_ranges(dst, src, n)) [[unlikely]]
-    return detail::invalid_copy(src, n);
-  const detail::raw_copy_fn fn = detail::active_copy();
-  const detail::raw_result r = fn(dst, src, n);
-  if (r.info == 0) [[likely]]
-    return {n, {}};
-  return detail::finish_after_fault(dst, src, n, r, fn);
+  return detail::routine_copy(dst, src, n);
 }
 
 // Copies whole elements from src into dst (dst must be at least as long). `copied` counts
@@ -124,9 +141,9 @@ MCSAFE_COLD inline bool prepare_word_access(const void* p, std::size_t size) noe
 
 // Whether a guarded load or store of `size` <= 8 bytes at p may run: one compare for both
 // preconditions, the handler is installed and [p, p + size) neither is null nor wraps.
-// g_word_limit is 0 until the handler is installed, then 2^64 - 16, so p - 1 below it means
-// both (for up to 16 bytes: the inline copy uses it too). The few addresses it sends to the
-// slow path needlessly (the top 16 bytes) are checked exactly there.
+// g_word_limit is 0 until the handler is installed, then 2^64 - 64, so p - 1 below it means
+// both (for up to 64 bytes: the inline copy uses it too). The few addresses it sends to the
+// slow path needlessly (the top 64 bytes) are checked exactly there.
 MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noexcept {
   const std::uintptr_t limit = g_word_limit.load(std::memory_order_acquire);
   if (reinterpret_cast<std::uintptr_t>(p) - 1 < limit) [[likely]]

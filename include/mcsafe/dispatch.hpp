@@ -241,12 +241,15 @@ inline const copy_choice& default_copy_choice() noexcept {
   return c;
 }
 
-inline std::atomic<raw_copy_fn> g_copy_fn{nullptr};
+// The routine every mc_safe_copy calls. It starts as first_copy, so the hot path is a load and
+// a call with no test for "not set up yet".
+inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept;
+inline std::atomic<raw_copy_fn> g_copy_fn{&first_copy};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
-// 0 until init_copy() has run (the handler is installed), then 2^64 - 16: the inlined word
+// 0 until init_copy() has run (the handler is installed), then 2^64 - 64: the inlined word
 // loads, stores and small copies compare p - 1 against it, one test for "installed", "not
-// null" and "p + 16 does not wrap" (copy.hpp, word_access_ready).
-inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 15;
+// null" and "p + 64 does not wrap" (copy.hpp, word_access_ready and k_inline_copy_max).
+inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 63;
 inline std::atomic<std::uintptr_t> g_word_limit{0};
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.
@@ -256,7 +259,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 #endif
   const copy_choice& c = default_copy_choice();
   raw_copy_fn fn = copy_routine(c.backend, host_cpu());
-  raw_copy_fn expected = nullptr;
+  raw_copy_fn expected = &first_copy;
   set_vector_rep_band({c.vector_rep_above, c.vector_rep_upto});
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
   g_word_limit.store(k_word_limit_ready, std::memory_order_release);
@@ -264,10 +267,18 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   return fn;
 }
 
-// The hot path: one acquire load (a plain mov on x86) and a predictable branch.
+// The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a
+// guarded routine: a fault is caught in the routine it calls, whose result it passes on (the
+// caller's slow path maps first_copy to the chosen routine, copy.hpp forward_routine).
+inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept {
+  return init_copy()(dst, src, n);
+}
+
+// The chosen routine, set up on first use (never first_copy): one acquire load (a plain mov on
+// x86) and a predictable branch.
 MCSAFE_ALWAYS_INLINE raw_copy_fn active_copy() noexcept {
   raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);
-  if (fn != nullptr) [[likely]]
+  if (fn != &first_copy) [[likely]]
     return fn;
   return init_copy();
 }

@@ -7,13 +7,15 @@
 // raw_result <routine>(void* dst /*rdi*/, const void* src /*rsi*/, size_t n /*rdx*/)
 // Same contract as detail/routine_abi.hpp. One GAS macro writes the three routines; V is the vector
 // width (32 for AVX2, 64 for AVX-512, 16 for SSE2). Size classes, as in glibc's
-// memmove-vec-unaligned-erms:
-//   0..15 (0..16 for SSE2)  two overlapping scalar moves (8+8, 4+4, 2+2) or one byte
-//   16..32 (V > 16)         two overlapping 16-byte moves
-//   33..64 (V = 64)         two overlapping 32-byte moves
-//   V+1..2V                 two overlapping V-byte moves
+// memmove-vec-unaligned-erms, in the order they are tested:
+//   V..2V                   two overlapping V-byte moves: falls through from the entry's two
+//                           compares, no taken branch (mc_safe_copy inlines up to 64 bytes on
+//                           x86-64, so the routine's common small case is 65..128 with zmm)
+//   0..15 (0..V-1 for SSE2) two overlapping scalar moves (8+8, 4+4, 2+2) or one byte
+//   16..32, below V (V > 16) two overlapping 16-byte moves
+//   33..63 (V = 64)         two overlapping 32-byte moves
 //   2V+1..4V                four overlapping V-byte moves
-//   4V+1..8V                eight overlapping V-byte moves (the four above plus four more)
+//   4V+1..8V                eight overlapping V-byte moves, four from each end
 //   8V+1..R                 the last 4V bytes and the first V are loaded first, then a loop
 //                           of 4xV bytes with V-aligned stores, then the saved head and tail
 //                           are stored
@@ -30,8 +32,9 @@
 // a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm20-28 through EVEX
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
 // registers 16-31 are outside the state that makes SSE code pay for dirty upper halves, so it
-// needs no vzeroupper at all. Every class below 2V returns on its own (no jump to a shared
-// return: each taken branch costs at 8-64 bytes). Macro arguments: smov is the 16/32-byte
+// needs no vzeroupper at all. Every class up to 8V returns on its own and has at most one taken
+// branch before it (no jump to a shared return): at these sizes each taken branch costs about
+// a cycle, as much as the moves (docs/benchmarks.md). Macro arguments: smov is the 16/32-byte
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
 #include "../routine_abi.hpp"
@@ -48,8 +51,16 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    ret\n"
     ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=\n"
+    "    cmpq $2*\\vec, %rdx\n"
+    "    ja .L\\name\\()_over_2v\n"
     "    cmpq $\\vec, %rdx\n"
-    "    ja .L\\name\\()_over_1v\n"
+    "    jb .L\\name\\()_below_1v\n"
+    "    \\movu (%rsi), %\\reg\\hi\\()0\n"
+    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()1\n"
+    "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
+    "    \\movu %\\reg\\hi\\()1, -\\vec(%rdi,%rdx)\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+    ".L\\name\\()_below_1v:\n"
     ".if \\vec > 32\n"
     "    cmpq $32, %rdx\n"
     "    ja .L\\name\\()_33_64\n"
@@ -103,38 +114,37 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\smov %ymm\\hi\\()1, -32(%rdi,%rdx)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".endif\n"
-    // Each class up to 8V ends in its own return: a jump to a shared one was the only
-    // taken branch left on the 129..256 path, which lagged glibc by 7% at 256 B (AVX2).
-    ".L\\name\\()_over_1v:\n"
-    "    cmpq $2*\\vec, %rdx\n"
-    "    ja .L\\name\\()_over_2v\n"
-    "    \\movu (%rsi), %\\reg\\hi\\()0\n"
-    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()1\n"
-    "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
-    "    \\movu %\\reg\\hi\\()1, -\\vec(%rdi,%rdx)\n"
-    "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_over_2v:\n"
-    "    cmpq $8*\\vec, %rdx\n"
-    "    ja .L\\name\\()_over_8v\n"
+    "    cmpq $4*\\vec, %rdx\n"
+    "    ja .L\\name\\()_over_4v\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"
     "    \\movu \\vec(%rsi), %\\reg\\hi\\()1\n"
     "    \\movu -2*\\vec(%rsi,%rdx), %\\reg\\hi\\()2\n"
     "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()3\n"
-    "    cmpq $4*\\vec, %rdx\n"
-    "    jbe .L\\name\\()_store4\n"
-    "    \\movu 2*\\vec(%rsi), %\\reg\\hi\\()4\n"
-    "    \\movu 3*\\vec(%rsi), %\\reg\\hi\\()5\n"
-    "    \\movu -4*\\vec(%rsi,%rdx), %\\reg\\hi\\()6\n"
-    "    \\movu -3*\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"
-    "    \\movu %\\reg\\hi\\()4, 2*\\vec(%rdi)\n"
-    "    \\movu %\\reg\\hi\\()5, 3*\\vec(%rdi)\n"
-    "    \\movu %\\reg\\hi\\()6, -4*\\vec(%rdi,%rdx)\n"
-    "    \\movu %\\reg\\hi\\()7, -3*\\vec(%rdi,%rdx)\n"
-    ".L\\name\\()_store4:\n"
     "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
     "    \\movu %\\reg\\hi\\()1, \\vec(%rdi)\n"
     "    \\movu %\\reg\\hi\\()2, -2*\\vec(%rdi,%rdx)\n"
     "    \\movu %\\reg\\hi\\()3, -\\vec(%rdi,%rdx)\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+    ".L\\name\\()_over_4v:\n"
+    "    cmpq $8*\\vec, %rdx\n"
+    "    ja .L\\name\\()_over_8v\n"
+    "    \\movu (%rsi), %\\reg\\hi\\()0\n"
+    "    \\movu \\vec(%rsi), %\\reg\\hi\\()1\n"
+    "    \\movu 2*\\vec(%rsi), %\\reg\\hi\\()2\n"
+    "    \\movu 3*\\vec(%rsi), %\\reg\\hi\\()3\n"
+    "    \\movu -4*\\vec(%rsi,%rdx), %\\reg\\hi\\()4\n"
+    "    \\movu -3*\\vec(%rsi,%rdx), %\\reg\\hi\\()5\n"
+    "    \\movu -2*\\vec(%rsi,%rdx), %\\reg\\hi\\()6\n"
+    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"
+    "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
+    "    \\movu %\\reg\\hi\\()1, \\vec(%rdi)\n"
+    "    \\movu %\\reg\\hi\\()2, 2*\\vec(%rdi)\n"
+    "    \\movu %\\reg\\hi\\()3, 3*\\vec(%rdi)\n"
+    "    \\movu %\\reg\\hi\\()4, -4*\\vec(%rdi,%rdx)\n"
+    "    \\movu %\\reg\\hi\\()5, -3*\\vec(%rdi,%rdx)\n"
+    "    \\movu %\\reg\\hi\\()6, -2*\\vec(%rdi,%rdx)\n"
+    "    \\movu %\\reg\\hi\\()7, -\\vec(%rdi,%rdx)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_over_8v:\n"
     "    cmpq mcsafe_v1_copy_vector_rep_above(%rip), %rdx\n"
