@@ -95,7 +95,8 @@ MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::s
 // the top of the address space. Costs nothing beyond the copy when nothing faults: one
 // branch for the arguments, one indirect call, no setjmp, no thread-local state. On x86-64 a
 // copy of 8 to 64 bytes, or of a constant 1 to 64 (a record header, a key, a span of fixed
-// extent), makes no call at all: four guarded moves inline, as the kernel's small user copies.
+// extent), makes no call at all: four or eight guarded moves inline, as the kernel's small user
+// copies.
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (detail::inline_copy_fits(n)) {
