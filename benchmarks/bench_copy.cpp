@@ -211,7 +211,7 @@ double paired_median(benchmark::State& state, std::size_t calls, Safe safe_call,
 // the loop's stack slots (placed at random by the kernel per process), times that wait, and the
 // wait fell on either side at random: on the AMD Zen 5 VM, 128 B src+1 read memcpy 1.65 ns /
 // mc_safe_copy 3.03 ns in the benchmark and 5.49 / 4.64 ns in a standalone loop with the same
-// instructions, and an 8-byte shift of the stack made both 6-9 ns. So dst and src sit a third of
+// instructions, and shifting the stack by a few hundred bytes made both 6-9 ns. So dst and src sit a third of
 // a page from each other and from the stack; the `.same_offset` rows keep the old placement
 // (both at offset 0) to show that regime, which docs/benchmarks.md describes.
 void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::size_t rep_above, bool same_offset) {

@@ -277,7 +277,7 @@ TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv wit
   CHECK(std::memcmp(pages.bad() - 4, "\xff\xff\xff\xff", 4) == 0);
 }
 
-// Constant lengths of 1..64 bytes are copied inline (four guarded moves, copy.hpp); at -O2 the
+// Constant lengths of 1..64 bytes are copied inline (four or eight guarded moves, copy.hpp); at -O2 the
 // N below is a constant in mc_safe_copy. Every N, every position of the cut relative to the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
 template <std::size_t N>

@@ -88,18 +88,20 @@ TEST_CASE("copy faults: source or destination past the end of a truncated file, 
       unsigned char* const near_cut = file.cut() - off;
       unsigned char* const dst = s.side == fault_side::source ? buf.data() : near_cut;
       const unsigned char* const src = s.side == fault_side::source ? near_cut : buf.data();
+      // One copy of n bytes by `copy`, checked; returns 1 when it had to fault.
+      auto checked = [&](auto copy, std::size_t n, const char* data_label) {
+        fill_complement(dst, src, std::min(n, off));
+        const mcsafe::copy_result r = copy(dst, src, n);
+        if (std::memcmp(dst, src, std::min(r.copied, off)) != 0) bad.add(data_label, off, n, r.copied);
+        return check_across_cut(bad, r, off, n, s.side, file.cut());
+      };
+      // mc_safe_copy moves 8-64 bytes inline on x86-64, not with the backend: the backend's own
+      // small classes are driven through the routine path too.
+      auto public_copy = [](void* d, const void* p, std::size_t k) { return mcsafe::mc_safe_copy(d, p, k); };
+      auto routine_copy = [](void* d, const void* p, std::size_t k) { return mcsafe::detail::routine_copy(d, p, k); };
       for (std::size_t n : lengths) {
-        fill_complement(dst, src, std::min(n, off));
-        const auto r = mcsafe::mc_safe_copy(dst, src, n);
-        faults += check_across_cut(bad, r, off, n, s.side, file.cut());
-        if (std::memcmp(dst, src, std::min(r.copied, off)) != 0) bad.add("data", off, n, r.copied);
-        if (n > 72) continue;
-        // mc_safe_copy moves 8-64 bytes inline on x86-64, not with the backend: drive the
-        // backend's own small classes through the routine path too.
-        fill_complement(dst, src, std::min(n, off));
-        const auto rr = mcsafe::detail::routine_copy(dst, src, n);
-        routine_faults += check_across_cut(bad, rr, off, n, s.side, file.cut());
-        if (std::memcmp(dst, src, std::min(rr.copied, off)) != 0) bad.add("data (routine)", off, n, rr.copied);
+        faults += checked(public_copy, n, "data");
+        if (n <= 72) routine_faults += checked(routine_copy, n, "data (routine)");
       }
     }
     INFO(bad.first);
