@@ -1,4 +1,5 @@
 // Copies that do not fault behave exactly like memcpy; bad arguments are refused untouched.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -275,6 +276,51 @@ TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv wit
   CHECK(s.fault.side == mcsafe::fault_side::destination);
   CHECK(s.fault.address == reinterpret_cast<std::uintptr_t>(pages.bad()));
   CHECK(std::memcmp(pages.bad() - 4, "\xff\xff\xff\xff", 4) == 0);
+}
+
+// The hot paths test the ranges with ORs (detail/address_range.hpp): a test that may send a good
+// range to the exact one but must never pass a bad range. Every pair of boundary values.
+TEST_CASE("copy: the hot paths' range tests never pass a bad range; what they pass over is copied", "[copy][args]") {
+  namespace d = mcsafe::detail;
+  constexpr std::uintptr_t top_half = std::uintptr_t{1} << 63;
+  const std::uintptr_t points[] = {0, 1, 4096, 0x7fff'ffff'f000, top_half - 65, top_half - 1, top_half, top_half + 1,
+                                   UINTPTR_MAX - 64, UINTPTR_MAX - 7, UINTPTR_MAX};
+  const std::size_t lengths[] = {0, 1, 8, 64, 65, 4096, top_half / 2, top_half - 1, top_half, SIZE_MAX};
+  int plain = 0, inline_ok = 0;
+  for (const std::uintptr_t a : points)
+    for (const std::uintptr_t b : points) {
+      const auto* dst = reinterpret_cast<const void*>(a);
+      const auto* src = reinterpret_cast<const void*>(b);
+      for (const std::size_t n : lengths) {
+        INFO("dst " << a << " src " << b << " n " << n);
+        if (d::copy_ranges_plain(dst, src, n)) {
+          ++plain;
+          CHECK_FALSE(d::bad_ranges(dst, src, n));
+        }
+      }
+      // The inline copy's test, for every length it takes (1..64).
+      if (d::starts_less_one(dst, src) < d::k_word_limit_ready) {
+        ++inline_ok;
+        for (std::size_t n = 1; n <= 64; ++n) CHECK_FALSE(d::bad_ranges(dst, src, n));
+      }
+    }
+  CHECK(plain > 0);
+  CHECK(inline_ok > 0);
+#if defined(__x86_64__)
+  // A kernel-half address passes the exact test (nothing wraps) but not the OR test: the copy
+  // takes the slow path, runs, and returns the real SIGSEGV, as any unmapped address does.
+  REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
+  const auto* kernel = reinterpret_cast<const unsigned char*>(0xffff'8000'0000'0000);
+  std::vector<unsigned char> out(128, 0x5A);
+  for (const std::size_t n : {std::size_t{16}, std::size_t{100}}) {
+    INFO("n " << n);
+    const auto r = mcsafe::mc_safe_copy(out.data(), kernel, n);
+    CHECK(r.copied == 0);
+    CHECK(r.fault.kind == fault_kind::segv);
+    CHECK(r.fault.side == mcsafe::fault_side::source);
+    CHECK(std::count(out.begin(), out.end(), 0x5A) == 128);
+  }
+#endif
 }
 
 // Constant lengths of 1..64 bytes are copied inline (four or eight guarded moves, copy.hpp); at -O2 the

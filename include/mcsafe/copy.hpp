@@ -72,17 +72,29 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
   return {0, invalid_argument_fault(bad_range(src, n) ? fault_side::source : fault_side::destination)};
 }
 
-// mc_safe_copy by the chosen routine, at any length: the range check, then one indirect call.
-// mc_safe_copy takes it above the inline sizes; tests take it at every size, so each
-// backend's own small classes stay covered by the fault matrix.
-MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::size_t n) noexcept {
-  if (bad_ranges(dst, src, n)) [[unlikely]]
-    return invalid_copy(src, n);
+// One indirect call to the chosen routine, after the ranges were found good.
+MCSAFE_ALWAYS_INLINE copy_result call_routine(void* dst, const void* src, std::size_t n) noexcept {
   const raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);  // or first_copy
   const raw_result r = fn(dst, src, n);
   if (r.info == 0) [[likely]]
     return {n, {}};
   return finish_after_fault(dst, src, n, r, fn);
+}
+
+// The ranges that copy_ranges_plain does not pass: bad input, refused, or (on x86-64) a good
+// range with an address or length of 2^63 or more, copied.
+MCSAFE_COLD inline copy_result unusual_range_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (bad_ranges(dst, src, n)) return invalid_copy(src, n);
+  return call_routine(dst, src, n);
+}
+
+// mc_safe_copy by the chosen routine, at any length: the range check, then one indirect call.
+// mc_safe_copy takes it above the inline sizes; tests take it at every size, so each
+// backend's own small classes stay covered by the fault matrix.
+MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::size_t n) noexcept {
+  if (!copy_ranges_plain(dst, src, n)) [[unlikely]]
+    return unusual_range_copy(dst, src, n);
+  return call_routine(dst, src, n);
 }
 
 }  // namespace detail
@@ -100,7 +112,7 @@ MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::s
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (detail::inline_copy_fits(n)) {
-    if (detail::later_start_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
+    if (detail::starts_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
       const detail::raw_result r = detail::inline_small_copy(dst, src, n);
       if (r.info == 0) [[likely]]
         return {n, {}};

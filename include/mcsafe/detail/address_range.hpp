@@ -22,17 +22,32 @@ constexpr bool bad_range(std::uintptr_t p, std::size_t n) noexcept {
 }
 inline bool bad_range(const void* p, std::size_t n) noexcept { return bad_range(reinterpret_cast<std::uintptr_t>(p), n); }
 
-// The larger of dst - 1 and src - 1: [dst, +n) and [src, +n) are both good exactly when this
-// plus n does not carry (the larger start carries whenever either would). The inline copy
-// compares it against g_word_limit instead (copy.hpp).
-inline std::uintptr_t later_start_less_one(const void* dst, const void* src) noexcept {
+// Both ranges at once, exactly, with one branch: [dst, +n) and [src, +n) are both good when the
+// larger of dst - 1 and src - 1 plus n does not carry (the larger start carries whenever either
+// would).
+inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept {
   const std::uintptr_t d = reinterpret_cast<std::uintptr_t>(dst) - 1;
   const std::uintptr_t s = reinterpret_cast<std::uintptr_t>(src) - 1;
-  return d > s ? d : s;
+  return bad_range((d > s ? d : s) + 1, n);
 }
-// Both ranges at once, with one branch.
-inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept {
-  return bad_range(later_start_less_one(dst, src) + 1, n);
+
+// (dst - 1) | (src - 1): at least the larger of the two, so below a limit L only when both
+// starts are nonzero and at most L; with L = 2^64 - 64 and n <= 64 (the inline copy, copy.hpp)
+// nothing wraps. One OR where the exact test takes a compare and a cmov: the hot paths use it
+// as a sufficient test and send the rest (in practice only bad input) to the exact one.
+inline std::uintptr_t starts_less_one(const void* dst, const void* src) noexcept {
+  return (reinterpret_cast<std::uintptr_t>(dst) - 1) | (reinterpret_cast<std::uintptr_t>(src) - 1);
+}
+// Whether both ranges are good, by a test that may say "no" to a few good ones: on x86-64,
+// neither start is null and the starts and n are below 2^63, so nothing wraps (no user address
+// has bit 63 set there, with or without LAM). Callers send a "no" to bad_ranges, which decides
+// exactly. On aarch64 a tagged pointer (top-byte-ignore) may have bit 63 set, so the exact test.
+inline bool copy_ranges_plain(const void* dst, const void* src, std::size_t n) noexcept {
+#if defined(__x86_64__)
+  return static_cast<std::intptr_t>(starts_less_one(dst, src) | n) >= 0;
+#else
+  return !bad_ranges(dst, src, n);
+#endif
 }
 
 }  // namespace detail

@@ -115,12 +115,13 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
   return {address, info};
 }
 
-// The same for 16 <= n <= 64 in four 16-byte moves at offsets 0, lo, hi and n - 16, with no
-// branch on n: lo = 16 and hi = n - 32 cover [0, 32) and [n - 32, n) from n = 32 up; below 32,
-// lo = n - 16 and hi = 0 repeat the two moves that already cover [0, n). A taken branch costs
-// about a cycle at these sizes, which is what the copy itself costs. SSE2 is part of x86-64;
-// code built with AVX gets the VEX form, so that a caller whose upper register halves are dirty
-// pays no SSE/AVX transition.
+// The same for 16 <= n <= 64 in four 16-byte moves at offsets 0, t / 2, t and n - 16, where
+// t = n - 32 from 32 bytes up, else 0: no branch on n, and consecutive moves at most 16 bytes
+// apart (t <= 32), so they cover [0, n). Below 32 bytes the moves at 0 repeat. A taken branch
+// costs about a cycle at these sizes, and so do two instructions: t and t / 2 take four, where
+// offsets computed with cmovs for each class took eight (docs/benchmarks.md). SSE2 is part of
+// x86-64; code built with AVX gets the VEX form, so that a caller whose upper register halves are
+// dirty pays no SSE/AVX transition.
 #if defined(__AVX__)
 #define MCSAFE_MOVDQU "vmovdqu"
 #else
@@ -128,26 +129,26 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
 #endif
 using xmm_bits = long long __attribute__((vector_size(16)));
 MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_64(void* dst, const void* src, std::size_t n) noexcept {
-  const std::size_t lo = n < 32 ? n - 16 : 16;
-  const std::size_t hi = n < 32 ? 0 : n - 32;
+  const std::size_t t = n > 32 ? n - 32 : 0;
+  const std::size_t half = t / 2;
   xmm_bits v0, v1, v2, v3;
   std::uintptr_t address, info;
   asm volatile(
       "xorl %k[info], %k[info]\n"
       ".Lmcsafe_v1_cx%=: " MCSAFE_MOVDQU " (%[src]), %[v0]\n"
-      "2: " MCSAFE_MOVDQU " (%[src],%[lo]), %[v1]\n"
-      "3: " MCSAFE_MOVDQU " (%[src],%[hi]), %[v2]\n"
+      "2: " MCSAFE_MOVDQU " (%[src],%[half]), %[v1]\n"
+      "3: " MCSAFE_MOVDQU " (%[src],%[t]), %[v2]\n"
       "4: " MCSAFE_MOVDQU " -16(%[src],%[n]), %[v3]\n"
       "5: " MCSAFE_MOVDQU " %[v0], (%[dst])\n"
-      "6: " MCSAFE_MOVDQU " %[v1], (%[dst],%[lo])\n"
-      "7: " MCSAFE_MOVDQU " %[v2], (%[dst],%[hi])\n"
+      "6: " MCSAFE_MOVDQU " %[v1], (%[dst],%[half])\n"
+      "7: " MCSAFE_MOVDQU " %[v2], (%[dst],%[t])\n"
       "8: " MCSAFE_MOVDQU " %[v3], -16(%[dst],%[n])\n"
       "9:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cx%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cx%=", "9b")
       MCSAFE_EXTABLE_ENTRY("2b", "9b") MCSAFE_EXTABLE_ENTRY("3b", "9b") MCSAFE_EXTABLE_ENTRY("4b", "9b")
       MCSAFE_EXTABLE_ENTRY("5b", "9b") MCSAFE_EXTABLE_ENTRY("6b", "9b") MCSAFE_EXTABLE_ENTRY("7b", "9b")
       MCSAFE_EXTABLE_ENTRY("8b", "9b") MCSAFE_EXTABLE_END
       : [v0] "=&x"(v0), [v1] "=&x"(v1), [v2] "=&x"(v2), [v3] "=&x"(v3), "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [lo] "r"(lo), [hi] "r"(hi)
+      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [half] "r"(half), [t] "r"(t)
       : "memory");
   return {address, info};
 }
