@@ -118,8 +118,9 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
 // The same for 16 <= n <= 64 in four 16-byte moves at offsets 0, t / 2, t and n - 16, where
 // t = n - 32 from 32 bytes up, else 0: no branch on n, and consecutive moves at most 16 bytes
 // apart (t <= 32), so they cover [0, n). Below 32 bytes the moves at 0 repeat. A taken branch
-// costs about a cycle at these sizes, and so do two instructions: t and t / 2 take four, where
-// offsets computed with cmovs for each class took eight (docs/benchmarks.md). SSE2 is part of
+// costs about a cycle at these sizes, and so do a few instructions: GCC 12 computes t and t / 2
+// in six (two of them register moves), the earlier offsets for each class took eight
+// (docs/benchmarks.md). SSE2 is part of
 // x86-64; code built with AVX gets the VEX form, so that a caller whose upper register halves are
 // dirty pays no SSE/AVX transition.
 #if defined(__AVX__)
