@@ -120,9 +120,8 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
 // apart (t <= 32), so they cover [0, n). Below 32 bytes the moves at 0 repeat. A taken branch
 // costs about a cycle at these sizes, and so do a few instructions: GCC 12 computes t and t / 2
 // in six (two of them register moves), the earlier offsets for each class took eight
-// (docs/benchmarks.md). SSE2 is part of
-// x86-64; code built with AVX gets the VEX form, so that a caller whose upper register halves are
-// dirty pays no SSE/AVX transition.
+// (docs/benchmarks.md). SSE2 is part of x86-64; code built with AVX gets the VEX form, so that a
+// caller whose upper register halves are dirty pays no SSE/AVX transition.
 #if defined(__AVX__)
 #define MCSAFE_MOVDQU "vmovdqu"
 #else
