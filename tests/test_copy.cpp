@@ -280,7 +280,7 @@ TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv wit
 
 // The hot paths test the ranges with ORs (detail/address_range.hpp): a test that may send a good
 // range to the exact one but must never pass a bad range. Every pair of boundary values.
-TEST_CASE("copy: the hot paths' range tests never pass a bad range; what they pass over is copied", "[copy][args]") {
+TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what they pass over is copied", "[copy][args]") {
   namespace d = mcsafe::detail;
   constexpr std::uintptr_t top_half = std::uintptr_t{1} << 63;
   const std::uintptr_t points[] = {0, 1, 4096, 0x7fff'ffff'f000, top_half - 65, top_half - 1, top_half, top_half + 1,
