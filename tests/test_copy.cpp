@@ -298,38 +298,41 @@ TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what the
           CHECK_FALSE(d::bad_ranges(dst, src, n));
         }
       }
-      // The inline copy's test, for every length it takes (1..64).
+      // The inline copy's test, for every length it takes (1..128: 65..128 with zmm).
       if (d::starts_less_one(dst, src) < d::k_word_limit_ready) {
         ++inline_ok;
-        for (std::size_t n = 1; n <= 64; ++n) CHECK_FALSE(d::bad_ranges(dst, src, n));
+        for (std::size_t n = 1; n <= 128; ++n) CHECK_FALSE(d::bad_ranges(dst, src, n));
       }
     }
   CHECK(plain > 0);
   CHECK(inline_ok > 0);
 #if defined(__x86_64__)
-  // A kernel-half address is no bad input (nothing wraps): at 100 bytes it fails the OR test
-  // before the call and takes the exact one out of line; at 16 it passes the inline copy's test.
-  // Either way the copy runs and returns the real SIGSEGV, as for any unmapped address.
+  // A kernel-half address is no bad input (nothing wraps): at 200 bytes it fails the OR test
+  // before the call and takes the exact one out of line; at 16 it passes the inline copy's test,
+  // at 100 the zmm one where vector_avx512 is chosen, else the OR test's way. Every way the copy
+  // runs and returns the real SIGSEGV, as for any unmapped address.
   REQUIRE(mcsafe::install({.catch_segv = true}) == std::errc{});
   const auto* kernel = reinterpret_cast<const unsigned char*>(0xffff'8000'0000'0000);
-  std::vector<unsigned char> out(128, 0x5A);
-  for (const std::size_t n : {std::size_t{16}, std::size_t{100}}) {
+  std::vector<unsigned char> out(256, 0x5A);
+  for (const std::size_t n : {std::size_t{16}, std::size_t{100}, std::size_t{200}}) {
     INFO("n " << n);
     const auto r = mcsafe::mc_safe_copy(out.data(), kernel, n);
     CHECK(r.copied == 0);
     CHECK(r.fault.kind == fault_kind::segv);
     CHECK(r.fault.side == mcsafe::fault_side::source);
-    CHECK(std::count(out.begin(), out.end(), 0x5A) == 128);
+    CHECK(std::count(out.begin(), out.end(), 0x5A) == 256);
   }
 #endif
 }
 
-// Constant lengths of 1..64 bytes are copied inline (four or eight guarded moves, copy.hpp); at -O2 the
-// N below is a constant in mc_safe_copy. Every N, every position of the cut relative to the
+// Constant lengths of 1..64 bytes are copied inline (four or eight guarded moves, copy.hpp), and
+// 65..128 where vector_avx512 is chosen (four zmm moves); at -O2 the N below is a constant in
+// mc_safe_copy. Every N, every position of the cut relative to the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
 template <std::size_t N>
 void check_constant_copy_across_cut(unsigned char* cut, std::size_t& wrong) {
-  unsigned char buf[128];
+  unsigned char buf[256];
+  constexpr std::size_t around = 160;  // bytes checked below the cut: more than N + 1
   for (std::size_t below = 0; below <= N + 1; ++below) {
     const bool fits = below >= N;
     const std::size_t expect = fits ? N : below;
@@ -340,14 +343,14 @@ void check_constant_copy_across_cut(unsigned char* cut, std::size_t& wrong) {
                   r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
       ++wrong;
     for (std::size_t i = 0; i < 8; ++i) wrong += buf[i] != 0x5A;  // nothing written below dst
-    std::memset(cut - 96, 0x5A, 96);
+    std::memset(cut - around, 0x5A, around);
     for (std::size_t i = 0; i < N; ++i) buf[i] = static_cast<unsigned char>(0xC0 + i);
     r = mcsafe::mc_safe_copy(cut - below, buf, N);  // destination side
     if (r.ok() != fits || r.copied != expect) ++wrong;
     if (!fits && (r.fault.side != mcsafe::fault_side::destination || r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
       ++wrong;
-    for (std::size_t i = 0; i < 96; ++i) {  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
-      const unsigned char* q = cut - 96 + i;
+    for (std::size_t i = 0; i < around; ++i) {  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
+      const unsigned char* q = cut - around + i;
       const bool landed = q >= cut - below && q < cut - below + expect;
       if (*q != (landed ? buf[q - (cut - below)] : 0x5A)) ++wrong;
     }
@@ -359,19 +362,26 @@ void check_constant_copies(unsigned char* cut, std::size_t& wrong, std::index_se
   (check_constant_copy_across_cut<N + 1>(cut, wrong), ...);
 }
 
-TEST_CASE("copy: constant lengths of 1..64 bytes, inline, at every position across a cut", "[copy][fault]") {
+TEST_CASE("copy: constant lengths of 1..128 bytes, inline, at every position across a cut", "[copy][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
   std::size_t wrong = 0;
-  check_constant_copies(file.cut(), wrong, std::make_index_sequence<65>{});  // 1..65: 65 takes the call
+  // 1..129: 65..128 inline with vector_avx512, else and at 129 the call.
+  check_constant_copies(file.cut(), wrong, std::make_index_sequence<129>{});
   CHECK(wrong == 0);
-  unsigned char src[80], dst[80];
-  for (std::size_t i = 0; i < 80; ++i) src[i] = static_cast<unsigned char>(i + 1);
+  unsigned char src[144], dst[144];
+  for (std::size_t i = 0; i < 144; ++i) src[i] = static_cast<unsigned char>(i + 1);
 #if defined(MCSAFE_ARCH_X86_64)
-  // The same asm driven directly, whatever the optimizer did with the constant.
-  for (std::size_t n = 1; n <= 64; ++n) {
+  // The same asm driven directly, whatever the optimizer did with the constant; the zmm moves
+  // only where the CPU has them (vector_avx512 can be forced).
+  const bool zmm = mcsafe::testing::force_copy(copy_backend::vector_avx512);
+  mcsafe::testing::reset_copy();
+  if (!zmm) WARN("SKIP the direct zmm moves: no vector_avx512 on this CPU (the constant lengths above took the call)");
+  for (std::size_t n = 1; n <= (zmm ? 128 : 64); ++n) {
+    INFO("n " << n);
     std::memset(dst, 0, sizeof dst);
-    const auto r = mcsafe::detail::inline_small_copy(dst + 3, src + 5, n);
+    const auto r = n <= 64 ? mcsafe::detail::inline_small_copy(dst + 3, src + 5, n)
+                           : mcsafe::detail::guarded_copy_65_128_zmm(dst + 3, src + 5, n);
     CHECK(r.info == 0);
     CHECK(std::memcmp(dst + 3, src + 5, n) == 0);
     CHECK(dst[3 + n] == 0);
@@ -408,6 +418,43 @@ TEST_CASE("dispatch: forcing an unknown or unavailable backend changes nothing",
 }
 
 #if defined(__x86_64__)
+namespace counted {
+std::size_t calls = 0;
+mcsafe::detail::raw_copy_fn routine = nullptr;
+mcsafe::detail::raw_result copy(void* dst, const void* src, std::size_t n) noexcept {
+  ++calls;
+  return routine(dst, src, n);
+}
+}  // namespace counted
+
+TEST_CASE("dispatch: 65..128-byte copies run inline exactly while vector_avx512 is the routine", "[dispatch]") {
+  namespace d = mcsafe::detail;
+  for (const copy_backend b : mcsafe::all_copy_backends) {
+    if (!mcsafe::testing::force_copy(b)) continue;
+    INFO(mcsafe::to_string(b));
+    const bool zmm = b == copy_backend::vector_avx512;
+    CHECK(d::g_inline_copy_span.load() == (zmm ? 128u - 8 : 64u - 8));
+    // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
+    counted::routine = d::g_copy_fn.load();
+    counted::calls = 0;
+    d::g_copy_fn.store(&counted::copy);
+    unsigned char src[300], dst[300];
+    for (std::size_t i = 0; i < sizeof src; ++i) src[i] = static_cast<unsigned char>(i * 7 + 1);
+    std::size_t wrong = 0;
+    for (std::size_t n = 1; n <= 129; ++n) {
+      std::memset(dst, 0, sizeof dst);
+      const auto r = mcsafe::mc_safe_copy(dst + 1, src + 2, n);
+      wrong += r.copied != n || std::memcmp(dst + 1, src + 2, n) != 0 || dst[n + 1] != 0 || dst[0] != 0;
+    }
+    d::g_copy_fn.store(counted::routine);
+    CHECK(wrong == 0);
+    CHECK(counted::calls == (zmm ? 1u + 7 : 1u + 7 + 64));  // 129, 1..7, and 65..128 unless zmm
+  }
+  mcsafe::testing::reset_copy();
+  CHECK(d::g_inline_copy_span.load() ==
+        (d::default_copy_choice().backend == copy_backend::vector_avx512 ? 128u - 8 : 64u - 8));
+}
+
 TEST_CASE("dispatch: each vector backend gets its own rep movsb threshold, forced or chosen", "[dispatch]") {
   const mcsafe::cpu_features& cpu = mcsafe::detail::host_cpu();
   REQUIRE(mcsafe::testing::force_copy(copy_backend::vector_sse2));

@@ -50,10 +50,18 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 // Copies of up to 64 bytes run inline in the caller (extable.hpp): at these sizes the call and
 // return, even perfectly predicted, cost more than the moves (docs/benchmarks.md). A length the
 // compiler knows, 1 to 64, and any length from 8 to 64 take this path; an unknown length below
-// 8 calls the routine, which keeps each caller's inline code to two size classes.
+// 8 calls the routine, which keeps each caller's inline code to three size classes. Where the
+// chosen routine is the zmm one, 65 to 128 bytes too: its V..2V class, two 64-byte moves, in the
+// caller. One compare against g_inline_copy_span (dispatch.hpp) says which, so a CPU without
+// zmm sends 65..128 to the call with no test more than before.
 inline constexpr std::size_t k_inline_copy_max = 64;
 MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
-  return __builtin_constant_p(n) ? n - 1 < k_inline_copy_max : n - 8 <= k_inline_copy_max - 8;
+  if (__builtin_constant_p(n) && n - 1 < k_inline_copy_max) return true;
+  const std::size_t span = g_inline_copy_span.load(std::memory_order_relaxed);
+  // It is one of two values: the compiler then knows 8 <= n <= 128 in the inline path and
+  // drops the classes below 8 bytes there.
+  if (span > k_inline_zmm_copy_span) __builtin_unreachable();
+  return n - 8 <= span;
 }
 // The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up, else the widest word that
 // fits twice (as the routines' small classes).
@@ -63,6 +71,12 @@ MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, st
   if (n >= 4) return guarded_small_copy<std::uint32_t>(dst, src, n);
   if (n >= 2) return guarded_small_copy<std::uint16_t>(dst, src, n);
   return guarded_small_copy<std::uint8_t>(dst, src, n);
+}
+// The result of an inline copy: a fault goes to the slow path with the chosen routine.
+MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void* dst, const void* src, std::size_t n, raw_result r) noexcept {
+  if (r.info == 0) [[likely]]
+    return {n, {}};
+  return finish_after_fault(dst, src, n, r, active_copy());
 }
 #endif
 
@@ -108,15 +122,15 @@ MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::s
 // branch for the arguments, one indirect call, no setjmp, no thread-local state. On x86-64 a
 // copy of 8 to 64 bytes, or of a constant 1 to 64 (a record header, a key, a span of fixed
 // extent), makes no call at all: four or eight guarded moves inline, as the kernel's small user
-// copies.
+// copies; so does one of 65 to 128 bytes where the chosen routine is vector_avx512 (four zmm
+// moves).
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  if (detail::inline_copy_fits(n)) {
+  if (detail::inline_copy_fits(n)) [[likely]] {
     if (detail::starts_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
-      const detail::raw_result r = detail::inline_small_copy(dst, src, n);
-      if (r.info == 0) [[likely]]
-        return {n, {}};
-      return detail::finish_after_fault(dst, src, n, r, detail::active_copy());
+      if (n <= detail::k_inline_copy_max)
+        return detail::inline_copy_result(dst, src, n, detail::inline_small_copy(dst, src, n));
+      return detail::inline_copy_result(dst, src, n, detail::guarded_copy_65_128_zmm(dst, src, n));
     }
   }
 #endif
@@ -154,9 +168,9 @@ MCSAFE_COLD inline bool prepare_word_access(const void* p, std::size_t size) noe
 
 // Whether a guarded load or store of `size` <= 8 bytes at p may run: one compare for both
 // preconditions, the handler is installed and [p, p + size) neither is null nor wraps.
-// g_word_limit is 0 until the handler is installed, then 2^64 - 64, so p - 1 below it means
-// both (for up to 64 bytes: the inline copy uses it too). The few addresses it sends to the
-// slow path needlessly (the top 64 bytes) are checked exactly there.
+// g_word_limit is 0 until the handler is installed, then 2^64 - 128, so p - 1 below it means
+// both (for up to 128 bytes: the inline copy uses it too). The few addresses it sends to the
+// slow path needlessly (the top 128 bytes) are checked exactly there.
 MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noexcept {
   const std::uintptr_t limit = g_word_limit.load(std::memory_order_acquire);
   if (reinterpret_cast<std::uintptr_t>(p) - 1 < limit) [[likely]]

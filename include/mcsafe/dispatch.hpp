@@ -246,11 +246,23 @@ inline const copy_choice& default_copy_choice() noexcept {
 inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept;
 inline std::atomic<raw_copy_fn> g_copy_fn{&first_copy};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
-// 0 until init_copy() has run (the handler is installed), then 2^64 - 64: the inlined word
+// 0 until init_copy() has run (the handler is installed), then 2^64 - 128: the inlined word
 // loads, stores and small copies compare p - 1 against it, one test for "installed", "not
-// null" and "p + 64 does not wrap" (copy.hpp, word_access_ready and k_inline_copy_max).
-inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 63;
+// null" and "p + 128 does not wrap" (copy.hpp, word_access_ready and inline_copy_fits).
+inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 127;
 inline std::atomic<std::uintptr_t> g_word_limit{0};
+// Which lengths mc_safe_copy runs inline (copy.hpp): n - 8 <= this. 64 - 8 at first and while
+// the published routine is not vector_avx512; 128 - 8 while it is, so that its 65..128 class,
+// two zmm moves, runs in the caller. The larger value is stored only where that routine runs
+// (the CPU and the OS allow zmm state), so a copy that reads it may use zmm whatever it reads
+// after. Set before the routine is published (init_copy) and when a test forces another.
+inline constexpr std::size_t k_inline_copy_span = 64 - 8;
+inline constexpr std::size_t k_inline_zmm_copy_span = 128 - 8;
+inline std::atomic<std::size_t> g_inline_copy_span{k_inline_copy_span};
+inline void set_inline_copy_span(copy_backend b) noexcept {
+  g_inline_copy_span.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_span : k_inline_copy_span,
+                           std::memory_order_relaxed);
+}
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.
 MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
@@ -262,6 +274,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   raw_copy_fn expected = &first_copy;
   set_vector_rep_band({c.vector_rep_above, c.vector_rep_upto});
   g_copy_backend.store(c.backend, std::memory_order_relaxed);
+  set_inline_copy_span(c.backend);
   g_word_limit.store(k_word_limit_ready, std::memory_order_release);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
   return fn;
@@ -301,6 +314,7 @@ inline bool force_copy(copy_backend b) noexcept {
   if (fn == nullptr) return false;
   detail::set_vector_rep_band(detail::copy_row(b).band(detail::host_cpu()));
   detail::g_copy_backend.store(b, std::memory_order_relaxed);
+  detail::set_inline_copy_span(b);
   detail::g_copy_fn.store(fn, std::memory_order_release);
   return true;
 }

@@ -4,8 +4,8 @@
 // mcsafe/detail/x86_64/extable.hpp - guarded moves inlined into the caller.
 //
 // mc_safe_load<T> and mc_safe_store<T> of 1, 2, 4 or 8 bytes are one `mov` in the caller's
-// code, and mc_safe_copy of up to 64 bytes four or eight: a call to a routine costs more than
-// the move itself. Like the kernel's exception table, each such `mov` records {its address,
+// code, mc_safe_copy of up to 64 bytes four or eight, and of 65 to 128 bytes four zmm moves
+// where the chosen routine is the zmm one: a call to a routine costs more than the moves. Like the kernel's exception table, each such `mov` records {its address,
 // where a fault in it resumes} in the section mcsafe_v1_extable, as 32-bit offsets relative to
 // the entry (no dynamic relocations under -fPIC). The linker collects the section and defines
 // __start_/__stop_ symbols around it in each executable or shared object; they are declared
@@ -118,10 +118,12 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
 // The same for 16 <= n <= 64 in four 16-byte moves at offsets 0, t / 2, t and n - 16, where
 // t = n - 32 from 32 bytes up, else 0: no branch on n, and consecutive moves at most 16 bytes
 // apart (t <= 32), so they cover [0, n). Below 32 bytes the moves at 0 repeat. A taken branch
-// costs about a cycle at these sizes, and so do a few instructions: GCC 12 computes t and t / 2
-// in six (two of them register moves), the earlier offsets for each class took eight
-// (docs/benchmarks.md). SSE2 is part of x86-64; code built with AVX gets the VEX form, so that a
-// caller whose upper register halves are dirty pays no SSE/AVX transition.
+// costs about a cycle at these sizes, and so do a few instructions: with m = max(n, 32) the
+// offsets are m - 32 and m / 2 - 16, so the asm takes m and m / 2 and folds the constants into
+// its addresses (five instructions as GCC 12 emits them, one a register move; the earlier
+// offsets for each class took eight, docs/benchmarks.md). SSE2 is part of x86-64; code built
+// with AVX gets the VEX form, so that a caller whose upper register halves are dirty pays no
+// SSE/AVX transition.
 #if defined(__AVX__)
 #define MCSAFE_MOVDQU "vmovdqu"
 #else
@@ -129,30 +131,60 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, s
 #endif
 using xmm_bits = long long __attribute__((vector_size(16)));
 MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_64(void* dst, const void* src, std::size_t n) noexcept {
-  const std::size_t t = n > 32 ? n - 32 : 0;
-  const std::size_t half = t / 2;
+  const std::size_t m = n > 32 ? n : 32;
+  const std::size_t m_half = m / 2;
   xmm_bits v0, v1, v2, v3;
   std::uintptr_t address, info;
   asm volatile(
       "xorl %k[info], %k[info]\n"
       ".Lmcsafe_v1_cx%=: " MCSAFE_MOVDQU " (%[src]), %[v0]\n"
-      "2: " MCSAFE_MOVDQU " (%[src],%[half]), %[v1]\n"
-      "3: " MCSAFE_MOVDQU " (%[src],%[t]), %[v2]\n"
+      "2: " MCSAFE_MOVDQU " -16(%[src],%[m_half]), %[v1]\n"
+      "3: " MCSAFE_MOVDQU " -32(%[src],%[m]), %[v2]\n"
       "4: " MCSAFE_MOVDQU " -16(%[src],%[n]), %[v3]\n"
       "5: " MCSAFE_MOVDQU " %[v0], (%[dst])\n"
-      "6: " MCSAFE_MOVDQU " %[v1], (%[dst],%[half])\n"
-      "7: " MCSAFE_MOVDQU " %[v2], (%[dst],%[t])\n"
+      "6: " MCSAFE_MOVDQU " %[v1], -16(%[dst],%[m_half])\n"
+      "7: " MCSAFE_MOVDQU " %[v2], -32(%[dst],%[m])\n"
       "8: " MCSAFE_MOVDQU " %[v3], -16(%[dst],%[n])\n"
       "9:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cx%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cx%=", "9b")
       MCSAFE_EXTABLE_ENTRY("2b", "9b") MCSAFE_EXTABLE_ENTRY("3b", "9b") MCSAFE_EXTABLE_ENTRY("4b", "9b")
       MCSAFE_EXTABLE_ENTRY("5b", "9b") MCSAFE_EXTABLE_ENTRY("6b", "9b") MCSAFE_EXTABLE_ENTRY("7b", "9b")
       MCSAFE_EXTABLE_ENTRY("8b", "9b") MCSAFE_EXTABLE_END
       : [v0] "=&x"(v0), [v1] "=&x"(v1), [v2] "=&x"(v2), [v3] "=&x"(v3), "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [half] "r"(half), [t] "r"(t)
+      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [m_half] "r"(m_half), [m] "r"(m)
       : "memory");
   return {address, info};
 }
 #undef MCSAFE_MOVDQU
+
+// 65 <= n <= 128 in two overlapping 64-byte moves, as the zmm routine's V..2V class: only
+// where the chosen routine is vector_avx512 (copy.hpp tests that at run time, dispatch.hpp
+// g_inline_copy_span), so the CPU and the OS's XCR0 allow zmm state, and code not built for
+// AVX-512 can still hold it. Registers zmm16-17 through EVEX moves, as that routine: outside the
+// state whose dirty upper halves slow SSE code, so no vzeroupper. A compiler that targets
+// AVX-512 is told they are clobbered; one that does not never allocates them (GCC refuses
+// the clobber then), and they are call-clobbered in the psABI, so no caller holds a value there.
+#if defined(__AVX512F__)
+#define MCSAFE_ZMM_CLOBBERS , "xmm16", "xmm17"
+#else
+#define MCSAFE_ZMM_CLOBBERS
+#endif
+MCSAFE_ALWAYS_INLINE raw_result guarded_copy_65_128_zmm(void* dst, const void* src, std::size_t n) noexcept {
+  std::uintptr_t address, info;
+  asm volatile(
+      "xorl %k[info], %k[info]\n"
+      ".Lmcsafe_v1_cz%=: vmovdqu64 (%[src]), %%zmm16\n"
+      "2: vmovdqu64 -64(%[src],%[n]), %%zmm17\n"
+      "3: vmovdqu64 %%zmm16, (%[dst])\n"
+      "4: vmovdqu64 %%zmm17, -64(%[dst],%[n])\n"
+      "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cz%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cz%=", "5b")
+      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b")
+      MCSAFE_EXTABLE_END
+      : "=a"(address), [info] "=&d"(info)
+      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n)
+      : "memory" MCSAFE_ZMM_CLOBBERS);
+  return {address, info};
+}
+#undef MCSAFE_ZMM_CLOBBERS
 
 struct guarded_store_result {
   std::uintptr_t address;  // si_addr on a fault
