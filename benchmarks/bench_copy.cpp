@@ -55,11 +55,35 @@ void sizes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"bytes", "misalign"});
 }
 
+// Where a row's buffers sit. A load whose address matches a store still in flight in bits 0-11
+// only (4K aliasing) waits for that store. A copy repeated between buffers at the same page
+// offset (src + 1 loads what the last call's stores hit mod 4096), or a buffer at the page
+// offset of the loop's stack slots (placed at random by the kernel per process), times that
+// wait, and the wait fell on either side at random: on the AMD Zen 5 VM, 128 B src+1 read memcpy
+// 1.65 ns / mc_safe_copy 3.03 ns in the benchmark and 5.49 / 4.64 ns in a standalone loop with
+// the same instructions, and shifting the stack by a few hundred bytes made both 6-9 ns. So dst
+// and src sit a third of a page from each other and from this frame (the loops run a few
+// frames below it); `same_offset` keeps the old placement, both at page offset 0, for the
+// `.same_offset` rows that show that regime (docs/benchmarks.md).
+struct placed_buffers {
+  unsigned char* dst;
+  const unsigned char* src;
+};
+[[gnu::noinline]] placed_buffers place_buffers(std::int64_t misalign, bool same_offset = false) {
+  unsigned char stack_probe = 0;
+  benchmark::DoNotOptimize(stack_probe);
+  const std::size_t stack = reinterpret_cast<std::uintptr_t>(&stack_probe) & 4095;
+  const std::size_t dst_offset = same_offset ? 0 : ((stack + 1344) & 4095 & ~std::size_t{63});
+  const std::size_t src_offset = same_offset ? 0 : ((stack + 2688) & 4095 & ~std::size_t{63});
+  return {buffer(1) + dst_offset, buffer(0) + src_offset + misalign};
+}
+
 template <class Copy>
 void run_copy(benchmark::State& state, Copy copy) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  unsigned char* dst = buffer(1);
-  const unsigned char* src = buffer(0) + state.range(1);
+  const placed_buffers at = place_buffers(state.range(1));
+  unsigned char* const dst = at.dst;
+  const unsigned char* const src = at.src;
   for (auto _ : state) {
     copy(dst, src, n);
     benchmark::ClobberMemory();
@@ -140,7 +164,7 @@ void BM_pmem2_memcpy_fn(benchmark::State& state) {
   const pmem2_memcpy_fn fn = pmem2_get_memcpy_fn(map);
   const auto n = static_cast<std::size_t>(state.range(0));
   auto* dst = static_cast<unsigned char*>(pmem2_map_get_address(map));
-  const unsigned char* src = buffer(0) + state.range(1);
+  const unsigned char* src = place_buffers(state.range(1)).src;
   for (auto _ : state) {
     fn(dst, src, n, PMEM2_F_MEM_NOFLUSH);  // the copy alone, as for every other row
     benchmark::ClobberMemory();
@@ -203,17 +227,7 @@ double paired_median(benchmark::State& state, std::size_t calls, Safe safe_call,
 // time: above 1 means mc_safe_copy is faster. Blocks of about 10-30 us (or one call
 // above 1 MiB) keep the cost of reading the clock (20-30 ns here) below 0.3%.
 // rep_above, when nonzero, overrides the vector routines' rep movsb threshold (the
-// `.loop` and `.rep` rows show both sides of the CPUID choice).
-//
-// Placement. A load whose address matches a store still in flight in bits 0-11 only (4K
-// aliasing) waits for that store. A copy repeated between buffers at the same page offset
-// (src + 1 loads what the last call's stores hit mod 4096), or a buffer at the page offset of
-// the loop's stack slots (placed at random by the kernel per process), times that wait, and the
-// wait fell on either side at random: on the AMD Zen 5 VM, 128 B src+1 read memcpy 1.65 ns /
-// mc_safe_copy 3.03 ns in the benchmark and 5.49 / 4.64 ns in a standalone loop with the same
-// instructions, and shifting the stack by a few hundred bytes made both 6-9 ns. So dst and src sit a third of
-// a page from each other and from the stack; the `.same_offset` rows keep the old placement
-// (both at offset 0) to show that regime, which docs/benchmarks.md describes.
+// `.loop` and `.rep` rows show both sides of the CPUID choice). Buffers: place_buffers.
 void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::size_t rep_above, bool same_offset) {
   if (!mcsafe::testing::force_copy(b)) {
     state.SkipWithError("backend not available on this CPU");
@@ -221,13 +235,9 @@ void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::s
   }
   if (rep_above != 0) mcsafe::testing::force_vector_rep_above(rep_above);
   const auto n = static_cast<std::size_t>(state.range(0));
-  unsigned char stack_probe = 0;
-  benchmark::DoNotOptimize(stack_probe);
-  const std::size_t stack = reinterpret_cast<std::uintptr_t>(&stack_probe) & 4095;
-  const std::size_t dst_offset = same_offset ? 0 : ((stack + 1344) & 4095 & ~std::size_t{63});
-  const std::size_t src_offset = same_offset ? 0 : ((stack + 2688) & 4095 & ~std::size_t{63});
-  unsigned char* dst = buffer(1) + dst_offset;
-  const unsigned char* src = buffer(0) + src_offset + state.range(1);
+  const placed_buffers at = place_buffers(state.range(1), same_offset);
+  unsigned char* const dst = at.dst;
+  const unsigned char* const src = at.src;
   const std::size_t calls = std::clamp<std::size_t>((1u << 20) / n, 1, 8192);
   state.counters["vs_memcpy"] = paired_median(
       state, calls, [=] { benchmark::DoNotOptimize(mcsafe::mc_safe_copy(dst, src, n).copied); },
@@ -243,8 +253,9 @@ void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::s
 // into plain moves, mc_safe_copy into guarded ones (copy.hpp). Paired like the rows above.
 template <std::size_t N>
 void BM_paired_constant(benchmark::State& state) {
-  unsigned char* dst = buffer(1);
-  const unsigned char* src = buffer(0);
+  const placed_buffers at = place_buffers(0);
+  unsigned char* const dst = at.dst;
+  const unsigned char* const src = at.src;
   constexpr std::size_t calls = 8192;
   state.counters["vs_memcpy"] = paired_median(
       state, calls,
