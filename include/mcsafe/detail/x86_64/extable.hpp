@@ -96,19 +96,22 @@ MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
 // fault anywhere leaves rdx != 0 and rax = si_addr, and the caller re-copies the bytes below
 // the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
 // Every access stays inside [src, src + n) and [dst, dst + n).
+// The asm of such a head-and-tail copy: `mov` moves `head` and `tail` (operands or registers),
+// the tail `back` bytes before the end (back = -width).
+#define MCSAFE_HEAD_TAIL_COPY(mov, head, tail, back)                                                       \
+  "xorl %k[info], %k[info]\n"                                                                            \
+  ".Lmcsafe_v1_cp%=: " mov " (%[src]), " head "\n"                                                       \
+  "2: " mov " " back "(%[src],%[n]), " tail "\n"                                                          \
+  "3: " mov " " head ", (%[dst])\n"                                                                       \
+  "4: " mov " " tail ", " back "(%[dst],%[n])\n"                                                          \
+  "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", "5b")            \
+      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b") \
+          MCSAFE_EXTABLE_END
 template <class U>
 MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
   U head, tail;
   std::uintptr_t address, info;
-  asm volatile(
-      "xorl %k[info], %k[info]\n"
-      ".Lmcsafe_v1_cp%=: mov (%[src]), %[head]\n"
-      "2: mov %c[back](%[src],%[n]), %[tail]\n"
-      "3: mov %[head], (%[dst])\n"
-      "4: mov %[tail], %c[back](%[dst],%[n])\n"
-      "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", "5b")
-      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b")
-      MCSAFE_EXTABLE_END
+  asm volatile(MCSAFE_HEAD_TAIL_COPY("mov", "%[head]", "%[tail]", "%c[back]")
       : [head] "=&r"(head), [tail] "=&r"(tail), "=a"(address), [info] "=&d"(info)
       : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [back] "i"(-static_cast<long>(sizeof(U)))
       : "memory");
@@ -170,21 +173,14 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_64(void* dst, const void* src, s
 #endif
 MCSAFE_ALWAYS_INLINE raw_result guarded_copy_65_128_zmm(void* dst, const void* src, std::size_t n) noexcept {
   std::uintptr_t address, info;
-  asm volatile(
-      "xorl %k[info], %k[info]\n"
-      ".Lmcsafe_v1_cz%=: vmovdqu64 (%[src]), %%zmm16\n"
-      "2: vmovdqu64 -64(%[src],%[n]), %%zmm17\n"
-      "3: vmovdqu64 %%zmm16, (%[dst])\n"
-      "4: vmovdqu64 %%zmm17, -64(%[dst],%[n])\n"
-      "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cz%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cz%=", "5b")
-      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b")
-      MCSAFE_EXTABLE_END
+  asm volatile(MCSAFE_HEAD_TAIL_COPY("vmovdqu64", "%%zmm16", "%%zmm17", "-64")
       : "=a"(address), [info] "=&d"(info)
       : [src] "r"(src), [dst] "r"(dst), [n] "r"(n)
       : "memory" MCSAFE_ZMM_CLOBBERS);
   return {address, info};
 }
 #undef MCSAFE_ZMM_CLOBBERS
+#undef MCSAFE_HEAD_TAIL_COPY
 
 struct guarded_store_result {
   std::uintptr_t address;  // si_addr on a fault
