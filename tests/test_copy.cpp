@@ -386,6 +386,12 @@ TEST_CASE("copy: constant lengths of 1..128 bytes, inline, at every position acr
     CHECK(std::memcmp(dst + 3, src + 5, n) == 0);
     CHECK(dst[3 + n] == 0);
     CHECK(dst[2] == 0);
+    if (n < 16 || n > 32) continue;
+    std::memset(dst, 0, sizeof dst);  // the two-move form of a constant 16..32
+    CHECK(mcsafe::detail::guarded_copy_16_32(dst + 3, src + 5, n).info == 0);
+    CHECK(std::memcmp(dst + 3, src + 5, n) == 0);
+    CHECK(dst[3 + n] == 0);
+    CHECK(dst[2] == 0);
   }
 #endif
   // A bad constant-length range is refused as before.

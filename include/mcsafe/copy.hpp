@@ -63,10 +63,13 @@ MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
   if (span > k_inline_zmm_copy_span) __builtin_unreachable();
   return n - 8 <= span;
 }
-// The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up, else the widest word that
-// fits twice (as the routines' small classes).
+// The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up (two for a constant up to
+// 32), else the widest word that fits twice (as the routines' small classes).
 MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, std::size_t n) noexcept {
-  if (n >= 16) return guarded_copy_16_64(dst, src, n);
+  if (n >= 16) {
+    if (__builtin_constant_p(n) && n <= 32) return guarded_copy_16_32(dst, src, n);
+    return guarded_copy_16_64(dst, src, n);
+  }
   if (n >= 8) return guarded_small_copy<std::uint64_t>(dst, src, n);
   if (n >= 4) return guarded_small_copy<std::uint32_t>(dst, src, n);
   if (n >= 2) return guarded_small_copy<std::uint16_t>(dst, src, n);
