@@ -33,8 +33,9 @@ inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept
 
 // (dst - 1) | (src - 1): at least the larger of the two, so below a limit L only when both
 // starts are nonzero and at most L; with L = 2^64 - 128 and n <= 128 (the inline copy,
-// copy.hpp) nothing wraps. One OR where the exact test takes a compare and a cmov: the hot paths use it
-// as a sufficient test and send the rest (in practice only bad input) to the exact one.
+// copy.hpp) nothing wraps. One OR where the exact test takes a compare and a cmov: the hot
+// paths use it as a sufficient test and send the rest (in practice only bad input) to the exact
+// one.
 inline std::uintptr_t starts_less_one(const void* dst, const void* src) noexcept {
   return (reinterpret_cast<std::uintptr_t>(dst) - 1) | (reinterpret_cast<std::uintptr_t>(src) - 1);
 }

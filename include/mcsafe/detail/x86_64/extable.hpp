@@ -5,9 +5,10 @@
 //
 // mc_safe_load<T> and mc_safe_store<T> of 1, 2, 4 or 8 bytes are one `mov` in the caller's
 // code, mc_safe_copy of up to 64 bytes four or eight, and of 65 to 128 bytes four zmm moves
-// where the chosen routine is the zmm one: a call to a routine costs more than the moves. Like the kernel's exception table, each such `mov` records {its address,
-// where a fault in it resumes} in the section mcsafe_v1_extable, as 32-bit offsets relative to
-// the entry (no dynamic relocations under -fPIC). The linker collects the section and defines
+// where the chosen routine is the zmm one: a call to a routine costs more than the moves. Like
+// the kernel's exception table, each such `mov` records {its address, where a fault in it
+// resumes} in the section mcsafe_v1_extable, as 32-bit offsets relative to the entry (no
+// dynamic relocations under -fPIC). The linker collects the section and defines
 // __start_/__stop_ symbols around it in each executable or shared object; they are declared
 // hidden (each DSO reads its own table) and weak (a program without guarded moves has no table).
 //
@@ -90,14 +91,9 @@ MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   return {static_cast<std::uintptr_t>(v), address, info};
 }
 
-// A copy of n bytes, sizeof(U) <= n <= 2 * sizeof(U), inlined: the first and the last
-// sizeof(U) bytes are loaded, then stored (overlapping when n < 2 * sizeof(U)), as the
-// routines' small classes do. All four moves share one resume point, after the last store: a
-// fault anywhere leaves rdx != 0 and rax = si_addr, and the caller re-copies the bytes below
-// the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
-// Every access stays inside [src, src + n) and [dst, dst + n).
-// The asm of such a head-and-tail copy: `mov` moves `head` and `tail` (operands or registers),
-// the tail `back` bytes before the end (back = -width).
+// The asm of a head-and-tail copy (below): `mov` moves `head` and `tail` (operands or
+// registers), the tail `back` bytes before the end (back = -width), one resume point after the
+// last store.
 #define MCSAFE_HEAD_TAIL_COPY(mov, head, tail, back)                                                       \
   "xorl %k[info], %k[info]\n"                                                                            \
   ".Lmcsafe_v1_cp%=: " mov " (%[src]), " head "\n"                                                       \
@@ -107,6 +103,13 @@ MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", "5b")            \
       MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b") \
           MCSAFE_EXTABLE_END
+
+// A copy of n bytes, sizeof(U) <= n <= 2 * sizeof(U), inlined: the first and the last
+// sizeof(U) bytes are loaded, then stored (overlapping when n < 2 * sizeof(U)), as the
+// routines' small classes do. All four moves share one resume point, after the last store: a
+// fault anywhere leaves rdx != 0 and rax = si_addr, and the caller re-copies the bytes below
+// the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
+// Every access stays inside [src, src + n) and [dst, dst + n).
 template <class U>
 MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
   U head, tail;
