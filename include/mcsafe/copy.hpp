@@ -53,8 +53,7 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 // 8 calls the routine, which keeps each caller's inline code to three size classes. Where the
 // chosen routine is the zmm one, 65 to 128 bytes too: its V..2V class, two 64-byte moves, in the
 // caller. One compare against g_inline_copy_span (dispatch.hpp) says which, so a CPU without
-// zmm sends 65..128 to the call with no test more than before.
-inline constexpr std::size_t k_inline_copy_max = 64;
+// zmm sends 65..128 to the call with no test more than before (k_inline_copy_max there too).
 MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
   if (__builtin_constant_p(n) && n - 1 < k_inline_copy_max) return true;
   const std::size_t span = g_inline_copy_span.load(std::memory_order_relaxed);

@@ -256,8 +256,10 @@ inline std::atomic<std::uintptr_t> g_word_limit{0};
 // two zmm moves, runs in the caller. The larger value is stored only where that routine runs
 // (the CPU and the OS allow zmm state), so a copy that reads it may use zmm whatever it reads
 // after. Set before the routine is published (init_copy) and when a test forces another.
-inline constexpr std::size_t k_inline_copy_span = 64 - 8;
-inline constexpr std::size_t k_inline_zmm_copy_span = 128 - 8;
+inline constexpr std::size_t k_inline_copy_max = 64;       // the 16-byte and word moves
+inline constexpr std::size_t k_inline_zmm_copy_max = 128;  // the zmm moves
+inline constexpr std::size_t k_inline_copy_span = k_inline_copy_max - 8;
+inline constexpr std::size_t k_inline_zmm_copy_span = k_inline_zmm_copy_max - 8;
 inline std::atomic<std::size_t> g_inline_copy_span{k_inline_copy_span};
 inline void set_inline_copy_span(copy_backend b) noexcept {
   g_inline_copy_span.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_span : k_inline_copy_span,
