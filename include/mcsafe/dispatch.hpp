@@ -39,11 +39,9 @@ namespace detail {
 // others a loop of four vectors), measured with the paired benchmark: docs/benchmarks.md, "rep
 // movsb threshold". Without ERMS rep movsb is never used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
-inline constexpr std::size_t k_vector_rep_above_amd = std::size_t{4} << 20;
+inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
-inline constexpr std::size_t k_vector_rep_above_avx512_amd = 16384;
-inline constexpr std::size_t k_vector_rep_upto_avx512_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
@@ -98,11 +96,10 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      }},
      false,
      // AMD Zen 5: the zmm loop beat glibc (which uses rep movsb) up to 16 KiB and lost from 32
-     // KiB; rep movsb lost at 4 MiB where the loop held. Intel: glibc's default, not measured.
+     // KiB; rep movsb led the loop from 1 to 64 MiB. Intel: glibc's default, not measured.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       if (amd_like(f)) return {k_vector_rep_above_avx512_amd, k_vector_rep_upto_avx512_amd};
-       return {k_vector_rep_above_avx512_intel, k_vector_rep_never};
+       return {amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_avx512_intel, k_vector_rep_never};
      }},
     // ymm moves where the OS allows AVX state.
     {{copy_backend::vector, "vector", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector),
@@ -112,8 +109,9 @@ inline constexpr copy_backend_row k_copy_backends[] = {
                         : "CPUID: AVX2 with OS YMM state (XCR0)";
      }},
      false,
-     // AMD (an AVX2-only Zen 5 VM): the loop won up to 256 KiB and tied to 16 MiB; Intel Xeon:
-     // rep movsb matched glibc from 4 KiB while the loop lagged.
+     // AMD Zen 5 (glibc's AVX2 memcpy): the ymm loop won up to 16 KiB and lost from 32 KiB (0.6x)
+     // where rep movsb tied; rep movsb led from 1 MiB (1.25x). Intel Xeon: rep movsb matched
+     // glibc from 4 KiB while the loop lagged.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
        return {amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel, k_vector_rep_never};
