@@ -259,7 +259,13 @@ inline constexpr std::size_t k_inline_zmm_copy_max = 128;  // the zmm moves
 inline constexpr std::size_t k_inline_copy_span = k_inline_copy_max - 8;
 inline constexpr std::size_t k_inline_zmm_copy_span = k_inline_zmm_copy_max - 8;
 inline std::atomic<std::size_t> g_inline_copy_span{k_inline_copy_span};
-inline void set_inline_copy_span(copy_backend b) noexcept {
+
+// What copies read besides the routine, for backend b (which must run here: the zmm span is
+// stored only then): its rep movsb band, its name for diagnose(), the inline span. Stored
+// before the routine is published (release) by init_copy and testing::force_copy.
+inline void prepare_copy_backend(copy_backend b, rep_band band) noexcept {
+  set_vector_rep_band(band);
+  g_copy_backend.store(b, std::memory_order_relaxed);
   g_inline_copy_span.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_span : k_inline_copy_span,
                            std::memory_order_relaxed);
 }
@@ -272,9 +278,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
   const copy_choice& c = default_copy_choice();
   raw_copy_fn fn = copy_routine(c.backend, host_cpu());
   raw_copy_fn expected = &first_copy;
-  set_vector_rep_band({c.vector_rep_above, c.vector_rep_upto});
-  g_copy_backend.store(c.backend, std::memory_order_relaxed);
-  set_inline_copy_span(c.backend);
+  prepare_copy_backend(c.backend, {c.vector_rep_above, c.vector_rep_upto});
   g_word_limit.store(k_word_limit_ready, std::memory_order_release);
   if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
   return fn;
@@ -312,9 +316,7 @@ inline bool force_copy(copy_backend b) noexcept {
   detail::active_copy();  // the handler is installed and the default chosen first
   detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
   if (fn == nullptr) return false;
-  detail::set_vector_rep_band(detail::copy_row(b).band(detail::host_cpu()));
-  detail::g_copy_backend.store(b, std::memory_order_relaxed);
-  detail::set_inline_copy_span(b);
+  detail::prepare_copy_backend(b, detail::copy_row(b).band(detail::host_cpu()));
   detail::g_copy_fn.store(fn, std::memory_order_release);
   return true;
 }
