@@ -13,10 +13,15 @@
 // hidden (each DSO reads its own table) and weak (a program without guarded moves has no table).
 //
 // Register contract, the same as the routines': the handler writes si_addr to rax and the
-// packed signo/si_code/lsb to rdx and resumes at the entry's resume label, which is the end of
-// the asm statement. The asm zeroes rdx first, so rdx != 0 afterwards means a move faulted:
-// the moves after it in the same statement were skipped and its outputs are garbage. No
-// compiler-generated instruction is ever re-executed or abandoned half-way.
+// packed signo/si_code/lsb to rdx and resumes at the entry's resume label; the moves after the
+// faulting one in the same statement are skipped and its other outputs are garbage. No
+// compiler-generated instruction is ever re-executed or abandoned half-way. Where the resume
+// label is (MCSAFE_GUARDED_ASM below):
+//  - asm goto, on GCC 11+ and clang 16+ (whose asm goto outputs are valid on the label path
+//    too): a C label, so the statement's normal end is the success path with no test at all;
+//    rax and rdx are outputs there and the code at the label reads them;
+//  - elsewhere: the end of the statement, which zeroes rdx first, so rdx != 0 afterwards means
+//    a move faulted (two instructions more per guarded statement on the success path).
 #pragma once
 #include <cstdint>
 
@@ -32,6 +37,32 @@
 #define MCSAFE_EXTABLE_BEGIN(at) ".pushsection mcsafe_v1_extable, \"ao\", @progbits, " at "\n.balign 4\n"
 #define MCSAFE_EXTABLE_ENTRY(insn, resume) ".long " insn " - .\n.long " resume " - .\n"
 #define MCSAFE_EXTABLE_END ".popsection\n"
+
+// One guarded asm statement: `text` holds the moves and their table entries, which name
+// MCSAFE_RESUME as where a fault resumes; its outputs include "=a"(address) and
+// [info] "=&d"(info). With asm goto the statement is followed by `return ok;` and the label
+// mcsafe_fault, so the code after the macro is the fault path; without, the code after it
+// runs on both paths and info says which.
+#if defined(__clang__)
+#if __has_extension(gnu_asm_goto_with_outputs_full)
+#define MCSAFE_GUARD_BY_GOTO 1
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 11
+#define MCSAFE_GUARD_BY_GOTO 1
+#endif
+#define MCSAFE_UNPAREN(...) __VA_ARGS__
+#if defined(MCSAFE_GUARD_BY_GOTO)
+#define MCSAFE_RESUME "%l[mcsafe_fault]"
+#define MCSAFE_GUARDED_ASM(ok, text, outputs, inputs, clobbers)                                 \
+  asm goto(text : MCSAFE_UNPAREN outputs : MCSAFE_UNPAREN inputs : MCSAFE_UNPAREN clobbers : mcsafe_fault); \
+  return ok;                                                                                   \
+  mcsafe_fault:
+#else
+#define MCSAFE_RESUME ".Lmcsafe_v1_resume%="
+#define MCSAFE_GUARDED_ASM(ok, text, outputs, inputs, clobbers)                                  \
+  asm volatile("xorl %k[info], %k[info]\n" text MCSAFE_RESUME ":\n"                               \
+               : MCSAFE_UNPAREN outputs : MCSAFE_UNPAREN inputs : MCSAFE_UNPAREN clobbers);
+#endif
 
 namespace mcsafe {
 inline namespace v1 {
@@ -81,43 +112,37 @@ template <class U>
 MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   U v;
   std::uintptr_t address, info;
-  asm volatile(
-      "xorl %k[info], %k[info]\n"
-      ".Lmcsafe_v1_ld%=: mov (%[p]), %[v]\n"
-      "2:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_ld%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_ld%=", "2b") MCSAFE_EXTABLE_END
-      : [v] "=r"(v), "=a"(address), [info] "=&d"(info)
-      : [p] "r"(p)
-      : "memory");
+  MCSAFE_GUARDED_ASM((guarded_load_result{static_cast<std::uintptr_t>(v), 0, 0}),
+                     ".Lmcsafe_v1_ld%=: mov (%[p]), %[v]\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_ld%=")
+                         MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_ld%=", MCSAFE_RESUME) MCSAFE_EXTABLE_END,
+                     ([v] "=r"(v), "=a"(address), [info] "=&d"(info)), ([p] "r"(p)), ("memory"))
   return {static_cast<std::uintptr_t>(v), address, info};
 }
 
 // The asm of a head-and-tail copy (below): `mov` moves `head` and `tail` (operands or
-// registers), the tail `back` bytes before the end (back = -width), one resume point after the
-// last store.
-#define MCSAFE_HEAD_TAIL_COPY(mov, head, tail, back)                                                       \
-  "xorl %k[info], %k[info]\n"                                                                            \
-  ".Lmcsafe_v1_cp%=: " mov " (%[src]), " head "\n"                                                       \
-  "2: " mov " " back "(%[src],%[n]), " tail "\n"                                                          \
-  "3: " mov " " head ", (%[dst])\n"                                                                       \
-  "4: " mov " " tail ", " back "(%[dst],%[n])\n"                                                          \
-  "5:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", "5b")            \
-      MCSAFE_EXTABLE_ENTRY("2b", "5b") MCSAFE_EXTABLE_ENTRY("3b", "5b") MCSAFE_EXTABLE_ENTRY("4b", "5b") \
-          MCSAFE_EXTABLE_END
+// registers), the tail `back` bytes before the end (back = -width), one resume point for all.
+#define MCSAFE_HEAD_TAIL_COPY(mov, head, tail, back)                                             \
+  ".Lmcsafe_v1_cp%=: " mov " (%[src]), " head "\n"                                             \
+  "2: " mov " " back "(%[src],%[n]), " tail "\n"                                                \
+  "3: " mov " " head ", (%[dst])\n"                                                             \
+  "4: " mov " " tail ", " back "(%[dst],%[n])\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cp%=")        \
+      MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cp%=", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("2b", MCSAFE_RESUME) \
+          MCSAFE_EXTABLE_ENTRY("3b", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("4b", MCSAFE_RESUME) MCSAFE_EXTABLE_END
 
 // A copy of n bytes, sizeof(U) <= n <= 2 * sizeof(U), inlined: the first and the last
 // sizeof(U) bytes are loaded, then stored (overlapping when n < 2 * sizeof(U)), as the
-// routines' small classes do. All four moves share one resume point, after the last store: a
-// fault anywhere leaves rdx != 0 and rax = si_addr, and the caller re-copies the bytes below
-// the fault with a forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
+// routines' small classes do. All four moves share one resume point: a fault anywhere returns
+// rdx != 0 and rax = si_addr, and the caller re-copies the bytes below the fault with a
+// forward routine (copy.hpp, finish_after_fault), which makes `copied` exact.
 // Every access stays inside [src, src + n) and [dst, dst + n).
 template <class U>
 MCSAFE_ALWAYS_INLINE raw_result guarded_small_copy(void* dst, const void* src, std::size_t n) noexcept {
   U head, tail;
   std::uintptr_t address, info;
-  asm volatile(MCSAFE_HEAD_TAIL_COPY("mov", "%[head]", "%[tail]", "%c[back]")
-      : [head] "=&r"(head), [tail] "=&r"(tail), "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [back] "i"(-static_cast<long>(sizeof(U)))
-      : "memory");
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}), MCSAFE_HEAD_TAIL_COPY("mov", "%[head]", "%[tail]", "%c[back]"),
+                     ([head] "=&r"(head), [tail] "=&r"(tail), "=a"(address), [info] "=&d"(info)),
+                     ([src] "r"(src), [dst] "r"(dst), [n] "r"(n), [back] "i"(-static_cast<long>(sizeof(U)))),
+                     ("memory"))
   return {address, info};
 }
 
@@ -141,23 +166,22 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_64(void* dst, const void* src, s
   const std::size_t m_half = m / 2;
   xmm_bits v0, v1, v2, v3;
   std::uintptr_t address, info;
-  asm volatile(
-      "xorl %k[info], %k[info]\n"
-      ".Lmcsafe_v1_cx%=: " MCSAFE_MOVDQU " (%[src]), %[v0]\n"
-      "2: " MCSAFE_MOVDQU " -16(%[src],%[m_half]), %[v1]\n"
-      "3: " MCSAFE_MOVDQU " -32(%[src],%[m]), %[v2]\n"
-      "4: " MCSAFE_MOVDQU " -16(%[src],%[n]), %[v3]\n"
-      "5: " MCSAFE_MOVDQU " %[v0], (%[dst])\n"
-      "6: " MCSAFE_MOVDQU " %[v1], -16(%[dst],%[m_half])\n"
-      "7: " MCSAFE_MOVDQU " %[v2], -32(%[dst],%[m])\n"
-      "8: " MCSAFE_MOVDQU " %[v3], -16(%[dst],%[n])\n"
-      "9:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cx%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cx%=", "9b")
-      MCSAFE_EXTABLE_ENTRY("2b", "9b") MCSAFE_EXTABLE_ENTRY("3b", "9b") MCSAFE_EXTABLE_ENTRY("4b", "9b")
-      MCSAFE_EXTABLE_ENTRY("5b", "9b") MCSAFE_EXTABLE_ENTRY("6b", "9b") MCSAFE_EXTABLE_ENTRY("7b", "9b")
-      MCSAFE_EXTABLE_ENTRY("8b", "9b") MCSAFE_EXTABLE_END
-      : [v0] "=&x"(v0), [v1] "=&x"(v1), [v2] "=&x"(v2), [v3] "=&x"(v3), "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n), [m_half] "r"(m_half), [m] "r"(m)
-      : "memory");
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}),
+                     ".Lmcsafe_v1_cx%=: " MCSAFE_MOVDQU " (%[src]), %[v0]\n"
+                     "2: " MCSAFE_MOVDQU " -16(%[src],%[m_half]), %[v1]\n"
+                     "3: " MCSAFE_MOVDQU " -32(%[src],%[m]), %[v2]\n"
+                     "4: " MCSAFE_MOVDQU " -16(%[src],%[n]), %[v3]\n"
+                     "5: " MCSAFE_MOVDQU " %[v0], (%[dst])\n"
+                     "6: " MCSAFE_MOVDQU " %[v1], -16(%[dst],%[m_half])\n"
+                     "7: " MCSAFE_MOVDQU " %[v2], -32(%[dst],%[m])\n"
+                     "8: " MCSAFE_MOVDQU " %[v3], -16(%[dst],%[n])\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cx%=")
+                         MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_cx%=", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("2b", MCSAFE_RESUME)
+                             MCSAFE_EXTABLE_ENTRY("3b", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("4b", MCSAFE_RESUME)
+                                 MCSAFE_EXTABLE_ENTRY("5b", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("6b", MCSAFE_RESUME)
+                                     MCSAFE_EXTABLE_ENTRY("7b", MCSAFE_RESUME) MCSAFE_EXTABLE_ENTRY("8b", MCSAFE_RESUME)
+                                         MCSAFE_EXTABLE_END,
+                     ([v0] "=&x"(v0), [v1] "=&x"(v1), [v2] "=&x"(v2), [v3] "=&x"(v3), "=a"(address), [info] "=&d"(info)),
+                     ([src] "r"(src), [dst] "r"(dst), [n] "r"(n), [m_half] "r"(m_half), [m] "r"(m)), ("memory"))
   return {address, info};
 }
 // 16 <= n <= 32 in two 16-byte moves at 0 and n - 16: for a length the compiler knows, where
@@ -165,10 +189,9 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_64(void* dst, const void* src, s
 MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_32(void* dst, const void* src, std::size_t n) noexcept {
   xmm_bits head, tail;
   std::uintptr_t address, info;
-  asm volatile(MCSAFE_HEAD_TAIL_COPY(MCSAFE_MOVDQU, "%[head]", "%[tail]", "-16")
-      : [head] "=&x"(head), [tail] "=&x"(tail), "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n)
-      : "memory");
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}), MCSAFE_HEAD_TAIL_COPY(MCSAFE_MOVDQU, "%[head]", "%[tail]", "-16"),
+                     ([head] "=&x"(head), [tail] "=&x"(tail), "=a"(address), [info] "=&d"(info)),
+                     ([src] "r"(src), [dst] "r"(dst), [n] "r"(n)), ("memory"))
   return {address, info};
 }
 #undef MCSAFE_MOVDQU
@@ -187,10 +210,9 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_32(void* dst, const void* src, s
 #endif
 MCSAFE_ALWAYS_INLINE raw_result guarded_copy_65_128_zmm(void* dst, const void* src, std::size_t n) noexcept {
   std::uintptr_t address, info;
-  asm volatile(MCSAFE_HEAD_TAIL_COPY("vmovdqu64", "%%zmm16", "%%zmm17", "-64")
-      : "=a"(address), [info] "=&d"(info)
-      : [src] "r"(src), [dst] "r"(dst), [n] "r"(n)
-      : "memory" MCSAFE_ZMM_CLOBBERS);
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}), MCSAFE_HEAD_TAIL_COPY("vmovdqu64", "%%zmm16", "%%zmm17", "-64"),
+                     ("=a"(address), [info] "=&d"(info)), ([src] "r"(src), [dst] "r"(dst), [n] "r"(n)),
+                     ("memory" MCSAFE_ZMM_CLOBBERS))
   return {address, info};
 }
 #undef MCSAFE_ZMM_CLOBBERS
@@ -208,13 +230,10 @@ struct guarded_store_result {
 template <class U>
 MCSAFE_ALWAYS_INLINE guarded_store_result guarded_store(void* p, U v) noexcept {
   std::uintptr_t address, info;
-  asm volatile(
-      "xorl %k[info], %k[info]\n"
-      ".Lmcsafe_v1_st%=: mov %[v], (%[p])\n"
-      "2:\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_st%=") MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_st%=", "2b") MCSAFE_EXTABLE_END
-      : "=a"(address), [info] "=&d"(info)
-      : [p] "r"(p), [v] "r"(v)
-      : "memory");
+  MCSAFE_GUARDED_ASM((guarded_store_result{0, 0}),
+                     ".Lmcsafe_v1_st%=: mov %[v], (%[p])\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_st%=")
+                         MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_st%=", MCSAFE_RESUME) MCSAFE_EXTABLE_END,
+                     ("=a"(address), [info] "=&d"(info)), ([p] "r"(p), [v] "r"(v)), ("memory"))
   return {address, info};
 }
 
@@ -222,6 +241,10 @@ MCSAFE_ALWAYS_INLINE guarded_store_result guarded_store(void* p, U v) noexcept {
 }  // namespace v1
 }  // namespace mcsafe
 
+#undef MCSAFE_GUARDED_ASM
+#undef MCSAFE_RESUME
+#undef MCSAFE_UNPAREN
+#undef MCSAFE_GUARD_BY_GOTO
 #undef MCSAFE_EXTABLE_BEGIN
 #undef MCSAFE_EXTABLE_ENTRY
 #undef MCSAFE_EXTABLE_END
