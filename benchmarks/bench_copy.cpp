@@ -270,6 +270,40 @@ void BM_paired_constant(benchmark::State& state) {
       });
 }
 
+// Lengths that change from call to call (variable-length keys and records), uniform in [lo, hi]
+// from a fixed seed, 2^16 of them: the rows above repeat one length, so every branch on it is
+// predicted; here a copy that branches between size classes mispredicts as it would in use.
+// Both sides walk the same sequence, each block where the last left off. Paired like the rows
+// above; `safe_ns` and `ref_ns` are per call.
+void BM_paired_mixed_sizes(benchmark::State& state) {
+  const auto lo = static_cast<std::size_t>(state.range(0)), hi = static_cast<std::size_t>(state.range(1));
+  constexpr std::size_t k_count = std::size_t{1} << 16;
+  std::vector<std::size_t> lengths(k_count);
+  std::uint64_t x = 0x9e3779b97f4a7c15;  // xorshift64: the same sequence on every run and machine
+  for (std::size_t& n : lengths) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    n = lo + x % (hi - lo + 1);
+  }
+  const placed_buffers at = place_buffers(0);
+  unsigned char* const dst = at.dst;
+  const unsigned char* const src = at.src;
+  const std::size_t* const len = lengths.data();
+  std::size_t safe_at = 0, ref_at = 0;
+  state.counters["vs_memcpy"] = paired_median(
+      state, 4096,
+      [=, &safe_at] {
+        const std::size_t n = len[safe_at++ & (k_count - 1)];
+        benchmark::DoNotOptimize(mcsafe::mc_safe_copy(dst, src, n).copied);
+      },
+      [=, &ref_at] {
+        const std::size_t n = len[ref_at++ & (k_count - 1)];
+        benchmark::DoNotOptimize(dst);
+        std::memcpy(dst, src, n);
+      });
+}
+
 // One 8-byte load per iteration over an L1-resident array, two ways. `sum` adds each value
 // to a running total (the loop-carried add is the bottleneck, and the compiler turns
 // value_or(0) into a cmov on that chain); `chase` follows indices stored in the array, so each
@@ -407,6 +441,12 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("paired_constant/bytes:8", BM_paired_constant<8>);
   benchmark::RegisterBenchmark("paired_constant/bytes:12", BM_paired_constant<12>);
   benchmark::RegisterBenchmark("paired_constant/bytes:16", BM_paired_constant<16>);
+  benchmark::RegisterBenchmark("paired_mixed_sizes", BM_paired_mixed_sizes)
+      ->ArgNames({"from", "to"})
+      ->Args({8, 64})
+      ->Args({1, 128})
+      ->Args({1, 512})
+      ->Args({256, 4096});
   benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<false>, load_block_sum<true>>);
   benchmark::RegisterBenchmark("paired_load_u64.chase",
                                BM_paired_load<load_block_chase<false>, load_block_chase<true>>);
