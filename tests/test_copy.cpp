@@ -439,7 +439,7 @@ TEST_CASE("dispatch: 65..128-byte copies run inline exactly while vector_avx512 
     if (!mcsafe::testing::force_copy(b)) continue;
     INFO(mcsafe::to_string(b));
     const bool zmm = b == copy_backend::vector_avx512;
-    CHECK(d::g_inline_copy_span.load() == (zmm ? 128u - 8 : 64u - 8));
+    CHECK(d::g_inline_copy_limit.load() == (zmm ? 128u - 7 : 64u - 7));
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
     counted::routine = d::g_copy_fn.load();
     counted::calls = 0;
@@ -457,8 +457,8 @@ TEST_CASE("dispatch: 65..128-byte copies run inline exactly while vector_avx512 
     CHECK(counted::calls == (zmm ? 1u + 7 : 1u + 7 + 64));  // 129, 1..7, and 65..128 unless zmm
   }
   mcsafe::testing::reset_copy();
-  CHECK(d::g_inline_copy_span.load() ==
-        (d::default_copy_choice().backend == copy_backend::vector_avx512 ? 128u - 8 : 64u - 8));
+  CHECK(d::g_inline_copy_limit.load() ==
+        (d::default_copy_choice().backend == copy_backend::vector_avx512 ? 128u - 7 : 64u - 7));
 }
 
 TEST_CASE("dispatch: each vector backend gets its own rep movsb threshold, forced or chosen", "[dispatch]") {

@@ -52,15 +52,16 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 // compiler knows, 1 to 64, and any length from 8 to 64 take this path; an unknown length below
 // 8 calls the routine, which keeps each caller's inline code to three size classes. Where the
 // chosen routine is the zmm one, 65 to 128 bytes too: its V..2V class, two 64-byte moves, in the
-// caller. One compare against g_inline_copy_span (dispatch.hpp) says which, so a CPU without
-// zmm sends 65..128 to the call with no test more than before (k_inline_copy_max there too).
+// caller. One compare against g_inline_copy_limit (dispatch.hpp) says which, so a CPU without
+// zmm sends 65..128 to the call with no test more than before (k_inline_copy_max there too);
+// the limit is 0 until the handler is installed, so the same compare says "installed".
 MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
-  if (__builtin_constant_p(n) && n - 1 < k_inline_copy_max) return true;
-  const std::size_t span = g_inline_copy_span.load(std::memory_order_relaxed);
-  // It is one of two values: the compiler then knows 8 <= n <= 128 in the inline path and
+  const std::size_t limit = g_inline_copy_limit.load(std::memory_order_acquire);
+  // It is one of three values: the compiler then knows 8 <= n <= 128 in the inline path and
   // drops the classes below 8 bytes there.
-  if (span > k_inline_zmm_copy_span) __builtin_unreachable();
-  return n - 8 <= span;
+  if (limit > k_inline_zmm_copy_limit) __builtin_unreachable();
+  if (__builtin_constant_p(n) && n - 1 < k_inline_copy_max) return limit != 0;
+  return n - 8 < limit;
 }
 // The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up (two for a constant up to
 // 32), else the widest word that fits twice (as the routines' small classes).
@@ -129,7 +130,7 @@ MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::s
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if (detail::inline_copy_fits(n)) [[likely]] {
-    if (detail::starts_less_one(dst, src) < detail::g_word_limit.load(std::memory_order_acquire)) [[likely]] {
+    if (detail::starts_less_one(dst, src) < detail::k_word_limit_ready) [[likely]] {  // not null, no wrap
       if (n <= detail::k_inline_copy_max)
         return detail::inline_copy_result(dst, src, n, detail::inline_small_copy(dst, src, n));
       return detail::inline_copy_result(dst, src, n, detail::guarded_copy_65_128_zmm(dst, src, n));

@@ -245,29 +245,32 @@ inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept
 inline std::atomic<raw_copy_fn> g_copy_fn{&first_copy};
 inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
 // 0 until init_copy() has run (the handler is installed), then 2^64 - 128: the inlined word
-// loads, stores and small copies compare p - 1 against it, one test for "installed", "not
-// null" and "p + 128 does not wrap" (copy.hpp, word_access_ready and inline_copy_fits).
+// loads and stores compare p - 1 against it, one test for "installed", "not null" and
+// "p + 128 does not wrap" (copy.hpp, word_access_ready). The inline copies test "installed" on
+// g_inline_copy_limit instead and the rest against the constant k_word_limit_ready.
 inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 127;
 inline std::atomic<std::uintptr_t> g_word_limit{0};
-// Which lengths mc_safe_copy runs inline (copy.hpp): n - 8 <= this. 64 - 8 at first and while
-// the published routine is not vector_avx512; 128 - 8 while it is, so that its 65..128 class,
-// two zmm moves, runs in the caller. The larger value is stored only where that routine runs
-// (the CPU and the OS allow zmm state), so a copy that reads it may use zmm whatever it reads
-// after. Set before the routine is published (init_copy) and when a test forces another.
+// Which lengths mc_safe_copy runs inline (copy.hpp): n - 8 below this. 0 until init_copy() has
+// run (the handler is installed), so no inline copy runs before; then 64 - 7 while the published
+// routine is not vector_avx512, and 128 - 7 while it is, so that its 65..128 class, two zmm
+// moves, runs in the caller. The larger value is stored only where that routine runs (the CPU
+// and the OS allow zmm state), so a copy that reads it may use zmm whatever it reads after.
+// Set before the routine is published (init_copy) and when a test forces another.
 inline constexpr std::size_t k_inline_copy_max = 64;       // the 16-byte and word moves
 inline constexpr std::size_t k_inline_zmm_copy_max = 128;  // the zmm moves
-inline constexpr std::size_t k_inline_copy_span = k_inline_copy_max - 8;
-inline constexpr std::size_t k_inline_zmm_copy_span = k_inline_zmm_copy_max - 8;
-inline std::atomic<std::size_t> g_inline_copy_span{k_inline_copy_span};
+inline constexpr std::size_t k_inline_copy_limit = k_inline_copy_max - 7;
+inline constexpr std::size_t k_inline_zmm_copy_limit = k_inline_zmm_copy_max - 7;
+inline std::atomic<std::size_t> g_inline_copy_limit{0};
 
-// What copies read besides the routine, for backend b (which must run here: the zmm span is
-// stored only then): its rep movsb band, its name for diagnose(), the inline span. Stored
-// before the routine is published (release) by init_copy and testing::force_copy.
+// What copies read besides the routine, for backend b (which must run here: the zmm limit is
+// stored only then): its rep movsb band, its name for diagnose(), the inline limit. Stored
+// after the handler is installed and before the routine is published, by init_copy and
+// testing::force_copy.
 inline void prepare_copy_backend(copy_backend b, rep_band band) noexcept {
   set_vector_rep_band(band);
   g_copy_backend.store(b, std::memory_order_relaxed);
-  g_inline_copy_span.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_span : k_inline_copy_span,
-                           std::memory_order_relaxed);
+  g_inline_copy_limit.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_limit : k_inline_copy_limit,
+                            std::memory_order_release);
 }
 
 // Slow path of the first copy: install the handler, pick the routine, publish it.

@@ -198,7 +198,7 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_16_32(void* dst, const void* src, s
 
 // 65 <= n <= 128 in two overlapping 64-byte moves, as the zmm routine's V..2V class: only
 // where the chosen routine is vector_avx512 (copy.hpp tests that at run time, dispatch.hpp
-// g_inline_copy_span), so the CPU and the OS's XCR0 allow zmm state, and code not built for
+// g_inline_copy_limit), so the CPU and the OS's XCR0 allow zmm state, and code not built for
 // AVX-512 can still hold it. Registers zmm16-17 through EVEX moves, as that routine: outside the
 // state whose dirty upper halves slow SSE code, so no vzeroupper. A compiler that targets
 // AVX-512 is told they are clobbered; one that does not never allocates them (GCC refuses
