@@ -189,6 +189,27 @@ TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler 
   CHECK(d::forward_routine(&d::first_copy) == d::forward_routine(chosen));
 }
 
+// The same for a copy of a constant 16 bytes, which runs inline once the handler is installed
+// (copy.hpp, inline_copy_fits: the inline limit is 0 until then, and a constant length tests
+// only that). Before, it must take the call, whose trampoline installs the handler.
+TEST_CASE("copy: a faulting constant-length inline mc_safe_copy as the first call installs the handler", "[copy]") {
+  namespace d = mcsafe::detail;
+  const bool fresh = d::g_copy_fn.load() == &d::first_copy;
+  if (!fresh) WARN("not the process's first copy: the path before installation is not exercised");
+  if (fresh) CHECK(d::g_inline_copy_limit.load() == 0);
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  unsigned char out[16] = {};
+  const unsigned char* src = file.cut() - 8;
+  const auto r = mcsafe::mc_safe_copy(out, src, 16);
+  CHECK(r.copied == 8);
+  CHECK(r.fault.kind == fault_kind::bus_error);
+  CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()));
+  CHECK(std::memcmp(out, src, 8) == 0);
+  CHECK(mcsafe::installed());
+  CHECK(d::g_inline_copy_limit.load() != 0);
+}
+
 TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
