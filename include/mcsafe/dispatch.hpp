@@ -40,6 +40,7 @@ namespace detail {
 // movsb threshold". Without ERMS rep movsb is never used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
+inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
@@ -95,11 +96,13 @@ inline constexpr copy_backend_row k_copy_backends[] = {
        return nullptr;
      }},
      false,
-     // AMD Zen 5: the zmm loop beat glibc (which uses rep movsb) up to 16 KiB and lost from 32
-     // KiB; rep movsb led the loop from 1 to 64 MiB. Intel: glibc's default, not measured.
+     // AMD Zen 5: the zmm loop beat glibc (which uses rep movsb) up to 16 KiB, rep movsb was
+     // faster from 32 KiB to 2 MiB, the loop again at 4-8 MiB (by 1.3-1.5x in time), rep movsb
+     // from 16 MiB (one band: the loop above 2 MiB). Intel: glibc's default, not measured.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       return {amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_avx512_intel, k_vector_rep_never};
+       if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
+       return {k_vector_rep_above_avx512_intel, k_vector_rep_never};
      }},
     // ymm moves where the OS allows AVX state.
     {{copy_backend::vector, "vector", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector),
@@ -110,11 +113,12 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      }},
      false,
      // AMD Zen 5 (glibc's AVX2 memcpy): the ymm loop won up to 16 KiB and lost from 32 KiB (0.6x)
-     // where rep movsb tied; rep movsb led from 1 MiB (1.25x). Intel Xeon: rep movsb matched
+     // where rep movsb tied; the same band as the zmm routine's. Intel Xeon: rep movsb matched
      // glibc from 4 KiB while the loop lagged.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       return {amd_like(f) ? k_vector_rep_above_amd : k_vector_rep_above_intel, k_vector_rep_never};
+       if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
+       return {k_vector_rep_above_intel, k_vector_rep_never};
      }},
     // The same size classes in xmm: every x86-64 CPU has SSE2. Its 16-byte loop lost to rep
     // movsb from 4 KiB on AMD too.
