@@ -1,10 +1,13 @@
 // salvage/repair on a real temporary file, with EIO injected at chosen ranges through the
 // file_io seam (the real-kernel version runs in the QEMU system test).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "catch2_any.hpp"
@@ -28,6 +31,7 @@ ssize_t refusing_pwrite(int fd, const void* b, std::size_t n, off_t o) noexcept 
   }
   return pwrite(fd, b, n, o);
 }
+ssize_t pread_passthrough(int fd, void* b, std::size_t n, off_t o) noexcept { return pread(fd, b, n, o); }
 constexpr mcsafe::file_io kFaulty{failing_pread, refusing_pwrite};
 
 struct temp_file {
@@ -95,8 +99,6 @@ TEST_CASE("file: repair writes whole pages, refuses misaligned input, reports re
   auto r = mcsafe::repair(f.fd, 100, fresh);
   CHECK(r.error == std::errc::invalid_argument);
   CHECK(r.written == 0);
-  r = mcsafe::repair(f.fd, 4096, std::span<const std::byte>(fresh.data(), 1000));
-  CHECK(r.error == std::errc::invalid_argument);
   r = mcsafe::repair(f.fd, 4096, fresh);
   CHECK(r.ok());
   CHECK(r.written == 8192);
@@ -112,4 +114,100 @@ TEST_CASE("file: repair writes whole pages, refuses misaligned input, reports re
   REQUIRE(r.refused.size() == 1);
   CHECK(*r.refused.begin() == mcsafe::byte_range{4096, 8192});
   g_bad.clear();
+}
+
+namespace {
+off_t file_size(int fd) {
+  struct stat st {};
+  REQUIRE(fstat(fd, &st) == 0);
+  return st.st_size;
+}
+std::vector<std::byte> file_bytes(int fd, std::size_t from, std::size_t n) {
+  std::vector<std::byte> b(n);
+  REQUIRE(pread(fd, b.data(), n, static_cast<off_t>(from)) == static_cast<ssize_t>(n));
+  return b;
+}
+}  // namespace
+
+TEST_CASE("file: repair never changes the file's length, and refuses a range outside it", "[file]") {
+  temp_file f(10000);  // two whole pages and 1808 bytes of a third
+  std::vector<std::byte> fresh(4096, std::byte{0x5A});
+  // Past the end, far or by one page: refused before anything is written.
+  for (const off_t at : {off_t{1} << 40, off_t{12288}, off_t{8192}}) {
+    INFO("offset " << at);
+    const auto r = mcsafe::repair(f.fd, at, fresh);
+    CHECK(r.error == std::errc::invalid_argument);
+    CHECK((r.written == 0 && r.refused.empty()));
+    CHECK(file_size(f.fd) == 10000);
+  }
+  CHECK(file_bytes(f.fd, 0, 10000) == f.content);
+  // The partial last page: written whole (padded), the size restored, the bytes exact.
+  auto r = mcsafe::repair(f.fd, 8192, std::span<const std::byte>(fresh.data(), 1808));
+  CHECK(r.ok());
+  CHECK(r.written == 1808);
+  CHECK_FALSE(r.padding_kept);
+  CHECK(file_size(f.fd) == 10000);
+  CHECK(file_bytes(f.fd, 8192, 1808) == std::vector<std::byte>(1808, std::byte{0x5A}));
+  // A range that ends inside a page keeps the rest of that page from the file.
+  r = mcsafe::repair(f.fd, 4096, std::span<const std::byte>(fresh.data(), 1000));
+  CHECK((r.ok() && r.written == 1000));
+  CHECK(file_bytes(f.fd, 4096, 1000) == std::vector<std::byte>(1000, std::byte{0x5A}));
+  const auto rest = file_bytes(f.fd, 5096, 3096);
+  CHECK(std::equal(rest.begin(), rest.end(), f.content.begin() + 5096));
+  // ... unless that rest cannot be read: the page is refused, not overwritten with zeros.
+  g_bad.clear();
+  g_bad.insert({6000, 6001});
+  r = mcsafe::repair(f.fd, 4096, std::span<const std::byte>(fresh.data(), 10), kFaulty);
+  CHECK(r.error == std::errc::io_error);
+  CHECK((r.written == 0 && r.refused.size() == 1 && *r.refused.begin() == mcsafe::byte_range{0, 4096}));
+  g_bad.clear();
+}
+
+namespace {
+// Another writer appends kGrowth bytes while a repair runs: before the repair's pwrite number
+// g_grow_at (counting from 1), or right after it.
+constexpr std::size_t kGrowth = 20000;
+int g_grow_at = 0;
+bool g_grow_after = false;
+int g_pwrites = 0;
+std::byte appended(std::size_t i) { return static_cast<std::byte>(i * 7 + 1); }
+void append_growth(int fd) {
+  std::vector<std::byte> more(kGrowth);
+  for (std::size_t i = 0; i < kGrowth; ++i) more[i] = appended(i);
+  const int other = open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_WRONLY | O_APPEND);
+  REQUIRE(other >= 0);
+  REQUIRE(write(other, more.data(), kGrowth) == static_cast<ssize_t>(kGrowth));
+  close(other);
+}
+ssize_t growing_pwrite(int fd, const void* b, std::size_t n, off_t o) noexcept {
+  const bool now = ++g_pwrites == g_grow_at;
+  if (now && !g_grow_after) append_growth(fd);
+  const ssize_t w = pwrite(fd, b, n, o);
+  if (now && g_grow_after) append_growth(fd);
+  return w;
+}
+constexpr mcsafe::file_io kGrowing{pread_passthrough, growing_pwrite};
+}  // namespace
+
+TEST_CASE("file: a repair during which the file grows keeps the new bytes", "[file]") {
+  std::vector<std::byte> fresh(10000, std::byte{0x42});
+  for (const bool after : {false, true}) {
+    temp_file f(10000);
+    g_pwrites = 0;
+    g_grow_after = after;
+    g_grow_at = after ? 3 : 1;  // before the first page, or right after the padded third
+    INFO((after ? "appended after the padded page" : "appended before the last page"));
+    const auto r = mcsafe::repair(f.fd, 0, fresh, kGrowing);
+    CHECK((r.ok() && r.written == 10000));
+    CHECK(file_bytes(f.fd, 0, 10000) == fresh);
+    // Before: the last page's rest is the appended bytes themselves, and the size is theirs.
+    // After: the appender wrote at the padded page's end; the zeros stay, nothing is cut.
+    const std::size_t at = after ? 12288 : 10000;
+    CHECK(file_size(f.fd) == static_cast<off_t>(at + kGrowth));
+    CHECK(r.padding_kept == after);
+    const auto tail = file_bytes(f.fd, at, kGrowth);
+    bool same = true;
+    for (std::size_t i = 0; i < kGrowth; ++i) same = same && tail[i] == appended(i);
+    CHECK(same);
+  }
 }

@@ -3,7 +3,9 @@
 // kernel's failed allocation), known-bad ranges are refused without a signal.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -343,4 +345,84 @@ TEST_CASE("mapped_file: reserve answers ENOSPC up front, and reserved pages take
   const auto r = m.write(0, rec);
   CHECK((r.ok() && r.done == rec.size()));
   CHECK((m.read(0, back).ok() && back == rec));
+}
+
+TEST_CASE("mapped_file: repair keeps the file's length and refuses a range outside it", "[mapped_file]") {
+  pattern_file f(10000);  // two pages and 1808 bytes of a third
+  mapped_file m;
+  REQUIRE(m.open(f.path.c_str(), map_mode::read_write) == std::errc{});
+  const std::vector<std::byte> fresh(kPage, std::byte{0x3c});
+  struct stat st {};
+  for (const std::uint64_t at : {std::uint64_t{1} << 40, std::uint64_t{3} * kPage, std::uint64_t{2} * kPage,
+                                 ~std::uint64_t{0} - kPage + 1}) {
+    INFO("offset " << at);
+    const auto r = m.repair(at, fresh);
+    CHECK(r.error == std::errc::invalid_argument);
+    CHECK(r.written == 0);
+    REQUIRE(fstat(m.fd(), &st) == 0);
+    CHECK(st.st_size == 10000);
+  }
+  // The partial last page: the file keeps its 10,000 bytes, no zeros appended.
+  const auto r = m.repair(2 * kPage, std::span<const std::byte>(fresh.data(), 10000 - 2 * kPage));
+  CHECK((r.ok() && r.written == 10000 - 2 * kPage));
+  REQUIRE(fstat(m.fd(), &st) == 0);
+  CHECK(st.st_size == 10000);
+  CHECK(m.size() == 10000);
+  std::vector<std::byte> back(10000 - 2 * kPage);
+  CHECK((m.read(2 * kPage, back).ok() && std::memcmp(back.data(), fresh.data(), back.size()) == 0));
+}
+
+TEST_CASE("mapped_file: a resize that fails leaves the file and the mapping as they were", "[mapped_file]") {
+  // tmpfs (a memfd) accepts a 2^62-byte size; no mapping of that size can be made.
+  const int fd = memfd_create("mcsafe-resize", MFD_CLOEXEC);
+  REQUIRE(fd >= 0);
+  mapped_file m;
+  REQUIRE(m.adopt(fd, map_mode::read_write) == std::errc{});
+  REQUIRE(m.resize(4 * kPage) == std::errc{});
+  const std::vector<std::byte> rec(100, std::byte{0x61});
+  REQUIRE(m.write(kPage, rec).ok());
+  const std::errc e = m.resize(std::uint64_t{1} << 62);
+  CHECK(e != std::errc{});
+  struct stat st {};
+  REQUIRE(fstat(m.fd(), &st) == 0);
+  CHECK(st.st_size == static_cast<off_t>(4 * kPage));
+  CHECK(m.size() == 4 * kPage);
+  std::vector<std::byte> back(100);
+  CHECK((m.read(kPage, back).ok() && back == rec));
+  // Past what a mapping can ever address: refused before the file is touched.
+  CHECK(m.resize(std::uint64_t{1} << 63) == std::errc::file_too_large);
+  REQUIRE(fstat(m.fd(), &st) == 0);
+  CHECK(st.st_size == static_cast<off_t>(4 * kPage));
+}
+
+TEST_CASE("mapped_file: open refuses what it cannot map, without blocking", "[mapped_file]") {
+  char dir[] = "/tmp/mcsafe-open-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // In a child with an alarm: a plain open() of a FIFO with no writer would wait forever.
+  for (const map_mode mode : {map_mode::read_only, map_mode::read_write}) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      alarm(10);
+      mapped_file m;
+      _exit(m.open(fifo.c_str(), mode) == std::errc::no_such_device && !m.is_open() ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    INFO("FIFO opened " << (mode == map_mode::read_only ? "read-only" : "read-write") << ": wait status " << status);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  mapped_file m;
+  CHECK(m.open("/dev/zero", map_mode::read_only) == std::errc::no_such_device);
+  CHECK(m.open("/dev/null", map_mode::read_write) == std::errc::no_such_device);
+  CHECK(m.open(dir, map_mode::read_only) == std::errc::is_a_directory);
+  CHECK_FALSE(m.is_open());
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  CHECK(m.adopt(sv[0], map_mode::read_only) == std::errc::no_such_device);
+  close(sv[1]);
+  unlink(fifo.c_str());
+  rmdir(dir);
 }

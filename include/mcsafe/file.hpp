@@ -10,12 +10,16 @@
 // of touching the mapping. pread/pwrite go through a file_io seam so tests can fail chosen
 // ranges.
 #pragma once
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -41,9 +45,14 @@ struct salvage_result {
 };
 
 struct repair_result {
-  std::size_t written = 0;  // bytes the kernel accepted
-  poison_map refused;       // pages (relative to `offset`) the kernel refused
-  std::errc error{};        // invalid_argument for misaligned input, else the first refusal's errno
+  std::size_t written = 0;    // bytes of the data that the kernel accepted
+  poison_map refused;         // pages (relative to `offset`) not rewritten: refused by the kernel, or
+                              // a last page whose bytes past the data could not be read
+  std::errc error{};          // invalid_argument for a misaligned offset or a range outside the
+                              // file (nothing written), else the first refusal's errno
+  bool padding_kept = false;  // the last page was padded past the file's end and the file grew
+                              // meanwhile: its size was not restored, so as not to cut the new
+                              // bytes; zeros lie between the old end and that page's end
   bool ok() const noexcept { return error == std::errc{} && refused.empty(); }
 };
 
@@ -130,29 +139,94 @@ inline salvage_result salvage(int fd, off_t offset, std::span<std::byte> out, co
   return r;
 }
 
-// Rewrites whole pages with pwrite: offset and data.size() must be page multiples
-// (invalid_argument otherwise, nothing written). On fsdax this clears the poison of those
-// pages in the kernel. Pages the kernel refuses (EIO, EFAULT, ...) are listed, never hidden.
+namespace detail {
+// pwrite of one whole page at file offset `at` (`rel` relative to the repair's offset); counts
+// `counted` data bytes as written, or lists the page as refused.
+inline void write_page(const file_io& io, int fd, const std::byte* p, std::size_t page, off_t at, std::size_t rel,
+                       std::size_t counted, repair_result& r) noexcept {
+  ssize_t n;
+  do {
+    n = io.pwrite(fd, p, page, at);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(page)) {
+    r.written += counted;
+    return;
+  }
+  if (r.error == std::errc{}) r.error = n < 0 ? static_cast<std::errc>(errno) : std::errc::io_error;
+  r.refused.insert({rel, rel + page});
+}
+
+inline void refuse_page(repair_result& r, std::size_t rel, std::size_t page, std::errc e) noexcept {
+  if (r.error == std::errc{}) r.error = e;
+  r.refused.insert({rel, rel + page});
+}
+
+// The last page of a repair whose data ends inside it: `tail` goes to file offset `at`, the rest
+// of the page is the file's own bytes up to its end (another writer's, if the file grew since
+// the repair began: never overwritten) and zeros past it. When the zeros made the file longer,
+// its size is set back, but only if nobody grew it further in between.
+inline void repair_last_page(const file_io& io, int fd, off_t at, std::span<const std::byte> tail, std::size_t page,
+                             std::size_t rel, repair_result& r) noexcept {
+  const std::unique_ptr<std::byte[]> buf(new (std::nothrow) std::byte[page]);
+  struct stat st {};
+  if (!buf) return refuse_page(r, rel, page, std::errc::not_enough_memory);
+  if (fstat(fd, &st) != 0) return refuse_page(r, rel, page, static_cast<std::errc>(errno));
+  const auto start = static_cast<std::uint64_t>(at), end = start + tail.size(), page_end = start + page;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < end) return refuse_page(r, rel, page, std::errc::invalid_argument);  // shrank since
+  const std::uint64_t own_end = size < page_end ? size : page_end;
+  const auto own = static_cast<std::size_t>(own_end - start);
+  std::memcpy(buf.get(), tail.data(), tail.size());
+  std::size_t eof = static_cast<std::size_t>(-1);
+  if (const int e = read_fully(io, fd, at, buf.get(), tail.size(), own, eof); e != 0 || eof != static_cast<std::size_t>(-1))
+    return refuse_page(r, rel, page, e != 0 ? static_cast<std::errc>(e) : std::errc::io_error);
+  std::memset(buf.get() + own, 0, page - own);
+  const std::size_t refused_before = r.refused.size();
+  write_page(io, fd, buf.get(), page, at, rel, tail.size(), r);
+  if (own_end == page_end || r.refused.size() != refused_before) return;
+  // The zeros past own_end set the size to page_end: set it back unless it moved on since.
+  int rc = -1;
+  if (fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == page_end) {
+    do {
+      rc = ftruncate(fd, static_cast<off_t>(own_end));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0 && r.error == std::errc{}) r.error = static_cast<std::errc>(errno);
+  }
+  r.padding_kept = rc != 0;
+}
+}  // namespace detail
+
+// Rewrites file bytes [offset, offset + data.size()) with pwrite, one whole page at a time (on
+// fsdax a whole-page write is what clears poison in the kernel), and never changes the file's
+// size. `offset` must be page-aligned and the range must lie inside the file (fstat): otherwise
+// invalid_argument, nothing written. A range that ends inside a page is completed with the
+// file's own bytes (a page whose rest cannot be read is refused, not overwritten) and, past the
+// file's end, with zeros that are cut off again afterwards (padding_kept when the file grew in
+// between and they could not be). Pages the kernel refuses (EIO, EFAULT, ...) are listed, never
+// hidden.
 inline repair_result repair(int fd, off_t offset, std::span<const std::byte> data,
                             const file_io& io = system_file_io) noexcept {
   repair_result r;
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  if (offset < 0 || static_cast<std::size_t>(offset) % page != 0 || data.size() % page != 0) {
+  struct stat st {};
+  if (offset < 0 || static_cast<std::size_t>(offset) % page != 0) {
     r.error = std::errc::invalid_argument;
     return r;
   }
-  for (std::size_t a = 0; a < data.size(); a += page) {
-    ssize_t n;
-    do {
-      n = io.pwrite(fd, data.data() + a, page, offset + static_cast<off_t>(a));
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(page)) {
-      r.written += page;
-      continue;
-    }
-    if (r.error == std::errc{}) r.error = n < 0 ? static_cast<std::errc>(errno) : std::errc::io_error;
-    r.refused.insert({a, a + page});
+  if (fstat(fd, &st) != 0) {
+    r.error = static_cast<std::errc>(errno);
+    return r;
   }
+  const auto size = static_cast<std::uint64_t>(st.st_size), start = static_cast<std::uint64_t>(offset);
+  if (data.size() > size || start > size - data.size()) {
+    r.error = std::errc::invalid_argument;
+    return r;
+  }
+  const std::size_t whole = data.size() / page * page;
+  for (std::size_t a = 0; a < whole; a += page)
+    detail::write_page(io, fd, data.data() + a, page, offset + static_cast<off_t>(a), a, page, r);
+  if (whole < data.size())
+    detail::repair_last_page(io, fd, offset + static_cast<off_t>(whole), data.subspan(whole), page, whole, r);
   return r;
 }
 

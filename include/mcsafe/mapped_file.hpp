@@ -30,7 +30,10 @@
 #pragma once
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -39,9 +42,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <system_error>
 #include <utility>
 
+#include "badblocks.hpp"
 #include "copy.hpp"
 #include "detail/config.hpp"
 #include "fault.hpp"
@@ -176,6 +181,28 @@ MCSAFE_COLD inline void explain_bus_error(int fd, std::uint64_t o, bool store, m
   r.bad = {};
 }
 
+// How many bytes of the open file `fd` can be mapped: a regular file's size, a block device's
+// (BLKGETSIZE64), a device DAX's (its sysfs size). Anything else cannot be mapped as a file:
+// a FIFO, a socket, a terminal or another character device (no_such_device, what mmap says
+// of them; /dev/zero would map as a 0-byte file), a directory (is_a_directory).
+inline std::errc mappable_size(int fd, std::uint64_t& size) noexcept {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return static_cast<std::errc>(errno);
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<std::uint64_t>(st.st_size);
+    return {};
+  }
+  if (S_ISBLK(st.st_mode)) return ioctl(fd, BLKGETSIZE64, &size) == 0 ? std::errc{} : static_cast<std::errc>(errno);
+  if (S_ISDIR(st.st_mode)) return std::errc::is_a_directory;
+  if (!S_ISCHR(st.st_mode)) return std::errc::no_such_device;
+  const std::string dir = "/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+  char link[256] = {};
+  const ssize_t n = readlink(dir.c_str(), link, sizeof link - 1);
+  const std::string_view name = n > 0 ? std::string_view(link, static_cast<std::size_t>(n)) : std::string_view();
+  if (name.substr(name.rfind('/') + 1).rfind("dax", 0) != 0) return std::errc::no_such_device;
+  return read_u64_attribute(dir + "/size", size);
+}
+
 }  // namespace detail
 }  // namespace v1
 }  // namespace mcsafe
@@ -204,8 +231,11 @@ class mapped_file {
   mapped_file(const mapped_file&) = delete;
   mapped_file& operator=(const mapped_file&) = delete;
 
-  // Opens `path` and maps the whole file. On failure the object stays closed and the errno is
-  // returned (an empty file opens with nothing mapped: size() == 0, grow it with resize/reserve).
+  // Opens `path` and maps the whole file: a regular file, a block device or device DAX. On
+  // failure the object stays closed and the errno is returned (an empty file opens with nothing
+  // mapped: size() == 0, grow it with resize/reserve). What cannot be mapped is refused without
+  // blocking: a FIFO (which a plain open would wait on for a writer), a socket, another
+  // character device (no_such_device), a directory (is_a_directory).
   std::errc open(const char* path, map_mode mode, map_options options = {}) noexcept {
     close();
     if (path == nullptr) return std::errc::invalid_argument;
@@ -213,21 +243,29 @@ class mapped_file {
     if (options.create && mode == map_mode::read_write) flags |= O_CREAT;
     int fd;
     do {
-      fd = ::open(path, flags | O_CLOEXEC, options.permissions);
+      fd = ::open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, options.permissions);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return static_cast<std::errc>(errno);
+    // Blocking again for the pread/pwrite/fallocate that follow (a regular file ignores it).
+    const int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return static_cast<std::errc>(e);
+    }
     return adopt(fd, mode);
   }
 
-  // Takes ownership of an open descriptor (closed here even on failure) and maps the whole file.
+  // Takes ownership of an open descriptor (closed here even on failure) and maps the whole file;
+  // refuses what open() refuses.
   std::errc adopt(int fd, map_mode mode) noexcept {
     close();
     if (fd < 0) return std::errc::bad_file_descriptor;
     fd_ = fd;
     mode_ = mode;
-    struct stat st {};
-    if (fstat(fd_, &st) != 0) return fail(errno);
-    if (const std::errc e = remap(static_cast<std::uint64_t>(st.st_size)); e != std::errc{}) return fail(static_cast<int>(e));
+    std::uint64_t size = 0;
+    if (const std::errc e = detail::mappable_size(fd_, size); e != std::errc{}) return fail(static_cast<int>(e));
+    if (const std::errc e = remap(size); e != std::errc{}) return fail(static_cast<int>(e));
     return {};
   }
 
@@ -276,32 +314,47 @@ class mapped_file {
 
   // Allocates file blocks for [offset, offset + length) with posix_fallocate, growing the file
   // (and the mapping) when the range ends past it, so later stores there cannot fail for lack
-  // of space: a full file system answers ENOSPC here, before any store. read_write only.
+  // of space: a full file system answers ENOSPC here, before any store. read_write only. On any
+  // error the file and the mapping keep their size (a grown file is cut back to it).
   std::errc reserve(std::uint64_t offset, std::uint64_t length) noexcept {
     if (!is_open() || mode_ != map_mode::read_write) return std::errc::bad_file_descriptor;
     if (length == 0) return {};
+    if (offset > static_cast<std::uint64_t>(PTRDIFF_MAX) || length > static_cast<std::uint64_t>(PTRDIFF_MAX) - offset)
+      return std::errc::file_too_large;
+    const std::uint64_t old = size_;
     int e;
     do {
       e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
     } while (e == EINTR);
     if (e != 0) return static_cast<std::errc>(e);
-    return offset + length > size_ ? remap(offset + length) : std::errc{};
+    if (offset + length <= old) return {};
+    const std::errc m = remap(offset + length);
+    if (m != std::errc{}) (void)set_file_size(old);
+    return m;
   }
   std::errc reserve(std::uint64_t length) noexcept { return reserve(0, length); }
 
   // Sets the file's size to `length` and maps all of it. Growing: ftruncate first, then the
   // mapping; shrinking: the mapping first, so no access through this object can reach the cut
-  // part. The mapping may move (mremap): pointers from data() are stale afterwards.
+  // part. The mapping may move (mremap): pointers from data() are stale afterwards. On error
+  // the file and the mapping are back at their old size: a grown file is cut back when the
+  // mapping cannot follow, a shrunk mapping grows back when the file cannot be cut. The one
+  // state it cannot undo is reported as such: when the mapping cannot grow back either, size()
+  // says how much is mapped (the file keeps its old size).
   std::errc resize(std::uint64_t length) noexcept {
     if (!is_open() || mode_ != map_mode::read_write) return std::errc::bad_file_descriptor;
-    if (length < size_)
+    if (length > static_cast<std::uint64_t>(PTRDIFF_MAX)) return std::errc::file_too_large;
+    const std::uint64_t old = size_;
+    if (length < old)
       if (const std::errc e = remap(length); e != std::errc{}) return e;
-    int rc;
-    do {
-      rc = ftruncate(fd_, static_cast<off_t>(length));
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return static_cast<std::errc>(errno);
-    return length > size_ ? remap(length) : std::errc{};
+    if (const std::errc e = set_file_size(length); e != std::errc{}) {
+      (void)remap(old);
+      return e;
+    }
+    if (length <= old) return {};
+    const std::errc m = remap(length);
+    if (m != std::errc{}) (void)set_file_size(old);
+    return m;
   }
 
   // Ranges (file offsets) that read and write refuse without touching memory: fill it from the
@@ -315,12 +368,19 @@ class mapped_file {
   poison_span<const std::byte> span() const noexcept { return {base_, size_, &known_}; }
 
   // The fsdax paths of file.hpp on this file: salvage reads around EIO with pread; repair
-  // rewrites whole pages with pwrite (clearing the poison in the kernel) and removes the pages
-  // it rewrote from known_bad().
+  // rewrites whole pages with pwrite (clearing the poison in the kernel) and removes the range
+  // it rewrote from known_bad(). Neither changes the file's length: repair refuses a range
+  // outside the file before writing anything, and a partial last page is padded, then the size
+  // restored (file.hpp's repair).
   salvage_result salvage(std::uint64_t offset, std::span<std::byte> out) const noexcept {
     return mcsafe::salvage(fd_, static_cast<off_t>(offset), out);
   }
   repair_result repair(std::uint64_t offset, std::span<const std::byte> data) noexcept {
+    if (offset > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
+      repair_result r;
+      r.error = std::errc::invalid_argument;
+      return r;
+    }
     repair_result r = mcsafe::repair(fd_, static_cast<off_t>(offset), data);
     if (r.error == std::errc::invalid_argument && r.written == 0 && r.refused.empty()) return r;
     known_.erase({static_cast<std::size_t>(offset), static_cast<std::size_t>(offset + data.size())});
@@ -341,6 +401,14 @@ class mapped_file {
     return static_cast<std::errc>(e);
   }
   bool inside(std::uint64_t offset, std::size_t n) const noexcept { return offset <= size_ && n <= size_ - offset; }
+
+  std::errc set_file_size(std::uint64_t length) noexcept {
+    int rc;
+    do {
+      rc = ftruncate(fd_, static_cast<off_t>(length));
+    } while (rc != 0 && errno == EINTR);
+    return rc == 0 ? std::errc{} : static_cast<std::errc>(errno);
+  }
 
   // Maps [0, length) of the file, moving or replacing the current mapping.
   std::errc remap(std::uint64_t length) noexcept {
