@@ -45,13 +45,14 @@ enum exit_code : int {
   exit_usage = 2,        // usage error, missing file, unusable GOOD or OUT
   exit_unsupported = 3,  // not a regular file, pmem block device or device DAX
   exit_permission = 4,   // permission denied
-  exit_shrank = 5,       // the file shrank during the scan
-  exit_io = 6,           // another I/O error
+  exit_shrank = 5,       // the file shrank during the scan, the salvage or the repair
+  exit_io = 6,           // another I/O error reading or writing FILE, OUT or GOOD
+  exit_report = 7,       // the report could not be written to stdout
 };
 const char* status_name(int code) {
-  static const char* const names[] = {"clean",      "bad_ranges",        "usage_error", "unsupported_target",
-                                      "permission_denied", "file_shrank", "io_error"};
-  return code >= 0 && code <= exit_io ? names[code] : "unknown";
+  static const char* const names[] = {"clean",       "bad_ranges",  "usage_error",   "unsupported_target",
+                                      "permission_denied", "file_shrank", "io_error", "report_failed"};
+  return code >= 0 && code <= exit_report ? names[code] : "unknown";
 }
 
 constexpr const char* kUsage =
@@ -73,12 +74,14 @@ constexpr const char* kUsage =
     "  -h, --help               this text\n"
     "  -V, --version            the version\n"
     "Salvage leaves holes, unreadable ranges and zero pages unwritten (zeros in OUT). Repair\n"
-    "writes whole pages (a partial last page is padded, then FILE's size restored) and needs\n"
-    "GOOD to hold every byte it supplies; the report lists what was found, then what was done.\n"
+    "writes whole pages and never changes FILE's size (a partial last page is padded, then the\n"
+    "size restored unless FILE grew meanwhile) and needs GOOD to hold every byte it supplies;\n"
+    "the report lists what was found, then what was done.\n"
     "exit: 0 clean, 1 bad ranges (found by the scan, the kernel's list or the salvage; left\n"
-    "      after repair; a dry run), 2 usage error, missing file, or unusable OUT or GOOD,\n"
-    "      3 not a regular file, pmem or device DAX, 4 permission denied, 5 the file shrank\n"
-    "      during the scan (scan again), 6 other I/O error\n";
+    "      after repair; a dry run), 2 usage error, a path that does not name a file, or\n"
+    "      unusable OUT or GOOD (the same file as FILE or as each other), 3 not a regular\n"
+    "      file, pmem or device DAX, 4 permission denied, 5 the file shrank during the run\n"
+    "      (scan again), 6 other I/O error, 7 the report could not be written\n";
 
 struct options {
   const char* file = nullptr;
@@ -400,9 +403,14 @@ const char* file_type_name(mode_t m) {
   return "not a regular file";
 }
 
+// A path that names no file (a missing one, a component that is not a directory, a name too
+// long, a symbolic link loop): a usage error, never the I/O-error exit that means failing media.
+bool path_error(int e) { return e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP; }
+
 int open_error(report& r, const char* path) {
   const int e = errno;
   if (e == ENOENT) return fail(r, exit_usage, std::string(path) + ": no such file");
+  if (path_error(e)) return fail_errno(r, exit_usage, path);
   if (e == EACCES || e == EPERM) return fail(r, exit_permission, std::string(path) + ": permission denied");
   if (e == EISDIR) return fail(r, exit_unsupported, std::string(path) + ": is a directory");
   errno = e;
@@ -415,7 +423,7 @@ int output_open_error(report& r, const char* path) {
   if (e == ENXIO) return fail(r, exit_usage, std::string(path) + ": not a regular file (a FIFO or a device)");
   if (e == EACCES || e == EPERM) return fail(r, exit_permission, std::string(path) + ": permission denied");
   errno = e;
-  return fail_errno(r, e == ENOENT || e == EISDIR || e == ENOTDIR ? exit_usage : exit_io, path);
+  return fail_errno(r, path_error(e) || e == EISDIR ? exit_usage : exit_io, path);
 }
 
 // Opens and classifies FILE. O_NONBLOCK: a FIFO or a terminal must be refused, not waited on.
@@ -466,6 +474,27 @@ int open_target(const options& o, target& t, report& r) {
   r.kind = t.kind;
   r.size = t.size;
   r.sized = true;
+  return exit_clean;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// OUT and GOOD are never FILE, nor each other, whatever names reach them (hard or symbolic
+// links): checked before anything is read or written. A salvage into GOOD would replace the good
+// copy with FILE's readable bytes (zeros for its bad pages), and the repair would then write
+// those zeros over the bad pages and call the file clean. GOOD must exist; OUT may not exist
+// yet. salvage_target and repair_target check again on the opened descriptors.
+int check_distinct(const options& o, const target& t, report& r) {
+  struct stat fs{}, os{}, gs{};
+  if (fstat(t.fd, &fs) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": fstat");
+  const bool out = o.salvage_to != nullptr && stat(o.salvage_to, &os) == 0;
+  const bool good = o.repair_from != nullptr && stat(o.repair_from, &gs) == 0;
+  if (o.repair_from != nullptr && !good) return output_open_error(r, o.repair_from);  // before a long scan
+  if (out && same_file(os, fs)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
+  if (good && same_file(gs, fs)) return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy is FILE itself");
+  if (out && good && same_file(os, gs))
+    return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is the good copy (" + o.repair_from +
+                                   "); salvaging would overwrite it; nothing written");
   return exit_clean;
 }
 
@@ -657,8 +686,7 @@ int salvage_target(const options& o, const target& t, report& r, bool show_progr
   struct stat os{}, is{};
   if (fstat(out, &os) != 0 || fstat(t.fd, &is) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": fstat");
   if (!S_ISREG(os.st_mode)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output must be a regular file");
-  if (os.st_dev == is.st_dev && os.st_ino == is.st_ino)
-    return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
+  if (same_file(os, is)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
   if (ftruncate(out, 0) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": ftruncate");
 
   std::vector<std::byte> buf(kChunk);
@@ -737,10 +765,11 @@ bool read_all(int fd, std::byte* buf, std::size_t n, std::size_t off) {
 }
 
 // Rewrites the pages holding the known-bad ranges (scan, kernel list, salvage) from the same
-// offsets of GOOD. Whole pages are
-// written (the fsdax kernel path clears poison only for whole pages); the part of a last
-// partial page past FILE's end is zero padding, and the size is restored afterwards. GOOD
-// must cover every byte it supplies: checked for all ranges before anything is written.
+// offsets of GOOD, with mcsafe::repair: whole pages (the fsdax kernel path clears poison only for
+// whole pages), FILE's size never changed (a partial last page is padded and the size restored
+// only while the padding set it; if FILE grew meanwhile, the page's rest is FILE's own new
+// bytes). GOOD must cover every byte it supplies: checked for all ranges before anything is
+// written.
 int repair_target(const options& o, const target& t, report& r) {
   const int good = open(o.repair_from, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (good < 0) return output_open_error(r, o.repair_from);
@@ -752,8 +781,7 @@ int repair_target(const options& o, const target& t, report& r) {
   if (fstat(good, &gs) != 0 || fstat(t.fd, &ts) != 0) return fail_errno(r, exit_io, std::string(o.repair_from) + ": fstat");
   if (!S_ISREG(gs.st_mode) && !S_ISBLK(gs.st_mode))
     return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy must be a regular file or a block device");
-  if (gs.st_dev == ts.st_dev && gs.st_ino == ts.st_ino)
-    return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy is FILE itself");
+  if (same_file(gs, ts)) return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy is FILE itself");
   std::uint64_t good_size = static_cast<std::uint64_t>(gs.st_size);
   if (S_ISBLK(gs.st_mode) && ioctl(good, BLKGETSIZE64, &good_size) != 0)
     return fail_errno(r, exit_io, std::string(o.repair_from) + ": BLKGETSIZE64");
@@ -774,17 +802,16 @@ int repair_target(const options& o, const target& t, report& r) {
         if (errno == 0) return fail(r, exit_usage, std::string(o.repair_from) + ": ended at " + std::to_string(a) + "; nothing more written");
         return fail_errno(r, exit_io, std::string(o.repair_from) + ": read at " + std::to_string(a));
       }
-      std::memset(buf.data() + data, 0, n - data);  // padding of a partial last page
       if (o.dry_run) continue;
-      const mcsafe::repair_result rr = mcsafe::repair(t.fd, static_cast<off_t>(a), std::span(buf.data(), n));
-      r.rewritten += rr.written;
+      const mcsafe::repair_result rr = mcsafe::repair(t.fd, static_cast<off_t>(a), std::span(buf.data(), data));
+      if (rr.error == std::errc::invalid_argument && rr.written == 0 && rr.refused.empty())
+        return fail(r, exit_shrank, std::string(o.file) + ": the file shrank during the repair, below " +
+                                        std::to_string(a + data) + " bytes; nothing more written; scan it again");
+      r.rewritten += n - rr.refused.bytes();  // whole pages, as the kernel took them
       for (const mcsafe::byte_range& x : rr.refused) r.refused.insert({a + x.begin, a + x.end});
     }
   }
   if (o.dry_run) return exit_clean;
-  // The padded write may have grown the file: back to its size (a partial page's tail is zeros).
-  if (t.kind == target_kind::regular_file && ftruncate(t.fd, static_cast<off_t>(t.size)) != 0)
-    return fail_errno(r, exit_io, std::string(o.file) + ": ftruncate back to " + std::to_string(t.size));
   if (fsync(t.fd) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": fsync after the repair");
   // A block device's page cache now holds the new data: drop it so the rescan reads the media.
   if (t.kind == target_kind::block_pmem) (void)posix_fadvise(t.fd, 0, 0, POSIX_FADV_DONTNEED);
@@ -812,6 +839,7 @@ int repair_target(const options& o, const target& t, report& r) {
 int run(const options& o, report& r) {
   target t;
   if (const int e = open_target(o, t, r); e != exit_clean) return e;
+  if (const int e = check_distinct(o, t, r); e != exit_clean) return e;
   const bool show_progress = !o.quiet && (o.progress || isatty(2) != 0);
   if (o.verbose)
     std::fprintf(stderr, "mcsafe-scan: %s: %s, %zu bytes, mapped %zu MiB at a time in multiples of %zu bytes\n", o.file,
@@ -880,6 +908,16 @@ int demo() {
   return ok ? exit_clean : exit_bad;
 }
 
+// Every exit that printed to stdout goes through here: a report that did not reach its reader
+// (a full disk, a closed pipe, /dev/full) is an error, never an exit a script reads as a verdict.
+int delivered(int code) {
+  if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return code;
+  const int e = errno;
+  std::fprintf(stderr, "mcsafe-scan: the report could not be written to stdout: %s (the run's own exit would have been %d)\n",
+               std::strerror(e), code);
+  return exit_report;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -910,8 +948,8 @@ int main(int argc, char** argv) {
       case 'q': o.quiet = true; break;
       case 'v': o.verbose = true; break;
       case 'D': demo_asked = true; break;
-      case 'h': std::fputs(kUsage, stdout); return exit_clean;
-      case 'V': std::printf("mcsafe-scan %s (mcsafe %s)\n", kVersion, kVersion); return exit_clean;
+      case 'h': std::fputs(kUsage, stdout); return delivered(exit_clean);
+      case 'V': std::printf("mcsafe-scan %s (mcsafe %s)\n", kVersion, kVersion); return delivered(exit_clean);
       default: {
         // optind has moved past the offending word; optopt is set for a short option.
         const std::string word = argv[optind - 1];
@@ -932,7 +970,7 @@ int main(int argc, char** argv) {
     else if (o.dry_run && o.repair_from == nullptr)
       usage_error = "--dry-run goes with --repair-from";
   }
-  if (usage_error.empty() && demo_asked) return demo();
+  if (usage_error.empty() && demo_asked) return delivered(demo());
   const int code = usage_error.empty() ? run(o, r) : fail(r, exit_usage, usage_error);
   if (!r.error.empty()) {
     std::fprintf(stderr, "mcsafe-scan: %s\n", r.error.c_str());
@@ -943,5 +981,5 @@ int main(int argc, char** argv) {
     print_json(o, r);
   else if (!o.quiet)
     print_text(o, r);
-  return code;
+  return delivered(code);
 }

@@ -38,7 +38,7 @@ sed -n '/^mcsafe-scan \[OPTION\]/,/^```/p' "$here/../README.md" | grep -E '^  (-
 grep -E '^  (-[a-zA-Z],|    --)' "$t/out" | sort >"$t/help-options"
 [ -s "$t/help-options" ] && diff "$t/readme-options" "$t/help-options" >/dev/null ||
   bad "README's option lines differ from --help: $(diff "$t/readme-options" "$t/help-options" | head -5)"
-for code in 0 1 2 3 4 5 6; do
+for code in 0 1 2 3 4 5 6 7; do
   sed -n '/^exit:/,$p' "$t/out" | grep -q " $code [a-z]" || bad "--help lists no exit $code"
   grep -q "^| $code | " "$here/../README.md" || bad "README's exit table has no row $code"
 done
@@ -130,17 +130,80 @@ elif [ "$native" = yes ] && command -v setpriv >/dev/null; then
 else
   echo "NOTE no-permission case not checkable here: root, and no setpriv or not a native binary"
 fi
-if [ "$native" = yes ] && [ -n "${MCSAFE_SHRINK_SHIM:-}" ]; then
-  # The shim truncates the file right after mcsafe-scan maps it: the scan runs into real
-  # SIGBUS past the new end, and the tool must say the file shrank, not report bad media.
+# --- real faults through the shim (tools/testing/scan_faults.cpp): a file that shrinks while
+# it is scanned, a page that raises SIGBUS like a bad one, a writer appending during a repair.
+if [ "$native" = yes ] && [ -n "${MCSAFE_SCAN_FAULTS_SHIM:-}" ]; then
+  faulty() {  # faulty FILE VAR=VALUE... -- scanner arguments...: the scanner with the shim on FILE
+    local file=$1; shift; local vars=(); while [ "$1" != -- ]; do vars+=("$1"); shift; done; shift
+    env MCSAFE_FAULT_PATH="$file" "${vars[@]}" LD_PRELOAD="$MCSAFE_SCAN_FAULTS_SHIM" \
+      ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "${scan[@]}" "$@"
+  }
+  # Truncated right after mcsafe-scan maps it: the scan runs into real SIGBUS past the new end,
+  # and the tool must say the file shrank, not report bad media.
   head -c 1000000 /dev/urandom >"$t/shrinks"
-  expect 5 "file shrank during the scan" -- env MCSAFE_SHRINK_PATH="$t/shrinks" MCSAFE_SHRINK_TO=300000 \
-    LD_PRELOAD="$MCSAFE_SHRINK_SHIM" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-    "${scan[@]}" --json "$t/shrinks"
+  expect 5 "file shrank during the scan" -- faulty "$t/shrinks" MCSAFE_SHRINK_TO=300000 -- --json "$t/shrinks"
   grep -q "shrank during the scan, from 1000000 to 300000 bytes" "$t/err" || bad "shrink message: $(cat "$t/err")"
   json_check 5 'r["bad_ranges"] is None and "shrank" in r["error"]'
+
+  # A bad page (real SIGBUS at 8192) in the partial last page of a 10,000-byte file: found, and
+  # repaired from GOOD while another writer appends 20,000 bytes. The file keeps GOOD's bytes
+  # and every appended byte: the repair never cuts what it did not write.
+  head -c 10000 /dev/urandom >"$t/good10k"; cp "$t/good10k" "$t/bad10k"
+  expect 1 "a bad page is found" -- faulty "$t/bad10k" MCSAFE_BAD_PAGE=8192 -- --json "$t/bad10k"
+  json_check 1 'r["bad_ranges"] == [{"offset_bytes": 8192, "length_bytes": 1808}]'
+  expect 0 "repair while the file grows" -- faulty "$t/bad10k" MCSAFE_BAD_PAGE=8192 MCSAFE_GROW_BY=20000 \
+    MCSAFE_GROW_ON_READ_OF="$t/good10k" -- \
+    --json --repair-from "$t/good10k" "$t/bad10k"
+  json_check 0 'r["repair"]["pages"] == [{"offset_bytes": 8192, "length_bytes": 4096}] and r["repair"]["bad_bytes_after"] == 0'
+  python3 - "$t/bad10k" "$t/good10k" <<'PY' || bad "repair while the file grows: the appended bytes were not kept"
+import sys
+data, good = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+grown = bytes((i * 7 + 1) & 0xff for i in range(20000))
+assert len(data) == 30000 and data[:10000] == good and data[10000:] == grown, len(data)
+print("PASS repair while the file grows: 30000 bytes, GOOD's 10000 then the 20000 appended")
+PY
+  # Without a writer: the padded last page leaves the size exactly as it was.
+  cp "$t/good10k" "$t/bad10k"; head -c 1808 /dev/urandom | dd of="$t/bad10k" bs=1 seek=8192 conv=notrunc status=none
+  expect 0 "repair of a partial last page" -- faulty "$t/bad10k" MCSAFE_BAD_PAGE=8192 -- --repair-from "$t/good10k" "$t/bad10k"
+  cmp -s "$t/bad10k" "$t/good10k" && echo "PASS the partial last page repaired, the size kept" || bad "partial last page: $(stat -c %s "$t/bad10k") bytes"
+
+  # OUT and GOOD are the same file (also through a hard link, also with a clean FILE): refused
+  # before anything is written, GOOD untouched.
+  cp "$t/good10k" "$t/keep"; ln "$t/keep" "$t/keep-link"; ln -s "$t/keep" "$t/keep-sym"
+  for pair in "keep keep" "keep-link keep" "keep-sym keep"; do
+    set -- $pair
+    expect 2 "--salvage=$1 --repair-from=$2, bad FILE" -- faulty "$t/bad10k" MCSAFE_BAD_PAGE=8192 -- \
+      --json --salvage="$t/$1" --repair-from="$t/$2" "$t/bad10k"
+    json_check 2 '"is the good copy" in r["error"] and r["bad_ranges"] is None'
+    cmp -s "$t/keep" "$t/good10k" || bad "--salvage=$1 --repair-from=$2 changed GOOD"
+  done
+  expect 2 "--salvage=GOOD --repair-from=GOOD, clean FILE" -- "${scan[@]}" --salvage="$t/keep" --repair-from="$t/keep-link" "$t/data"
+  cmp -s "$t/keep" "$t/good10k" && echo "PASS GOOD untouched" || bad "a clean FILE's salvage overwrote GOOD"
+  expect 2 "GOOD is FILE through a symbolic link" -- "${scan[@]}" --repair-from="$t/keep-sym" "$t/keep"
 else
-  echo "NOTE shrink case not run: needs the LD_PRELOAD shim (MCSAFE_SHRINK_SHIM) and a native binary"
+  echo "NOTE shim cases (shrink, bad page, growth during repair) not run: need the LD_PRELOAD shim and a native binary"
+fi
+
+# --- path errors are usage errors (exit 2), never the I/O-error exit ------------------------
+expect 2 "a path through a file (ENOTDIR)" -- "${scan[@]}" --json "$t/data/x"
+json_check 2 '"Not a directory" in r["error"]'
+expect 2 "a name too long (ENAMETOOLONG)" -- "${scan[@]}" "$t/$(printf 'n%.0s' $(seq 300))"
+ln -s "$t/loop-b" "$t/loop-a"; ln -s "$t/loop-a" "$t/loop-b"
+expect 2 "a symbolic link loop (ELOOP)" -- "${scan[@]}" "$t/loop-a"
+expect 2 "OUT through a file (ENOTDIR)" -- "${scan[@]}" --salvage "$t/data/out" "$t/data"
+expect 2 "GOOD a symbolic link loop" -- "${scan[@]}" --repair-from "$t/loop-a" "$t/data"
+
+# --- a report that cannot be written is an error exit, at every kind of exit ---------------
+if [ -w /dev/full ]; then
+  expect 7 "report to a full device" -- sh -c '"$@" >/dev/full' sh "${scan[@]}" --json "$t/data"
+  grep -q "could not be written to stdout: No space left on device (the run's own exit would have been 0)" "$t/err" ||
+    bad "full device message: $(cat "$t/err")"
+  expect 7 "text report to a full device" -- sh -c '"$@" >/dev/full' sh "${scan[@]}" "$t/data"
+  expect 7 "usage error's JSON to a full device" -- sh -c '"$@" >/dev/full' sh "${scan[@]}" --json --frobnicate "$t/data"
+  expect 7 "--help to a full device" -- sh -c '"$@" >/dev/full' sh "${scan[@]}" --help
+  expect 0 "-q to a full device: nothing to write" -- sh -c '"$@" >/dev/full' sh "${scan[@]}" -q "$t/data"
+else
+  echo "NOTE full-device cases not run: no writable /dev/full"
 fi
 
 # --- streaming salvage: a 3 GiB sparse file, bounded memory, sparse and exact output -------
