@@ -4,9 +4,12 @@
 // Exit codes: 0 = scenario behaved; 40+ = a specific expectation failed; death by a signal
 // is checked by the parent (tests/test_guard.cpp).
 #include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -76,6 +79,32 @@ std::atomic<unsigned> g_async_lsb{0};
 void on_async(std::uintptr_t addr, unsigned lsb) noexcept {
   g_async_addr.store(addr);
   g_async_lsb.store(lsb);
+}
+
+// --- the handler's stack (sigaltstack) -------------------------------------------------------
+// An alternate stack filled with a pattern: after a signal, the lowest byte that changed says how
+// deep the kernel's frame and the handlers below it went.
+constexpr std::size_t kAltSize = 64 * 1024;
+alignas(64) unsigned char g_alt[kAltSize];
+constexpr unsigned char kPaint = 0xa5;
+void use_altstack(unsigned char* base, std::size_t size) {
+  stack_t ss{};
+  ss.ss_sp = base;
+  ss.ss_size = size;
+  sigaltstack(&ss, nullptr);
+}
+void paint() { std::memset(g_alt, kPaint, sizeof g_alt); }
+std::size_t depth() {  // bytes used, counted down from the top of g_alt
+  std::size_t i = 0;
+  while (i < kAltSize && g_alt[i] == kPaint) ++i;
+  return kAltSize - i;
+}
+// Where a handler's frame began: the kernel places the return address just below the ucontext.
+std::atomic<std::uintptr_t> g_entry_sp{0}, g_prev_local{0};
+void frame_probe(int, siginfo_t*, void* uc) { g_entry_sp.store(reinterpret_cast<std::uintptr_t>(uc) - 8); }
+void prev_probe(int, siginfo_t*, void*) {
+  // Its frame, not a local's address: ASan may keep locals on a heap "fake stack".
+  g_prev_local.store(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
 }
 
 }  // namespace
@@ -210,6 +239,111 @@ int main(int argc, char** argv) {
     const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 3, 64);
     std::fputs(mcsafe::diagnose().c_str(), stdout);
     return r.copied == 3 ? 0 : 54;
+  }
+  if (s == "altstack-usage") {  // prints what the handler needs below the kernel's frame; exit 0
+    use_altstack(g_alt, kAltSize);
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sa.sa_sigaction = frame_probe;
+    sigaction(SIGUSR1, &sa, nullptr);
+    paint();
+    raise(SIGUSR1);
+    const std::size_t frame = reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
+    const std::size_t probe = depth();
+    // The previous handler (for faults outside the routines) is a probe that records its depth.
+    sa.sa_sigaction = prev_probe;
+    sigaction(SIGBUS, &sa, nullptr);
+    mcsafe::install({.catch_segv = true});
+    unsigned char buf[256];
+    paint();
+    const bool copy_ok = mcsafe::mc_safe_copy(buf, f.cut() - 100, 200).copied == 100;
+    const std::size_t copy = depth() - frame;
+
+    paint();
+    const bool load_ok = !mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(f.cut())).has_value();
+    const std::size_t load = depth() - frame;
+    void* ro = mmap(nullptr, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    paint();
+    const bool segv_ok = mcsafe::mc_safe_copy(buf, ro, 64).fault.kind == mcsafe::fault_kind::segv;
+    const std::size_t segv = depth() - frame;
+    paint();
+    queue_self(BUS_ADRERR, f.cut(), 0);  // not in a routine: chained to the probe
+    const std::size_t chain = static_cast<std::size_t>(
+        reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - frame - g_prev_local.load());
+    std::printf("kernel frame %zu bytes (AT_MINSIGSTKSZ %lu, a plain handler used %zu); mcsafe's handler below it: "
+                "copy fault %zu, inline load %zu, SIGSEGV %zu, down to a chained handler's locals %zu; limit %zu\n",
+                frame, getauxval(AT_MINSIGSTKSZ), probe, copy, load, segv, chain, mcsafe::k_handler_stack_bytes);
+    const std::size_t most = std::max({copy, load, segv, chain});
+    if (!copy_ok || !load_ok || !segv_ok) return 66;
+    return most <= mcsafe::k_handler_stack_bytes ? 0 : 67;
+  }
+  if (s == "altstack-minimum") {  // expect exit 0
+    // An alternate stack of exactly the kernel's minimum, in the middle of a painted buffer: every
+    // kind of recovered fault returns exactly, and nothing below the stack is written.
+    const std::size_t size = getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ;
+    unsigned char* const base = g_alt + kAltSize / 2;
+    paint();
+    use_altstack(base, size);
+    mcsafe::install({.catch_segv = true});
+    unsigned char buf[256];
+    const bool copy_ok = mcsafe::mc_safe_copy(buf, f.cut() - 100, 200).copied == 100;
+    const bool load_ok = !mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(f.cut())).has_value();
+    void* none = mmap(nullptr, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const auto seg = mcsafe::mc_safe_copy(buf, none, 64);
+    std::size_t below = 0;  // bytes written below the alternate stack
+    for (std::size_t i = 0; i < kAltSize / 2; ++i)
+      if (g_alt[i] != kPaint) below = std::max(below, kAltSize / 2 - i);
+    std::printf("alternate stack %zu bytes: copy %d, load %d, SIGSEGV %d; %zu bytes written below it\n", size, copy_ok,
+                load_ok, seg.fault.kind == mcsafe::fault_kind::segv, below);
+    if (below != 0) return 68;
+    return copy_ok && load_ok && seg.fault.kind == mcsafe::fault_kind::segv ? 0 : 69;
+  }
+  if (s == "altstack-minimum-chain") {  // expect death by SIGBUS: chained to SIG_DFL from a small stack
+    use_altstack(g_alt + kAltSize / 2, getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ);
+    mcsafe::install();
+    return recover_then_touch(f) + 100;
+  }
+  if (s == "altstack-nested") {  // expect death by SIGBUS: no stack left to run the handler on
+    // A handler of the program's own runs on the alternate stack and faults in a guarded copy:
+    // the second frame leaves less than the handler needs below it, and the interrupted code was
+    // on that same stack. The process dies of the signal instead of writing below the stack.
+    use_altstack(g_alt, kAltSize);
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sa.sa_sigaction = frame_probe;
+    sigaction(SIGUSR1, &sa, nullptr);
+    raise(SIGUSR1);
+    const std::size_t frame = reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
+    // Two frames, the first handler's own few bytes, and less than the handler needs.
+    use_altstack(g_alt + kAltSize - (2 * frame + 512), 2 * frame + 512);
+    g_bad_byte = f.cut();
+    sa.sa_sigaction = [](int, siginfo_t*, void*) {
+      unsigned char b[16];
+      (void)mcsafe::mc_safe_copy(b, const_cast<const unsigned char*>(g_bad_byte), 16);
+      _exit(70);  // recovered where there was no room to run
+    };
+    sigaction(SIGUSR1, &sa, nullptr);
+    mcsafe::install();
+    raise(SIGUSR1);
+    return 71;
+  }
+  if (s == "altstack-diagnose") {  // prints diagnose()'s line for four alternate stacks; exit 0
+    const std::size_t minimum = getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ;
+    for (const std::size_t size : {std::size_t{0}, std::size_t{2048}, minimum, kAltSize}) {
+      if (size == 0) {
+        stack_t off{};
+        off.ss_flags = SS_DISABLE;
+        sigaltstack(&off, nullptr);
+      } else {
+        use_altstack(g_alt, size);
+      }
+      const std::string d = mcsafe::diagnose();
+      const std::size_t at = d.find("alternate signal stack");
+      std::printf("%zu: %s\n", size, at == std::string::npos ? "MISSING" : d.substr(at, d.find('\n', at) - at).c_str());
+    }
+    return 0;
   }
   if (s == "blocked") {  // expect death by SIGBUS: the kernel forces the default action
     mcsafe::install();

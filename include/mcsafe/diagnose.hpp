@@ -10,6 +10,7 @@
 #pragma once
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 
 #include <csignal>
 #include <cstdarg>
@@ -36,6 +37,30 @@ inline void appendf(std::string& out, const char* fmt, ...) noexcept {
   const int len = std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   if (len > 0) out.append(buf, static_cast<std::size_t>(len) < sizeof buf ? static_cast<std::size_t>(len) : sizeof buf - 1);
+}
+
+// The calling thread's alternate signal stack against what a fault needs there: the kernel's
+// frame (AT_MINSIGSTKSZ) and the handler below it (k_handler_stack_bytes).
+inline void describe_altstack(std::string& out) noexcept {
+  stack_t ss{};
+  if (sigaltstack(nullptr, &ss) != 0 || (ss.ss_flags & SS_DISABLE) != 0) {
+    out += "  alternate signal stack (this thread): none; the handler runs on the faulting code's stack\n";
+    return;
+  }
+  const unsigned long auxv_frame = getauxval(AT_MINSIGSTKSZ);
+  const std::size_t frame = auxv_frame != 0 ? auxv_frame : MINSIGSTKSZ;
+  appendf(out, "  alternate signal stack (this thread): %zu bytes; a fault needs the kernel's frame (%zu, "
+          "AT_MINSIGSTKSZ) and %zu for the handler: ", ss.ss_size, frame, k_handler_stack_bytes);
+  if (ss.ss_size < frame)
+    out += "TOO SMALL for the kernel's frame: a fault on this thread kills the process with SIGSEGV\n";
+  else if (ss.ss_size < frame + k_handler_stack_bytes)
+#if defined(MCSAFE_ARCH_X86_64)
+    out += "small: the handler runs on the faulting code's own stack instead\n";
+#else
+    out += "TOO SMALL for the handler: it would write below the stack\n";
+#endif
+  else
+    out += "enough (a handler mcsafe chains to needs its own room too)\n";
 }
 
 inline void describe_action(std::string& out, const struct sigaction& sa) noexcept {
@@ -186,6 +211,7 @@ inline std::string diagnose() {
   pthread_sigmask(SIG_BLOCK, nullptr, &mask);
   appendf(out, "  SIGBUS in this thread: %s\n",
           sigismember(&mask, SIGBUS) == 1 ? "BLOCKED (a fault here kills the process)" : "not blocked");
+  detail::describe_altstack(out);
   return out;
 }
 

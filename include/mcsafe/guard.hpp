@@ -52,6 +52,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <system_error>
@@ -64,6 +65,13 @@
 
 namespace mcsafe {
 inline namespace v1 {
+
+// Stack the handler needs below the kernel's signal frame, at most (tests/guard_child.cpp,
+// "altstack-usage", measures it: well under this). A thread's alternate signal stack should hold
+// the kernel's frame (getauxval(AT_MINSIGSTKSZ)), this, and whatever a chained handler needs.
+// With less, on x86-64 the handler runs on the interrupted thread's own stack instead, or, when
+// there is none to use, the process dies of the signal (detail/signal_entry.hpp).
+inline constexpr std::size_t k_handler_stack_bytes = MCSAFE_HANDLER_STACK;
 
 struct install_options {
   bool catch_segv = false;  // also turn SIGSEGV inside a routine into fault_kind::segv
@@ -152,9 +160,26 @@ inline bool handle_signal(int sig, siginfo_t* info, void* ctx) noexcept {
 namespace detail {
 
 inline void on_fault_signal(int sig, siginfo_t* info, void* ctx) noexcept {
+  if (handle_signal(sig, info, ctx)) return;  // touches no library function and no errno
   const int saved_errno = errno;
-  if (!handle_signal(sig, info, ctx)) chain_to_previous(sig, info, ctx);
+  chain_to_previous(sig, info, ctx);
   errno = saved_errno;
+}
+
+// Binds now the library functions the handler may call (errno, the signal-mask and sigaction
+// calls of chain_to_previous). The first call through a lazily bound PLT entry runs the dynamic
+// linker's resolver, which saves the whole vector register state on the stack (about 3 KiB with
+// AVX-512 state): on the alternate signal stack, if that is where the handler runs.
+inline void bind_handler_calls() noexcept {
+  const int e = errno;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGBUS);
+  pthread_sigmask(SIG_BLOCK, nullptr, &set);
+  struct sigaction now {};
+  sigaction(SIGBUS, nullptr, &now);
+  (void)raise(0);  // signal 0: checks, sends nothing
+  errno = e;
 }
 
 using sa_sigaction_fn = void (*)(int, siginfo_t*, void*);
@@ -317,6 +342,7 @@ inline std::errc install(install_options options = {}) noexcept {
   using detail::g_guard;
   while (g_guard.install_lock.test_and_set(std::memory_order_acquire)) {
   }
+  detail::bind_handler_calls();
   int err = detail::install_one(SIGBUS);
   g_guard.install_errno[0] = err;
   if (err == 0 && options.catch_segv) {
