@@ -10,6 +10,8 @@
 // of touching the mapping. pread/pwrite go through a file_io seam so tests can fail chosen
 // ranges.
 #pragma once
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -140,6 +142,19 @@ inline salvage_result salvage(int fd, off_t offset, std::span<std::byte> out, co
 }
 
 namespace detail {
+// The length of what `fd` names: a regular file's size, a block device's (BLKGETSIZE64, where
+// fstat says 0). Anything else: no_such_device.
+inline std::errc file_length(int fd, std::uint64_t& size) noexcept {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return static_cast<std::errc>(errno);
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<std::uint64_t>(st.st_size);
+    return {};
+  }
+  if (S_ISBLK(st.st_mode)) return ioctl(fd, BLKGETSIZE64, &size) == 0 ? std::errc{} : static_cast<std::errc>(errno);
+  return std::errc::no_such_device;
+}
+
 // pwrite of one whole page at file offset `at` (`rel` relative to the repair's offset); counts
 // `counted` data bytes as written, or lists the page as refused.
 inline void write_page(const file_io& io, int fd, const std::byte* p, std::size_t page, off_t at, std::size_t rel,
@@ -168,11 +183,10 @@ inline void refuse_page(repair_result& r, std::size_t rel, std::size_t page, std
 inline void repair_last_page(const file_io& io, int fd, off_t at, std::span<const std::byte> tail, std::size_t page,
                              std::size_t rel, repair_result& r) noexcept {
   const std::unique_ptr<std::byte[]> buf(new (std::nothrow) std::byte[page]);
-  struct stat st {};
+  std::uint64_t size = 0;
   if (!buf) return refuse_page(r, rel, page, std::errc::not_enough_memory);
-  if (fstat(fd, &st) != 0) return refuse_page(r, rel, page, static_cast<std::errc>(errno));
+  if (const std::errc e = file_length(fd, size); e != std::errc{}) return refuse_page(r, rel, page, e);
   const auto start = static_cast<std::uint64_t>(at), end = start + tail.size(), page_end = start + page;
-  const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size < end) return refuse_page(r, rel, page, std::errc::invalid_argument);  // shrank since
   const std::uint64_t own_end = size < page_end ? size : page_end;
   const auto own = static_cast<std::size_t>(own_end - start);
@@ -186,7 +200,7 @@ inline void repair_last_page(const file_io& io, int fd, off_t at, std::span<cons
   if (own_end == page_end || r.refused.size() != refused_before) return;
   // The zeros past own_end set the size to page_end: set it back unless it moved on since.
   int rc = -1;
-  if (fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == page_end) {
+  if (file_length(fd, size) == std::errc{} && size == page_end) {
     do {
       rc = ftruncate(fd, static_cast<off_t>(own_end));
     } while (rc != 0 && errno == EINTR);
@@ -198,8 +212,8 @@ inline void repair_last_page(const file_io& io, int fd, off_t at, std::span<cons
 
 // Rewrites file bytes [offset, offset + data.size()) with pwrite, one whole page at a time (on
 // fsdax a whole-page write is what clears poison in the kernel), and never changes the file's
-// size. `offset` must be page-aligned and the range must lie inside the file (fstat): otherwise
-// invalid_argument, nothing written. A range that ends inside a page is completed with the
+// size. `offset` must be page-aligned and the range must lie inside the file (a regular file's
+// size, a block device's): otherwise invalid_argument, nothing written. A range that ends inside a page is completed with the
 // file's own bytes (a page whose rest cannot be read is refused, not overwritten) and, past the
 // file's end, with zeros that are cut off again afterwards (padding_kept when the file grew in
 // between and they could not be). Pages the kernel refuses (EIO, EFAULT, ...) are listed, never
@@ -208,16 +222,16 @@ inline repair_result repair(int fd, off_t offset, std::span<const std::byte> dat
                             const file_io& io = system_file_io) noexcept {
   repair_result r;
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  struct stat st {};
+  std::uint64_t size = 0;
   if (offset < 0 || static_cast<std::size_t>(offset) % page != 0) {
     r.error = std::errc::invalid_argument;
     return r;
   }
-  if (fstat(fd, &st) != 0) {
-    r.error = static_cast<std::errc>(errno);
+  if (const std::errc e = detail::file_length(fd, size); e != std::errc{}) {
+    r.error = e;
     return r;
   }
-  const auto size = static_cast<std::uint64_t>(st.st_size), start = static_cast<std::uint64_t>(offset);
+  const auto start = static_cast<std::uint64_t>(offset);
   if (data.size() > size || start > size - data.size()) {
     r.error = std::errc::invalid_argument;
     return r;

@@ -9,7 +9,8 @@
 // file system could not allocate, and a page the device could not read all arrive as SIGBUS
 // BUS_ADRERR with the address and nothing else. After such a fault (never on the fast path),
 // the cause is decided from the file, in this order, at the file offset `o` of the failed byte:
-//   1. fstat: o >= st_size                                     -> file_ended
+//   1. the file's length (fstat; BLKGETSIZE64 for a block device): o >= it -> file_ended
+//      (device DAX has neither a length that changes nor pread: unexplained)
 //   2. a store only: fallocate(FALLOC_FL_KEEP_SIZE) of o's page fails with ENOSPC or EDQUOT
 //      -> no_space (the store could not get a block). Where fallocate is not supported
 //      (EOPNOTSUPP), statvfs f_bavail == 0 -> no_space with sys_errno ENOSPC (inferred).
@@ -30,8 +31,6 @@
 #pragma once
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
@@ -123,13 +122,12 @@ inline bool file_system_full(int fd) noexcept {
 // The decision procedure at the top of this header, for a SIGBUS other than hardware poison at
 // file offset `o`. Fills r.cause, r.file_size, r.sys_errno and r.bad.
 MCSAFE_COLD inline void explain_bus_error(int fd, std::uint64_t o, bool store, mapped_result& r) noexcept {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    r.sys_errno = errno;
+  std::uint64_t size = 0;
+  if (const std::errc e = file_length(fd, size); e != std::errc{}) {  // device DAX: no length, no pread to ask
+    r.sys_errno = static_cast<int>(e);
     r.cause = mapped_cause::unexplained;
     return;
   }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
   r.file_size = size;
   if (o >= size) {
     r.cause = mapped_cause::file_ended;
@@ -188,11 +186,7 @@ MCSAFE_COLD inline void explain_bus_error(int fd, std::uint64_t o, bool store, m
 inline std::errc mappable_size(int fd, std::uint64_t& size) noexcept {
   struct stat st {};
   if (fstat(fd, &st) != 0) return static_cast<std::errc>(errno);
-  if (S_ISREG(st.st_mode)) {
-    size = static_cast<std::uint64_t>(st.st_size);
-    return {};
-  }
-  if (S_ISBLK(st.st_mode)) return ioctl(fd, BLKGETSIZE64, &size) == 0 ? std::errc{} : static_cast<std::errc>(errno);
+  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return file_length(fd, size);
   if (S_ISDIR(st.st_mode)) return std::errc::is_a_directory;
   if (!S_ISCHR(st.st_mode)) return std::errc::no_such_device;
   const std::string dir = "/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));

@@ -492,6 +492,17 @@ void test_scan_block_pmem() {
   report("scan_tool.block_pmem.repairs",
          exited(st, 0) && has(out, "\"rewritten_bytes\": 4096, \"refused\": [], \"bad_bytes_after\": 0") && ln == 0,
          exit_and(st, out) + " badblocks now '" + list + "'");
+  // mapped_file opens the block device at its whole size (fstat says 0 there) and reads it back.
+  mcsafe::mapped_file mf;
+  const std::errc oe = mf.open("/dev/pmem2", mcsafe::map_mode::read_only);
+  std::uint64_t bytes = 0;
+  const int bd = open("/dev/pmem2", O_RDONLY);
+  const bool sized = bd >= 0 && ioctl(bd, BLKGETSIZE64, &bytes) == 0;
+  if (bd >= 0) close(bd);
+  std::vector<std::byte> back(n);
+  const bool same = oe == std::errc{} && mf.read(0, back).ok() && std::memcmp(back.data(), data.data(), n) == 0;
+  report("mapped_file.block_device", sized && oe == std::errc{} && mf.size() == bytes && same,
+         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " + std::to_string(bytes));
 }
 
 bool write_sysfs(const std::string& path, const std::string& value) {
@@ -562,6 +573,14 @@ void test_scan_device_dax() {
                           "/badblocks\", \"partition\": null, \"error\": null, \"ranges\": []") &&
              img == data,
          std::string(m == MAP_FAILED ? "mmap of the device failed; " : "") + exit_and(st, out));
+  // mapped_file opens device DAX at its sysfs size and reads through the mapping.
+  mcsafe::mapped_file mf;
+  const std::errc oe = mf.open(dev.c_str(), mcsafe::map_mode::read_only);
+  std::vector<std::byte> back(len);
+  const bool same = oe == std::errc{} && mf.read(at, back).ok() && std::memcmp(back.data(), data.data(), len) == 0;
+  report("mapped_file.device_dax", oe == std::errc{} && mf.size() == size && same,
+         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " + std::to_string(size));
+  mf.close();
   const std::string refused = run_scan("--json --repair-from /tmp/good-dev " + dev, st);
   report("scan_tool.device_dax.repair_refused", exited(st, 2) && has(refused, "cannot write device DAX"), exit_and(st, refused));
 }
