@@ -102,6 +102,18 @@ std::size_t depth() {  // bytes used, counted down from the top of g_alt
 // Where a handler's frame began: the kernel places the return address just below the ucontext.
 std::atomic<std::uintptr_t> g_entry_sp{0}, g_prev_local{0};
 void frame_probe(int, siginfo_t*, void* uc) { g_entry_sp.store(reinterpret_cast<std::uintptr_t>(uc) - 8); }
+// The kernel's frame on the whole (painted) alternate stack, as a plain handler sees it.
+std::size_t measure_frame() {
+  use_altstack(g_alt, kAltSize);
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sa.sa_sigaction = frame_probe;
+  sigaction(SIGUSR1, &sa, nullptr);
+  paint();
+  raise(SIGUSR1);
+  return reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
+}
 void prev_probe(int, siginfo_t*, void*) {
   // Its frame, not a local's address: ASan may keep locals on a heap "fake stack".
   g_prev_local.store(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
@@ -241,17 +253,12 @@ int main(int argc, char** argv) {
     return r.copied == 3 ? 0 : 54;
   }
   if (s == "altstack-usage") {  // prints what the handler needs below the kernel's frame; exit 0
-    use_altstack(g_alt, kAltSize);
+    const std::size_t frame = measure_frame();
+    const std::size_t probe = depth();
+    // The previous handler (for faults outside the routines) is a probe that records its depth.
     struct sigaction sa {};
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sa.sa_sigaction = frame_probe;
-    sigaction(SIGUSR1, &sa, nullptr);
-    paint();
-    raise(SIGUSR1);
-    const std::size_t frame = reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
-    const std::size_t probe = depth();
-    // The previous handler (for faults outside the routines) is a probe that records its depth.
     sa.sa_sigaction = prev_probe;
     sigaction(SIGBUS, &sa, nullptr);
     mcsafe::install({.catch_segv = true});
@@ -308,17 +315,13 @@ int main(int argc, char** argv) {
     // A handler of the program's own runs on the alternate stack and faults in a guarded copy:
     // the second frame leaves less than the handler needs below it, and the interrupted code was
     // on that same stack. The process dies of the signal instead of writing below the stack.
-    use_altstack(g_alt, kAltSize);
-    struct sigaction sa {};
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sa.sa_sigaction = frame_probe;
-    sigaction(SIGUSR1, &sa, nullptr);
-    raise(SIGUSR1);
-    const std::size_t frame = reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
+    const std::size_t frame = measure_frame();
     // Two frames, the first handler's own few bytes, and less than the handler needs.
     use_altstack(g_alt + kAltSize - (2 * frame + 512), 2 * frame + 512);
     g_bad_byte = f.cut();
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sa.sa_sigaction = [](int, siginfo_t*, void*) {
       unsigned char b[16];
       (void)mcsafe::mc_safe_copy(b, const_cast<const unsigned char*>(g_bad_byte), 16);
