@@ -47,7 +47,11 @@ inline void describe_altstack(std::string& out) noexcept {
     out += "  alternate signal stack (this thread): none; the handler runs on the faulting code's stack\n";
     return;
   }
+#if defined(AT_MINSIGSTKSZ)
   const unsigned long auxv_frame = getauxval(AT_MINSIGSTKSZ);
+#else
+  const unsigned long auxv_frame = 0;  // a C library too old to name it: the static minimum
+#endif
   const std::size_t frame = auxv_frame != 0 ? auxv_frame : MINSIGSTKSZ;
   appendf(out, "  alternate signal stack (this thread): %zu bytes; a fault needs the kernel's frame (%zu, "
           "AT_MINSIGSTKSZ) and %zu for the handler: ", ss.ss_size, frame, k_handler_stack_bytes);

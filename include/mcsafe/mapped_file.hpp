@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -190,7 +191,7 @@ inline std::errc mappable_size(int fd, std::uint64_t& size) noexcept {
   if (S_ISDIR(st.st_mode)) return std::errc::is_a_directory;
   if (!S_ISCHR(st.st_mode)) return std::errc::no_such_device;
   const std::string dir = "/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
-  char link[256] = {};
+  char link[512] = {};
   const ssize_t n = readlink(dir.c_str(), link, sizeof link - 1);
   const std::string_view name = n > 0 ? std::string_view(link, static_cast<std::size_t>(n)) : std::string_view();
   if (name.substr(name.rfind('/') + 1).rfind("dax", 0) != 0) return std::errc::no_such_device;
