@@ -76,7 +76,8 @@ fi
 # The system tests' guest binaries (test, mcsafe-scan, the copy tests for Bochs) link -static, which the
 # sanitizer runtimes refuse; they run only under QEMU and Bochs (label system), not in this check.
 export SUBBUILD_ALLOWED_FAILURES="mcsafe_guest_test|mcsafe_scan_static|mcsafe_copy_tests_static"
-subbuild "$src" "$work/build" "$cxx $kind" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE= \
+subbuild "$src" "$work/build" "$cxx $kind" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$(c_compiler_for "$cxx")" \
+  -DCMAKE_BUILD_TYPE= \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" \
   -DCMAKE_MODULE_LINKER_FLAGS="$san"
 # A sanitizer report in a test that still exited 0 (e.g. from a forked child) must not pass.
