@@ -12,7 +12,7 @@
 #     refused with mcsafe's #error;
 #   - the C interface (consumers/consumer.c, C11): find_package(mcsafe-c) linking mcsafe::c and
 #     mcsafe::c_static from a C-only project; pkg-config mcsafe-c, shared and --static, with each
-#     C compiler here (cc, gcc, clang);
+#     C compiler here (cc, gcc, clang); mcsafe_c_dep from the Meson subproject below;
 #   - FetchContent and CPM (CPMAddPackage) pinned to the archive by URL_HASH (a wrong hash must
 #     be refused); a Meson subproject from a wrap pinned to the archive.
 # CPM.cmake is not in Debian or npm and cannot be downloaded here: the CPM consumer runs when a
@@ -211,7 +211,7 @@ if [[ -n $archive ]]; then
   if command -v meson >/dev/null && command -v ninja >/dev/null; then
     m=$work/meson-consumer
     mkdir -p "$m/subprojects/packagecache"
-    cp "$here/consumers/meson/meson.build" "$here/consumers/consumer.cpp" "$m/"
+    cp "$here/consumers/meson/meson.build" "$here/consumers/consumer.cpp" "$here/consumers/consumer.c" "$m/"
     cp "$archive" "$m/subprojects/packagecache/"
     sed -e "s|@VERSION@|$version|g" -e "s|@SHA256@|$sha|" -e "s|@URL@|file://$archive|" \
       "$here/consumers/meson/subprojects/mcsafe.wrap.in" >"$m/subprojects/mcsafe.wrap"
@@ -219,6 +219,7 @@ if [[ -n $archive ]]; then
     grep -q "Executing subproject mcsafe" "$work/meson.log" || fail "meson did not use the mcsafe subproject"
     run_logged "$work/meson-build.log" meson compile -C "$m/build"
     run_consumer meson-subproject "$m/build/consumer"
+    run_consumer meson-subproject-c "$m/build/c_consumer"
     say "meson $(meson --version): subproject mcsafe $(sed -nE 's/.*Project version: ([0-9.]+).*/\1/p' "$work/meson.log" | tail -1) from the wrap"
   else
     missing_tool "meson subproject (meson or ninja not found)"
