@@ -212,6 +212,8 @@ typedef struct mcsafe_mapped_result {
   int32_t sys_errno;      // errno of the check that decided: ENOSPC, EDQUOT, EIO, ...
 } mcsafe_mapped_result;
 
+// Threads: read and write may run concurrently; reserve, resize, close and changes to the
+// known-bad map must be kept apart from them by the caller (as for the C++ mapped_file).
 typedef struct mcsafe_mapped_file mcsafe_mapped_file;
 
 // Opens path and maps the whole file (mode MCSAFE_MAP_*; options may be NULL). Returns 0 and
