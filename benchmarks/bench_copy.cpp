@@ -15,6 +15,9 @@
 
 #include <benchmark/benchmark.h>
 #include <mcsafe/mcsafe.hpp>
+#if defined(MCSAFE_BENCH_HAVE_C_LIBRARY)
+#include <mcsafe/mcsafe.h>
+#endif
 #if defined(MCSAFE_BENCH_HAVE_PMEM2)
 #include <libpmem2.h>
 #endif
@@ -228,26 +231,41 @@ double paired_median(benchmark::State& state, std::size_t calls, Safe safe_call,
 // above 1 MiB) keep the cost of reading the clock (20-30 ns here) below 0.3%.
 // rep_above, when nonzero, overrides the vector routines' rep movsb threshold (the
 // `.loop` and `.rep` rows show both sides of the CPUID choice). Buffers: place_buffers.
-void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::size_t rep_above, bool same_offset) {
-  if (!mcsafe::testing::force_copy(b)) {
-    state.SkipWithError("backend not available on this CPU");
-    return;
-  }
-  if (rep_above != 0) mcsafe::testing::force_vector_rep_above(rep_above);
+// safe_copy(dst, src, n) returns the bytes copied: mc_safe_copy, or the C library's mcsafe_copy.
+template <class SafeCopy>
+void paired_copy(benchmark::State& state, bool same_offset, SafeCopy safe_copy) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const placed_buffers at = place_buffers(state.range(1), same_offset);
   unsigned char* const dst = at.dst;
   const unsigned char* const src = at.src;
   const std::size_t calls = std::clamp<std::size_t>((1u << 20) / n, 1, 8192);
   state.counters["vs_memcpy"] = paired_median(
-      state, calls, [=] { benchmark::DoNotOptimize(mcsafe::mc_safe_copy(dst, src, n).copied); },
+      state, calls, [=] { benchmark::DoNotOptimize(safe_copy(dst, src, n)); },
       [=] {
         benchmark::DoNotOptimize(dst);
         std::memcpy(dst, src, n);
       });
-  mcsafe::testing::reset_copy();
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * calls * 2 * n));
 }
+
+void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::size_t rep_above, bool same_offset) {
+  if (!mcsafe::testing::force_copy(b)) {
+    state.SkipWithError("backend not available on this CPU");
+    return;
+  }
+  if (rep_above != 0) mcsafe::testing::force_vector_rep_above(rep_above);
+  paired_copy(state, same_offset,
+              [](void* dst, const void* src, std::size_t n) { return mcsafe::mc_safe_copy(dst, src, n).copied; });
+  mcsafe::testing::reset_copy();
+}
+
+#if defined(MCSAFE_BENCH_HAVE_C_LIBRARY)
+// The C interface: mcsafe_copy of libmcsafe.so, an external call through the PLT as a C program
+// or a language binding makes it, with the library's own CPUID choice. Paired like the rows above.
+void BM_paired_c_library(benchmark::State& state) {
+  paired_copy(state, false, [](void* dst, const void* src, std::size_t n) { return mcsafe_copy(dst, src, n).copied; });
+}
+#endif
 
 // A copy whose length is a constant (a key, a record header): memcpy is inlined by the compiler
 // into plain moves, mc_safe_copy into guarded ones (copy.hpp). Paired like the rows above.
@@ -417,6 +435,9 @@ const bool registered = [] {
   benchmark::AddCustomContext("mcsafe_cpuid_copy_backend", mcsafe::to_string(chosen));
   benchmark::RegisterBenchmark("paired_vs_memcpy.cpuid", BM_paired_vs_memcpy, chosen, 0, false)->Apply(sizes);
   benchmark::RegisterBenchmark("paired_vs_memcpy.cpuid.same_offset", BM_paired_vs_memcpy, chosen, 0, true)->Apply(sizes);
+#if defined(MCSAFE_BENCH_HAVE_C_LIBRARY)
+  benchmark::RegisterBenchmark("paired_vs_memcpy.c_library", BM_paired_c_library)->Apply(sizes);
+#endif
   for (mcsafe::copy_backend b : mcsafe::all_copy_backends) {
     if (b == mcsafe::copy_backend::fragile || b == mcsafe::copy_backend::generic) continue;
     const std::string name = std::string("paired_vs_memcpy.") + mcsafe::to_string(b);

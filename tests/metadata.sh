@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # metadata.sh SOURCE_DIR - what a release and a vendored copy rely on, checked from the files:
 #  - one version: CMakeLists.txt project(VERSION) = meson.build version = MCSAFE_VERSION_* in
-#    include/mcsafe/detail/config.hpp = the top "## X.Y.Z" entry of CHANGELOG.md
+#    include/mcsafe/detail/config.hpp and in the C header include/mcsafe/mcsafe.h = the top
+#    "## X.Y.Z" entry of CHANGELOG.md
 #    (the pkg-config file and the CMake version file are generated from project(VERSION));
 #  - every header under include/ starts with the SPDX licence line, the copyright line and the
 #    library's purpose, then its own "// mcsafe/<path> - ..." line;
@@ -14,15 +15,20 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 cmake_v=$(sed -nE 's/^project\(mcsafe VERSION ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' CMakeLists.txt)
 meson_v=$(sed -nE "s/^  version: '([^']*)',?$/\1/p" meson.build)
-hdr_v=$(for part in MAJOR MINOR PATCH; do
-          sed -nE "s/^#define MCSAFE_VERSION_$part ([0-9]+)$/\1/p" include/mcsafe/detail/config.hpp
-        done | paste -sd.)
+# header_version FILE: its MCSAFE_VERSION_MAJOR.MINOR.PATCH.
+header_version() {
+  for part in MAJOR MINOR PATCH; do
+    sed -nE "s/^#define MCSAFE_VERSION_$part ([0-9]+)$/\1/p" "$1"
+  done | paste -sd.
+}
+hdr_v=$(header_version include/mcsafe/detail/config.hpp)
+c_v=$(header_version include/mcsafe/mcsafe.h)
 log_v=$(sed -nE 's/^## ([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' CHANGELOG.md | head -1)
 [[ -n $cmake_v ]] || bad "no project(mcsafe VERSION x.y.z) in CMakeLists.txt"
-for pair in "meson.build:$meson_v" "detail/config.hpp:$hdr_v" "CHANGELOG.md:$log_v"; do
+for pair in "meson.build:$meson_v" "detail/config.hpp:$hdr_v" "mcsafe.h:$c_v" "CHANGELOG.md:$log_v"; do
   [[ ${pair#*:} == "$cmake_v" ]] || bad "${pair%%:*} says version '${pair#*:}', CMakeLists.txt says '$cmake_v'"
 done
-((fails)) || echo "version $cmake_v in CMakeLists.txt, meson.build, detail/config.hpp and CHANGELOG.md"
+((fails)) || echo "version $cmake_v in CMakeLists.txt, meson.build, detail/config.hpp, mcsafe.h and CHANGELOG.md"
 
 f0=$fails n=0
 while IFS= read -r h; do
@@ -31,7 +37,7 @@ while IFS= read -r h; do
   [[ $(head -3 "$h") == "$expected" ]] || bad "$h does not start with the SPDX, copyright and purpose lines"
   [[ $(sed -n 4p "$h") == "// $rel - "* ]] || bad "$h: line 4 is not its own '// $rel - ...' line"
   n=$((n + 1))
-done < <(find include -name '*.hpp' | sort)
+done < <(find include -name '*.hpp' -o -name '*.h' | sort)
 ((fails > f0)) || echo "$n headers start with the SPDX licence line, the copyright, the purpose and their own line"
 
 f0=$fails

@@ -10,6 +10,9 @@
 #     downstream find_package(consumer) against the consumer's install;
 #   - pkg-config --cflags with a bare compiler command; a plain copy of include/, and -std=c++17
 #     refused with mcsafe's #error;
+#   - the C interface (consumers/consumer.c, C11): find_package(mcsafe-c) linking mcsafe::c and
+#     mcsafe::c_static from a C-only project; pkg-config mcsafe-c, shared and --static, with each
+#     C compiler here (cc, gcc, clang); mcsafe_c_dep from the Meson subproject below;
 #   - FetchContent and CPM (CPMAddPackage) pinned to the archive by URL_HASH (a wrong hash must
 #     be refused); a Meson subproject from a wrap pinned to the archive.
 # CPM.cmake is not in Debian or npm and cannot be downloaded here: the CPM consumer runs when a
@@ -72,7 +75,7 @@ grep -q "unit tests (mcsafe_tests) left out: Catch2" "$work/install.log" || fail
 grep -q "benchmarks (mcsafe_bench, bench.smoke) left out" "$work/install.log" || fail "no message that the benchmarks were left out"
 run_logged "$work/install-build.log" cmake --build "$work/mcsafe-build" -j"$JOBS"  # bin/mcsafe-scan
 run_logged "$work/install2.log" cmake --install "$work/mcsafe-build"
-for f in include/mcsafe/mcsafe.hpp share/cmake/mcsafe/mcsafeConfig.cmake \
+for f in include/mcsafe/mcsafe.hpp include/mcsafe/mcsafe.h share/cmake/mcsafe/mcsafeConfig.cmake \
          share/cmake/mcsafe/mcsafeConfigVersion.cmake share/cmake/mcsafe/mcsafeTargets.cmake \
          share/pkgconfig/mcsafe.pc bin/mcsafe-scan; do
   [[ -f $prefix/$f ]] || fail "the install has no $f"
@@ -117,6 +120,42 @@ if command -v pkg-config >/dev/null; then
   run_consumer pkg-config "$work/pc-consumer"
 else
   missing_tool "pkg-config (pkg-config not found)"
+fi
+
+# The C interface: libmcsafe found with find_package(mcsafe-c) from a C-only project, and with
+# pkg-config mcsafe-c by bare C compiler commands, linked shared and static.
+run_logged "$work/fpc.log" cmake -S "$here/consumers/find_package_c" -B "$work/find_package_c" -DCMAKE_PREFIX_PATH="$prefix"
+run_logged "$work/fpc-build.log" cmake --build "$work/find_package_c" -j"$JOBS"
+run_consumer find_package-c "$work/find_package_c/consumer"
+run_consumer find_package-c-static "$work/find_package_c/consumer_static"
+if command -v pkg-config >/dev/null; then
+  pc_c=$(find "$prefix" -name mcsafe-c.pc | head -1)
+  [[ -n $pc_c ]] || fail "the install has no mcsafe-c.pc"
+  export PKG_CONFIG_PATH=${pc_c%/*}
+  libdir=$(pkg-config --variable=libdir mcsafe-c)
+  [[ -f $libdir/libmcsafe.a && -L $libdir/libmcsafe.so.0 ]] || fail "mcsafe-c.pc's libdir $libdir has no libmcsafe.a and libmcsafe.so.0"
+  compilers=()
+  for cc in ${CC:-cc} gcc clang; do
+    command -v "$cc" >/dev/null && [[ " ${compilers[*]} " != *" $cc "* ]] && compilers+=("$cc")
+  done
+  for cc in "${compilers[@]}"; do
+    # shellcheck disable=SC2046
+    run_logged "$work/pc-c-$cc.log" "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags mcsafe-c) \
+      "$here/consumers/consumer.c" -o "$work/pc-c-$cc" $(pkg-config --libs mcsafe-c) -Wl,-rpath,"$libdir"
+    run_consumer "pkg-config-c-$cc" "$work/pc-c-$cc"
+    # The archive by name: -lmcsafe would take the shared object, which is beside it.
+    # shellcheck disable=SC2046
+    run_logged "$work/pc-c-static-$cc.log" "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $(pkg-config --cflags mcsafe-c) \
+      "$here/consumers/consumer.c" -o "$work/pc-c-static-$cc" $(pkg-config --static --libs mcsafe-c | sed 's/-lmcsafe\b/-l:libmcsafe.a/')
+    if command -v readelf >/dev/null && readelf -d "$work/pc-c-static-$cc" | grep -q 'libmcsafe\.so'; then
+      fail "the static C consumer ($cc) needs libmcsafe.so"
+    fi
+    run_consumer "pkg-config-c-static-$cc" "$work/pc-c-static-$cc"
+  done
+  unset PKG_CONFIG_PATH
+  say "C interface: find_package(mcsafe-c) shared and static; pkg-config mcsafe-c shared and static with ${compilers[*]}"
+else
+  missing_tool "pkg-config mcsafe-c (pkg-config not found)"
 fi
 
 # A plain copy of include/, and nothing but the compiler; below C++20, mcsafe's own #error.
@@ -172,7 +211,7 @@ if [[ -n $archive ]]; then
   if command -v meson >/dev/null && command -v ninja >/dev/null; then
     m=$work/meson-consumer
     mkdir -p "$m/subprojects/packagecache"
-    cp "$here/consumers/meson/meson.build" "$here/consumers/consumer.cpp" "$m/"
+    cp "$here/consumers/meson/meson.build" "$here/consumers/consumer.cpp" "$here/consumers/consumer.c" "$m/"
     cp "$archive" "$m/subprojects/packagecache/"
     sed -e "s|@VERSION@|$version|g" -e "s|@SHA256@|$sha|" -e "s|@URL@|file://$archive|" \
       "$here/consumers/meson/subprojects/mcsafe.wrap.in" >"$m/subprojects/mcsafe.wrap"
@@ -180,6 +219,7 @@ if [[ -n $archive ]]; then
     grep -q "Executing subproject mcsafe" "$work/meson.log" || fail "meson did not use the mcsafe subproject"
     run_logged "$work/meson-build.log" meson compile -C "$m/build"
     run_consumer meson-subproject "$m/build/consumer"
+    run_consumer meson-subproject-c "$m/build/c_consumer"
     say "meson $(meson --version): subproject mcsafe $(sed -nE 's/.*Project version: ([0-9.]+).*/\1/p' "$work/meson.log" | tail -1) from the wrap"
   else
     missing_tool "meson subproject (meson or ninja not found)"

@@ -48,6 +48,17 @@ ensure_packages() {
 # True when apt knows a package (so a newer compiler can be tried where Debian has it).
 apt_has() { apt-cache show "$1" >/dev/null 2>&1; }
 
+# c_compiler_for CXX: the C compiler of the same family and version (clang++-16 -> clang-16,
+# g++-12 -> gcc-12), for the C tests of libmcsafe (tests/capi), which must link a library built
+# by CXX (the same sanitizer runtime, the same LTO plugin).
+c_compiler_for() {
+  case $1 in
+    *clang++*) echo "${1/clang++/clang}" ;;
+    *g++*) echo "${1/g++/gcc}" ;;
+    *) echo cc ;;
+  esac
+}
+
 # subbuild SRC DIR LABEL [cmake args...]   (= subbuild_build, then subbuild_test DIR LABEL)
 # Configures the project in DIR (benchmarks, install rules off), builds everything with
 # -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels. Prints one line per

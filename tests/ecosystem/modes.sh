@@ -36,10 +36,11 @@ warnings="-Wall -Wextra -Wsign-conversion -Wconversion -Wshadow -Werror"
 for m in O0 O2 O2-lto O2-noexc-nortti; do
   flags="${modes[$m]} $warnings"
   extra=()
-  # GCC's LTO needs its own ar/ranlib wrappers for static archives; none are built here,
-  # but make it explicit so a future static library does not break silently.
+  # GCC's LTO needs its own ar/ranlib wrappers for static archives, such as
+  # libmcsafe.a (src/CMakeLists.txt).
   if [[ $m == O2-lto && $cxx == g++* ]]; then extra+=(-DCMAKE_AR=gcc-ar -DCMAKE_RANLIB=gcc-ranlib); fi
-  subbuild "$src" "$work/$m" "$cxx $flags" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE= \
+  subbuild "$src" "$work/$m" "$cxx $flags" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$(c_compiler_for "$cxx")" \
+    -DCMAKE_BUILD_TYPE= \
     -DCMAKE_CXX_FLAGS="$flags" "${extra[@]}"
 done
 

@@ -17,7 +17,7 @@ fi
 mkdir -p "$work"
 {
   echo "#include <mcsafe/mcsafe.hpp>"
-  for h in "$src"/include/mcsafe/*.hpp; do echo "#include <mcsafe/$(basename "$h")>"; done
+  for h in "$src"/include/mcsafe/*.hpp "$src"/include/mcsafe/*.h; do echo "#include <mcsafe/$(basename "$h")>"; done
 } >"$work/tidy_tu.cpp"
 say "$($tidy --version | grep -i version | head -1 | sed 's/^ *//') over $(grep -c include "$work/tidy_tu.cpp") includes"
 # The config is found from the TU's directory upwards, so name it explicitly.
