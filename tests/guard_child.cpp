@@ -102,6 +102,11 @@ std::size_t depth() {  // bytes used, counted down from the top of g_alt
 // Where a handler's frame began: the kernel places the return address just below the ucontext.
 std::atomic<std::uintptr_t> g_entry_sp{0}, g_prev_local{0};
 void frame_probe(int, siginfo_t*, void* uc) { g_entry_sp.store(reinterpret_cast<std::uintptr_t>(uc) - 8); }
+// The smallest alternate stack the kernel accepts for this process's signal frames.
+std::size_t min_altstack() {
+  const unsigned long v = getauxval(AT_MINSIGSTKSZ);
+  return v != 0 ? v : static_cast<std::size_t>(MINSIGSTKSZ);
+}
 // The kernel's frame on the whole (painted) alternate stack, as a plain handler sees it.
 std::size_t measure_frame() {
   use_altstack(g_alt, kAltSize);
@@ -288,7 +293,7 @@ int main(int argc, char** argv) {
   if (s == "altstack-minimum") {  // expect exit 0
     // An alternate stack of exactly the kernel's minimum, in the middle of a painted buffer: every
     // kind of recovered fault returns exactly, and nothing below the stack is written.
-    const std::size_t size = getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ;
+    const std::size_t size = min_altstack();
     unsigned char* const base = g_alt + kAltSize / 2;
     paint();
     use_altstack(base, size);
@@ -307,7 +312,7 @@ int main(int argc, char** argv) {
     return copy_ok && load_ok && seg.fault.kind == mcsafe::fault_kind::segv ? 0 : 69;
   }
   if (s == "altstack-minimum-chain") {  // expect death by SIGBUS: chained to SIG_DFL from a small stack
-    use_altstack(g_alt + kAltSize / 2, getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ);
+    use_altstack(g_alt + kAltSize / 2, min_altstack());
     mcsafe::install();
     return recover_then_touch(f) + 100;
   }
@@ -333,7 +338,7 @@ int main(int argc, char** argv) {
     return 71;
   }
   if (s == "altstack-diagnose") {  // prints diagnose()'s line for four alternate stacks; exit 0
-    const std::size_t minimum = getauxval(AT_MINSIGSTKSZ) != 0 ? getauxval(AT_MINSIGSTKSZ) : MINSIGSTKSZ;
+    const std::size_t minimum = min_altstack();
     for (const std::size_t size : {std::size_t{0}, std::size_t{2048}, minimum, kAltSize}) {
       if (size == 0) {
         stack_t off{};

@@ -52,7 +52,8 @@ inline void describe_altstack(std::string& out) noexcept {
 #else
   const unsigned long auxv_frame = 0;  // a C library too old to name it: the static minimum
 #endif
-  const std::size_t frame = auxv_frame != 0 ? auxv_frame : MINSIGSTKSZ;
+  // MINSIGSTKSZ: a constant, or sysconf(_SC_MINSIGSTKSZ) (a long) with glibc 2.34's _GNU_SOURCE.
+  const std::size_t frame = auxv_frame != 0 ? auxv_frame : static_cast<std::size_t>(MINSIGSTKSZ);
   appendf(out, "  alternate signal stack (this thread): %zu bytes; a fault needs the kernel's frame (%zu, "
           "AT_MINSIGSTKSZ) and %zu for the handler: ", ss.ss_size, frame, k_handler_stack_bytes);
   if (ss.ss_size < frame)
