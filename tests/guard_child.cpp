@@ -321,8 +321,9 @@ int main(int argc, char** argv) {
     // the second frame leaves less than the handler needs below it, and the interrupted code was
     // on that same stack. The process dies of the signal instead of writing below the stack.
     const std::size_t frame = measure_frame();
-    // Two frames, the first handler's own few bytes, and less than the handler needs.
-    use_altstack(g_alt + kAltSize - (2 * frame + 512), 2 * frame + 512);
+    // Two frames, the first handler's own frames down to the fault (a few hundred bytes, more at
+    // -O0), the red zone the kernel skips, and less than the handler needs below all that.
+    use_altstack(g_alt + kAltSize - (2 * frame + 1536), 2 * frame + 1536);
     g_bad_byte = f.cut();
     struct sigaction sa {};
     sigemptyset(&sa.sa_mask);
