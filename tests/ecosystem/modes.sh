@@ -43,7 +43,7 @@ for m in "${run_modes[@]}"; do
   extra=()
   # GCC's LTO needs its own ar/ranlib wrappers for static archives, such as
   # libmcsafe.a (src/CMakeLists.txt).
-  if [[ $m == O2-lto* && $cxx == g++* ]]; then extra+=(-DCMAKE_AR=gcc-ar -DCMAKE_RANLIB=gcc-ranlib); fi
+  if [[ $m == O2-lto* && $cxx == g++* ]]; then extra+=(-DCMAKE_AR="$(command -v gcc-ar)" -DCMAKE_RANLIB="$(command -v gcc-ranlib)"); fi
   subbuild "$src" "$work/$m" "$cxx $flags" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$(c_compiler_for "$cxx")" \
     -DCMAKE_BUILD_TYPE= \
     -DCMAKE_CXX_FLAGS="$flags" "${extra[@]}"
