@@ -200,7 +200,13 @@ inline int x_file_control(sqlite3_file* f, int op, void* arg) {
     *static_cast<sqlite3_int64*>(arg) = 0;
     return SQLITE_OK;
   }
-  return p->real->pMethods->xFileControl(p->real, op, arg);
+  const int rc = p->real->pMethods->xFileControl(p->real, op, arg);
+  if (op == SQLITE_FCNTL_VFSNAME && rc == SQLITE_OK) {  // "mcsafe/unix", as other shims name themselves
+    char** name = static_cast<char**>(arg);
+    char* both = sqlite3_mprintf("%s/%z", vfs_name, *name);
+    if (both != nullptr) *name = both;
+  }
+  return rc;
 }
 
 inline int x_fetch(sqlite3_file*, sqlite3_int64, int, void** pp) {
