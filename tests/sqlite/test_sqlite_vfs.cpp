@@ -240,6 +240,7 @@ TEST_CASE("sqlite: the file grown by another process after the mapping is read w
   REQUIRE(st == 0);
   CHECK(file_size(path) > 4 * before);
   CHECK(reader.rows("select count(*), count(distinct a) from t") == "1:1600|1:1600|\n");
+  CHECK(mcsafe_sqlite::detail::self(main_file(reader))->map.size() == file_size(path));  // mapped again, not read around
   CHECK(reader.rows("pragma integrity_check") == "3:ok|\n");
   db plain(path, "unix");
   CHECK(reader.rows("select * from t order by a") == plain.rows("select * from t order by a"));
