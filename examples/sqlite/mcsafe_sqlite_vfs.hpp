@@ -94,19 +94,15 @@ inline void retire(inode_entry* e, mcsafe::mapped_file& m) noexcept {
 
 // The sqlite3_file this VFS hands SQLite; the wrapped VFS's file follows it in the same block.
 struct file {
-  sqlite3_file base;
-  sqlite3_file* real;
-  mcsafe::mapped_file map;    // open only for a main database file
-  inode_entry* inode;         // null: every call goes to the wrapped file
-  int lock;                   // the lock level this file holds, as the wrapped VFS granted it
+  sqlite3_file base{};
+  sqlite3_file* real = nullptr;
+  mcsafe::mapped_file map;          // open only for a main database file
+  inode_entry* inode = nullptr;     // null: every call goes to the wrapped file
+  int lock = SQLITE_LOCK_NONE;      // the lock level this file holds, as the wrapped VFS granted it
 };
 inline constexpr std::size_t real_offset = (sizeof(file) + 15) / 16 * 16;
 
 inline file* self(sqlite3_file* f) noexcept { return reinterpret_cast<file*>(f); }
-inline sqlite3_vfs*& wrapped() noexcept {
-  static sqlite3_vfs* v = nullptr;
-  return v;
-}
 
 // The lock count of this file's inode goes up before the wrapped VFS takes the lock and down
 // after it released it, so a drain never runs while one of our connections holds a lock.
@@ -153,25 +149,33 @@ inline int x_read(sqlite3_file* f, void* buf, int amt, sqlite3_int64 offset) {
   return SQLITE_IOERR_READ;
 }
 
+// Takes the file out of its inode's entry (after the wrapped file released its locks), its
+// mapping retired; the entry goes when no file of this VFS has the inode open.
+inline void leave(file* p) noexcept {
+  inode_entry* e = p->inode;
+  if (e == nullptr) return;
+  std::lock_guard<std::mutex> g(files()->mutex);
+  if (p->lock != SQLITE_LOCK_NONE) --e->locked;
+  p->lock = SQLITE_LOCK_NONE;
+  p->inode = nullptr;
+  retire(e, p->map);
+  --e->open;
+  if (e->locked == 0) drain(e);
+  if (e->open == 0) {
+    for (inode_entry** at = &files()->head; *at != nullptr; at = &(*at)->next)
+      if (*at == e) {
+        *at = e->next;
+        break;
+      }
+    delete e;
+  }
+}
+
 inline int x_close(sqlite3_file* f) {
   file* p = self(f);
   const int rc = p->real->pMethods != nullptr ? p->real->pMethods->xClose(p->real) : SQLITE_OK;
-  if (inode_entry* e = p->inode) {
-    std::lock_guard<std::mutex> g(files()->mutex);
-    if (p->lock != SQLITE_LOCK_NONE) --e->locked;
-    retire(e, p->map);
-    --e->open;
-    if (e->locked == 0) drain(e);
-    if (e->open == 0) {
-      for (inode_entry** at = &files()->head; *at != nullptr; at = &(*at)->next)
-        if (*at == e) {
-          *at = e->next;
-          break;
-        }
-      delete e;
-    }
-  }
-  p->map.~mapped_file();
+  leave(p);
+  p->~file();
   return rc;
 }
 
@@ -274,17 +278,27 @@ inline void map_main_db(file* p, const char* path) noexcept {
   p->inode = e;
 }
 
+// True when the mapping is of the file the wrapped VFS has open: the path still names the inode
+// mapped, and the wrapped VFS says the path still names its own (SQLITE_FCNTL_HAS_MOVED). A
+// file renamed over the path between the two opens fails this; the wrapped VFS then serves it.
+inline bool same_file(file* p, const char* path) noexcept {
+  struct stat mapped {}, named {};
+  int moved = 0;
+  if (fstat(p->map.fd(), &mapped) != 0 || stat(path, &named) != 0 || mapped.st_dev != named.st_dev ||
+      mapped.st_ino != named.st_ino)
+    return false;
+  const int rc = p->real->pMethods->xFileControl(p->real, SQLITE_FCNTL_HAS_MOVED, &moved);
+  return rc == SQLITE_NOTFOUND || (rc == SQLITE_OK && moved == 0);
+}
+
 inline int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
   sqlite3_vfs* base = static_cast<sqlite3_vfs*>(vfs->pAppData);
-  file* p = self(f);
-  p->base.pMethods = nullptr;
+  file* p = new (f) file;
   p->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + real_offset);
-  new (&p->map) mcsafe::mapped_file;
-  p->inode = nullptr;
-  p->lock = SQLITE_LOCK_NONE;
   const int rc = base->xOpen(base, name, p->real, flags, out_flags);
   if (p->real->pMethods == nullptr) {
-    p->map.~mapped_file();
+    p->~file();
+    f->pMethods = nullptr;
     return rc;
   }
   p->base.pMethods = &io_methods;  // SQLite calls xClose even when the open failed
@@ -292,6 +306,7 @@ inline int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags
   sqlite3_int64 no_mmap = 0;  // the unix VFS's own default may be nonzero at build time
   p->real->pMethods->xFileControl(p->real, SQLITE_FCNTL_MMAP_SIZE, &no_mmap);
   map_main_db(p, name);
+  if (p->inode != nullptr && !same_file(p, name)) leave(p);
   return rc;
 }
 
@@ -317,17 +332,13 @@ inline int x_set_system_call(sqlite3_vfs* v, const char* n, sqlite3_syscall_ptr 
 inline sqlite3_syscall_ptr x_get_system_call(sqlite3_vfs* v, const char* n) { return base(v)->xGetSystemCall(base(v), n); }
 inline const char* x_next_system_call(sqlite3_vfs* v, const char* n) { return base(v)->xNextSystemCall(base(v), n); }
 
-}  // namespace detail
-
-// Registers the "mcsafe" VFS over the current default VFS (once per process; later calls only
-// change whether it is the default). Returns an SQLite result code.
-inline int register_vfs(bool make_default = true) noexcept {
+// Registers the VFS (not as the default) over the default VFS of this moment. Once per process.
+inline int register_once() noexcept {
   static sqlite3_vfs vfs{};
-  if (sqlite3_vfs* found = sqlite3_vfs_find(vfs_name))
-    return make_default ? sqlite3_vfs_register(found, 1) : SQLITE_OK;
+  if (sqlite3_vfs_find(vfs_name) != nullptr) return SQLITE_OK;  // another copy of this header did
   sqlite3_vfs* under = sqlite3_vfs_find(nullptr);
   if (under == nullptr || under->iVersion < 3) return SQLITE_ERROR;
-  if (detail::files() == nullptr) return SQLITE_NOMEM;
+  if (files() == nullptr) return SQLITE_NOMEM;
   vfs.iVersion = 3;
   vfs.szOsFile = static_cast<int>(detail::real_offset) + under->szOsFile;
   vfs.mxPathname = under->mxPathname;
@@ -349,7 +360,17 @@ inline int register_vfs(bool make_default = true) noexcept {
   vfs.xSetSystemCall = detail::x_set_system_call;
   vfs.xGetSystemCall = detail::x_get_system_call;
   vfs.xNextSystemCall = detail::x_next_system_call;
-  return sqlite3_vfs_register(&vfs, make_default ? 1 : 0);
+  return sqlite3_vfs_register(&vfs, 0);
+}
+
+}  // namespace detail
+
+// Registers the "mcsafe" VFS over the current default VFS, once per process (thread-safe), and
+// makes it the default unless make_default is false. Returns an SQLite result code.
+inline int register_vfs(bool make_default = true) noexcept {
+  static const int registered = detail::register_once();
+  if (registered != SQLITE_OK || !make_default) return registered;
+  return sqlite3_vfs_register(sqlite3_vfs_find(vfs_name), 1);
 }
 
 }  // namespace mcsafe_sqlite

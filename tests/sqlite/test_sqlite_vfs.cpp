@@ -46,6 +46,7 @@ struct db {
     INFO(path << " vfs " << vfs << ": " << (h ? sqlite3_errmsg(h) : "no handle"));
     REQUIRE(rc == SQLITE_OK);
     sqlite3_busy_timeout(h, 20000);
+    sqlite3_extended_result_codes(h, 1);
   }
   ~db() { sqlite3_close(h); }
   db(const db&) = delete;
@@ -450,4 +451,29 @@ TEST_CASE("sqlite: closing a connection keeps the locks another connection of th
   CHECK(writer_gets_busy() == 0);  // a's SHARED lock still keeps the writer out
   a.exec("commit");
   CHECK(writer_gets_busy() != 0);  // and without it the writer gets in
+}
+
+TEST_CASE("sqlite: a database replaced by rename under open connections reads as through the default VFS", "[sqlite]") {
+  // Both VFSes keep reading the file they opened (the mapping is of that inode); writes are
+  // refused alike (SQLITE_READONLY_DBMOVED); a connection opened afterwards reads the new file.
+  registered();
+  temp_dir dir;
+  const std::string path = dir.path + "/t.db", other = dir.path + "/other.db";
+  fill(path, 4000);
+  fill(other, 1500);
+  db ours(path, mcsafe_sqlite::vfs_name), plain(path, "unix");
+  for (db* d : {&ours, &plain}) {
+    d->exec("pragma cache_size = 10");
+    CHECK(d->rows("select count(*) from t") == "1:4000|\n");
+  }
+  REQUIRE(std::rename(other.c_str(), path.c_str()) == 0);
+  const std::string q = "select count(*), sum(length(b)), max(s) from t";
+  CHECK(ours.rows(q) == plain.rows(q));
+  CHECK(ours.rows("select * from t order by a") == plain.rows("select * from t order by a"));
+  const int rc_ours = ours.try_exec("insert into t values (100000, 1, 'x', x'00')");
+  const int rc_plain = plain.try_exec("insert into t values (100000, 1, 'x', x'00')");
+  CHECK(rc_ours == rc_plain);
+  CHECK(rc_ours == SQLITE_READONLY_DBMOVED);
+  db after(path, mcsafe_sqlite::vfs_name);
+  CHECK(after.rows("select count(*) from t") == "1:1500|\n");
 }
