@@ -101,6 +101,16 @@ void fill(const std::string& path, int n) {
          "update t set b = cast(printf('%.*c', length(b), char(65 + a % 26)) as blob);");
 }
 
+// The registered VFS and a temporary database of `rows` rows (fill).
+struct database_file {
+  temp_dir dir;
+  std::string path;
+  explicit database_file(int rows) : path(dir.path + "/t.db") {
+    registered();
+    fill(path, rows);
+  }
+};
+
 std::uint64_t file_size(const std::string& path) {
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
@@ -160,9 +170,8 @@ sqlite3_file* main_file(db& d) {
 }  // namespace
 
 TEST_CASE("sqlite: stock SQLite with mmap_size dies of SIGBUS when the database is truncated under a read", "[sqlite]") {
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 20000);
+  const database_file file(20000);
+  const std::string& path = file.path;
   const int st = in_child([&] { return truncated_reader(path, "unix"); });
   INFO("wait status " << st);
   REQUIRE(WIFSIGNALED(st));
@@ -170,10 +179,8 @@ TEST_CASE("sqlite: stock SQLite with mmap_size dies of SIGBUS when the database 
 }
 
 TEST_CASE("sqlite: through the mcsafe VFS the same reader gets an SQLite error and lives", "[sqlite]") {
-  registered();
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 20000);
+  const database_file file(20000);
+  const std::string& path = file.path;
   const int st = in_child([&] { return truncated_reader(path, mcsafe_sqlite::vfs_name); });
   INFO("wait status " << st);
   REQUIRE(WIFEXITED(st));
@@ -181,10 +188,8 @@ TEST_CASE("sqlite: through the mcsafe VFS the same reader gets an SQLite error a
 }
 
 TEST_CASE("sqlite: xRead answers a short read past a new end, SQLITE_IOERR_READ for a known-bad range", "[sqlite]") {
-  registered();
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 5000);
+  const database_file file(5000);
+  const std::string& path = file.path;
   const std::uint64_t size = file_size(path);
   REQUIRE(size >= 16 * 4096);
   db d(path, mcsafe_sqlite::vfs_name);
@@ -221,10 +226,8 @@ TEST_CASE("sqlite: xRead answers a short read past a new end, SQLITE_IOERR_READ 
 }
 
 TEST_CASE("sqlite: the file grown by another process after the mapping is read whole, not short", "[sqlite]") {
-  registered();
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 100);
+  const database_file file(100);
+  const std::string& path = file.path;
   db reader(path, mcsafe_sqlite::vfs_name);
   reader.exec("pragma cache_size = 10");
   CHECK(reader.rows("select count(*) from t") == "1:100|\n");  // mapped at the small size
@@ -248,10 +251,8 @@ TEST_CASE("sqlite: the file grown by another process after the mapping is read w
 }
 
 TEST_CASE("sqlite: a read-only workload answers byte for byte what the default VFS answers", "[sqlite]") {
-  registered();
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 30000);
+  const database_file file(30000);
+  const std::string& path = file.path;
   REQUIRE(file_size(path) > 8 * 1024 * 1024);
   auto workload = [&](const char* vfs, bool mmap) {
     db d(path, vfs, SQLITE_OPEN_READONLY);
@@ -423,10 +424,8 @@ TEST_CASE("sqlite: integrity_check passes after a writer is killed with SIGKILL 
 TEST_CASE("sqlite: closing a connection keeps the locks another connection of the process holds", "[sqlite]") {
   // Closing any descriptor of a file drops every POSIX lock the process holds on it: the VFS
   // keeps a closed connection's mapping and descriptor until no connection of it holds a lock.
-  registered();
-  temp_dir dir;
-  const std::string path = dir.path + "/t.db";
-  fill(path, 2000);
+  const database_file file(2000);
+  const std::string& path = file.path;
   db a(path, mcsafe_sqlite::vfs_name);
   a.exec("begin");
   CHECK(a.rows("select count(*) from t") == "1:2000|\n");  // a holds a SHARED lock
