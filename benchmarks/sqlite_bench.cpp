@@ -4,8 +4,9 @@
 // default 2 MB) but inside the OS page cache, so each arm measures how a page SQLite misses
 // reaches it: a system call, a pointer into SQLite's own mapping, or a guarded copy from ours.
 //
-//   mcsafe_sqlite_bench [--dir DIR] [--rows N] [--rounds R] [--seconds S]
+//   mcsafe_sqlite_bench [--dir DIR] [--rows N] [--rounds R] [--seconds S] [--only pread|mmap|mcsafe]
 //
+// --only runs one arm (for a profiler; no ratios then).
 // Rounds alternate: in each, every arm runs the same key sequence for S seconds, the arm that
 // goes first rotating from round to round, so drift in the machine's state falls on all three.
 // Reported: each arm's median queries per second over the rounds, and the ratios of the mcsafe
@@ -32,6 +33,7 @@ struct options {
   long rows = 400000;
   int rounds = 9;
   double seconds = 0.5;
+  std::string only;
 };
 
 [[noreturn]] void die(const char* what, sqlite3* h) {
@@ -109,8 +111,9 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--rows") == 0) o.rows = std::atol(argv[i + 1]);
     else if (std::strcmp(argv[i], "--rounds") == 0) o.rounds = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--seconds") == 0) o.seconds = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--only") == 0) o.only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: %s [--dir DIR] [--rows N] [--rounds R] [--seconds S]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--dir DIR] [--rows N] [--rounds R] [--seconds S] [--only pread|mmap|mcsafe]\n", argv[0]);
       return 2;
     }
   }
@@ -119,6 +122,11 @@ int main(int argc, char** argv) {
   const std::string path = make_database(o);
   arm arms[] = {{"pread (default VFS)", "unix", false}, {"mmap_size (default VFS)", "unix", true},
                 {"mcsafe VFS", mcsafe_sqlite::vfs_name, false}};
+  const char* keys[] = {"pread", "mmap", "mcsafe"};
+  int only = -1;
+  for (int i = 0; i < 3; ++i)
+    if (o.only == keys[i]) only = i;
+  if (!o.only.empty() && only < 0) return 2;
   for (arm& a : arms) {
     if (sqlite3_open_v2(path.c_str(), &a.h, SQLITE_OPEN_READONLY, a.vfs) != SQLITE_OK) die(path.c_str(), a.h);
     exec(a.h, "pragma cache_size = -2000");  // SQLite's default page cache, 2 MB
@@ -132,9 +140,10 @@ int main(int argc, char** argv) {
   std::vector<double> vs_pread[2], vs_mmap[2];
   for (int w = 0; w < 2; ++w)
     for (int r = 0; r < o.rounds; ++r) {
-      double q[3];
+      double q[3] = {1, 1, 1};
       for (int k = 0; k < 3; ++k) {
         const int i = (r + k) % 3;
+        if (only >= 0 && i != only) continue;
         q[i] = run(arms[i], w, 1000003u * static_cast<unsigned>(r + 1) + static_cast<unsigned>(w), o.rows, o.seconds);
         arms[i].qps[w].push_back(q[i]);
       }
@@ -148,8 +157,10 @@ int main(int argc, char** argv) {
   for (int w = 0; w < 2; ++w) {
     std::printf("%s, queries per second (median, min-max over rounds):\n", names[w]);
     for (arm& a : arms)
-      std::printf("  %-24s %10.0f  (%.0f-%.0f)\n", a.name, median(a.qps[w]), *std::min_element(a.qps[w].begin(), a.qps[w].end()),
+      if (!a.qps[w].empty())
+        std::printf("  %-24s %10.0f  (%.0f-%.0f)\n", a.name, median(a.qps[w]), *std::min_element(a.qps[w].begin(), a.qps[w].end()),
                   *std::max_element(a.qps[w].begin(), a.qps[w].end()));
+    if (only >= 0) continue;
     std::printf("  mcsafe / pread     %.2fx (per-round %.2f-%.2f)\n", median(vs_pread[w]),
                 *std::min_element(vs_pread[w].begin(), vs_pread[w].end()), *std::max_element(vs_pread[w].begin(), vs_pread[w].end()));
     std::printf("  mcsafe / mmap_size %.2fx (per-round %.2f-%.2f)\n", median(vs_mmap[w]),
