@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../catch2_any.hpp"
@@ -475,4 +477,136 @@ TEST_CASE("sqlite: a database replaced by rename under open connections reads as
   CHECK(rc_ours == SQLITE_READONLY_DBMOVED);
   db after(path, mcsafe_sqlite::vfs_name);
   CHECK(after.rows("select count(*) from t") == "1:1500|\n");
+}
+
+namespace {
+
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Another process appends `rows` rows to t (the default VFS), growing the file.
+void grow_in_child(const std::string& path, int rows) {
+  const int st = in_child([&] {
+    sqlite3* h = nullptr;
+    sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READWRITE, "unix");
+    sqlite3_busy_timeout(h, 20000);
+    const std::string sql = "insert into t select a + (select max(a) from t), k, s, b from t limit " + std::to_string(rows);
+    const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(h);
+    return rc;
+  });
+  REQUIRE(st == 0);
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: no descriptor or mapping is left once the last connection to a file closes", "[sqlite]") {
+  // WAL mode: every connection keeps a SHARED lock, so outgrown mappings are retired until the
+  // last connection goes; they must go with it.
+  const database_file file(500);
+  const std::string& path = file.path;
+  {
+    db d(path, "unix");
+    d.exec("pragma journal_mode = wal");
+  }
+  const std::size_t before = open_descriptors();
+  {
+    db a(path, mcsafe_sqlite::vfs_name), b(path, mcsafe_sqlite::vfs_name);
+    for (int i = 0; i < 3; ++i) {
+      grow_in_child(path, 500);
+      for (db* d : {&a, &b}) {
+        d->exec("pragma wal_checkpoint(truncate)");  // the rows into the database file
+        d->exec("pragma cache_size = 10");
+        CHECK(d->number("select count(*) from t") == 500 * (i + 2));
+      }
+    }
+    {
+      std::lock_guard<std::mutex> g(mcsafe_sqlite::detail::files()->mutex);
+      REQUIRE(mcsafe_sqlite::detail::files()->head != nullptr);
+      CHECK(mcsafe_sqlite::detail::files()->head->open == 2);
+    }
+    CHECK(open_descriptors() > before);
+  }
+  CHECK(open_descriptors() == before);
+  std::lock_guard<std::mutex> g(mcsafe_sqlite::detail::files()->mutex);
+  CHECK(mcsafe_sqlite::detail::files()->head == nullptr);
+}
+
+TEST_CASE("sqlite: threads opening, reading and closing connections while another process writes", "[sqlite]") {
+  const database_file file(1000);
+  const std::string& path = file.path;
+  // The writer is forked before any thread starts (a child forked from a process with threads
+  // could inherit a lock one of them held) and appends a copy of the first 1000 rows each time
+  // it reads a byte from the pipe.
+  int go[2], done[2];
+  REQUIRE(pipe(go) == 0);
+  REQUIRE(pipe(done) == 0);
+  std::fflush(nullptr);
+  const pid_t writer = fork();
+  REQUIRE(writer >= 0);
+  if (writer == 0) {
+    close(go[1]);
+    close(done[0]);
+    sqlite3* h = nullptr;
+    sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READWRITE, "unix");
+    sqlite3_busy_timeout(h, 20000);
+    char c;
+    while (read(go[0], &c, 1) == 1) {
+      c = static_cast<char>(sqlite3_exec(h, "insert into t select a + (select max(a) from t), k, s, b from t where a <= 1000",
+                                         nullptr, nullptr, nullptr));
+      if (write(done[1], &c, 1) != 1) _exit(2);
+    }
+    sqlite3_close(h);
+    _exit(0);
+  }
+  close(go[0]);
+  close(done[1]);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t)
+    readers.emplace_back([&, t] {
+      while (!stop.load()) {
+        sqlite3* h = nullptr;
+        if (sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READONLY, mcsafe_sqlite::vfs_name) != SQLITE_OK) {
+          ++bad;
+          sqlite3_close(h);
+          return;
+        }
+        sqlite3_busy_timeout(h, 20000);
+        sqlite3_stmt* st = nullptr;
+        // Every committed state holds whole copies of the first 1000 rows: count(*) is a
+        // multiple of 1000.
+        sqlite3_prepare_v2(h, t % 2 ? "select count(*) % 1000, sum(length(s)) from t" : "select count(*) % 1000 from t where a > 0",
+                           -1, &st, nullptr);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0) ++bad;
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        ++reads;
+      }
+    });
+  for (int i = 0; i < 8; ++i) {
+    // Let the readers get through a few connections between two writes.
+    for (const int seen = reads.load(); reads.load() < seen + 4 && bad.load() == 0;) usleep(1000);
+    char c = 0;
+    REQUIRE(write(go[1], &c, 1) == 1);
+    REQUIRE(read(done[0], &c, 1) == 1);
+    CHECK(c == SQLITE_OK);
+  }
+  close(go[1]);
+  close(done[0]);
+  stop = true;
+  for (std::thread& t : readers) t.join();
+  int st = 0;
+  REQUIRE(waitpid(writer, &st, 0) == writer);
+  CHECK(st == 0);
+  INFO(reads.load() << " reads");
+  CHECK(reads.load() > 0);
+  CHECK(bad.load() == 0);
+  db d(path, mcsafe_sqlite::vfs_name);
+  CHECK(d.rows("select count(*) from t") == "1:9000|\n");
+  CHECK(d.rows("pragma integrity_check") == "3:ok|\n");
 }
