@@ -302,9 +302,12 @@ inline int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags
     return rc;
   }
   p->base.pMethods = &io_methods;  // SQLite calls xClose even when the open failed
-  if (rc != SQLITE_OK || (flags & SQLITE_OPEN_MAIN_DB) == 0 || name == nullptr) return rc;
-  sqlite3_int64 no_mmap = 0;  // the unix VFS's own default may be nonzero at build time
+  if (rc != SQLITE_OK) return rc;
+  // No file is mapped by the wrapped VFS (its build-time default may be nonzero, and a size
+  // hint maps a file once it has a limit): journals and the WAL are read with pread too.
+  sqlite3_int64 no_mmap = 0;
   p->real->pMethods->xFileControl(p->real, SQLITE_FCNTL_MMAP_SIZE, &no_mmap);
+  if ((flags & SQLITE_OPEN_MAIN_DB) == 0 || name == nullptr) return rc;
   map_main_db(p, name);
   if (p->inode != nullptr && !same_file(p, name)) leave(p);
   return rc;

@@ -189,6 +189,22 @@ TEST_CASE("sqlite: through the mcsafe VFS the same reader gets an SQLite error a
   CHECK(WEXITSTATUS(st) == 0);
 }
 
+TEST_CASE("sqlite: the same with a nonzero mmap size built in (SQLITE_CONFIG_MMAP_SIZE)", "[sqlite]") {
+  // Every file the unix VFS opens then starts with that limit, before any PRAGMA: the VFS
+  // must set it to 0 at open, or the unix VFS maps the file on the first size hint.
+  const database_file file(20000);
+  const int st = in_child([&] {
+    const auto limit = static_cast<sqlite3_int64>(1) << 30;
+    if (sqlite3_shutdown() != SQLITE_OK || sqlite3_config(SQLITE_CONFIG_MMAP_SIZE, limit, limit) != SQLITE_OK ||
+        sqlite3_initialize() != SQLITE_OK || sqlite3_vfs_find(mcsafe_sqlite::vfs_name) == nullptr)
+      return 2;
+    return truncated_reader(file.path, mcsafe_sqlite::vfs_name);
+  });
+  INFO("wait status " << st);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+}
+
 TEST_CASE("sqlite: xRead answers a short read past a new end, SQLITE_IOERR_READ for a known-bad range", "[sqlite]") {
   const database_file file(5000);
   const std::string& path = file.path;
