@@ -41,9 +41,21 @@ for m in "${run_modes[@]}"; do
   [[ -n ${modes[$m]:-} ]] || fail "unknown mode $m (O0, O2, O2-lto-noexc-nortti)"
   flags="${modes[$m]} $warnings"
   extra=()
-  # GCC's LTO needs its own ar/ranlib wrappers for static archives, such as
-  # libmcsafe.a (src/CMakeLists.txt).
-  if [[ $m == O2-lto* && $cxx == g++* ]]; then extra+=(-DCMAKE_AR="$(command -v gcc-ar)" -DCMAKE_RANLIB="$(command -v gcc-ranlib)"); fi
+  # LTO objects in a static archive (libmcsafe.a, src/CMakeLists.txt) need the compiler's own
+  # archiver: gcc-ar for GCC, llvm-ar of the same version for clang (an older one cannot read
+  # newer bitcode).
+  if [[ $m == O2-lto* ]]; then
+    case $cxx in
+      g++*) tools=("gcc-ar${cxx#g++}" "gcc-ranlib${cxx#g++}") ;;
+      clang++*) tools=("llvm-ar${cxx#clang++}" "llvm-ranlib${cxx#clang++}") ;;
+      *) tools=() ;;
+    esac
+    if ((${#tools[@]})); then
+      command -v "${tools[0]}" >/dev/null || [[ $cxx != clang++-* ]] || ensure_packages "llvm-${cxx#clang++-}" || true
+      command -v "${tools[0]}" >/dev/null || fail "${tools[0]} not found: $cxx cannot archive its LTO objects"
+      extra+=(-DCMAKE_AR="$(command -v "${tools[0]}")" -DCMAKE_RANLIB="$(command -v "${tools[1]}")")
+    fi
+  fi
   subbuild "$src" "$work/$m" "$cxx $flags" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$(c_compiler_for "$cxx")" \
     -DCMAKE_BUILD_TYPE= \
     -DCMAKE_CXX_FLAGS="$flags" "${extra[@]}"
