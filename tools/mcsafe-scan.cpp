@@ -807,6 +807,9 @@ int repair_target(const options& o, const target& t, report& r) {
       if (rr.error == std::errc::invalid_argument && rr.written == 0 && rr.refused.empty())
         return fail(r, exit_shrank, std::string(o.file) + ": the file shrank during the repair, below " +
                                         std::to_string(a + data) + " bytes; nothing more written; scan it again");
+      if (rr.error != std::errc{} && rr.written == 0 && rr.refused.empty())  // not even tried (fstat failed)
+        return fail(r, exit_io, std::string(o.file) + ": repair at " + std::to_string(a) + ": " +
+                                    std::make_error_code(rr.error).message());
       r.rewritten += n - rr.refused.bytes();  // whole pages, as the kernel took them
       for (const mcsafe::byte_range& x : rr.refused) r.refused.insert({a + x.begin, a + x.end});
     }
