@@ -155,6 +155,15 @@ inline std::errc file_length(int fd, std::uint64_t& size) noexcept {
   return std::errc::no_such_device;
 }
 
+// ftruncate through EINTR: 0, or the errno.
+inline std::errc set_length(int fd, std::uint64_t length) noexcept {
+  int rc;
+  do {
+    rc = ftruncate(fd, static_cast<off_t>(length));
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 ? std::errc{} : static_cast<std::errc>(errno);
+}
+
 // pwrite of one whole page at file offset `at` (`rel` relative to the repair's offset); counts
 // `counted` data bytes as written, or lists the page as refused.
 inline void write_page(const file_io& io, int fd, const std::byte* p, std::size_t page, off_t at, std::size_t rel,
@@ -199,14 +208,13 @@ inline void repair_last_page(const file_io& io, int fd, off_t at, std::span<cons
   write_page(io, fd, buf.get(), page, at, rel, tail.size(), r);
   if (own_end == page_end || r.refused.size() != refused_before) return;
   // The zeros past own_end set the size to page_end: set it back unless it moved on since.
-  int rc = -1;
+  bool restored = false;
   if (file_length(fd, size) == std::errc{} && size == page_end) {
-    do {
-      rc = ftruncate(fd, static_cast<off_t>(own_end));
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0 && r.error == std::errc{}) r.error = static_cast<std::errc>(errno);
+    const std::errc e = set_length(fd, own_end);
+    restored = e == std::errc{};
+    if (!restored && r.error == std::errc{}) r.error = e;
   }
-  r.padding_kept = rc != 0;
+  r.padding_kept = !restored;
 }
 }  // namespace detail
 

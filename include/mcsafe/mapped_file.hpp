@@ -371,11 +371,7 @@ class mapped_file {
     return mcsafe::salvage(fd_, static_cast<off_t>(offset), out);
   }
   repair_result repair(std::uint64_t offset, std::span<const std::byte> data) noexcept {
-    if (offset > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
-      repair_result r;
-      r.error = std::errc::invalid_argument;
-      return r;
-    }
+    // An offset past off_t's range turns negative here, which repair refuses like any other.
     repair_result r = mcsafe::repair(fd_, static_cast<off_t>(offset), data);
     if (r.error == std::errc::invalid_argument && r.written == 0 && r.refused.empty()) return r;
     known_.erase({static_cast<std::size_t>(offset), static_cast<std::size_t>(offset + data.size())});
@@ -397,13 +393,7 @@ class mapped_file {
   }
   bool inside(std::uint64_t offset, std::size_t n) const noexcept { return offset <= size_ && n <= size_ - offset; }
 
-  std::errc set_file_size(std::uint64_t length) noexcept {
-    int rc;
-    do {
-      rc = ftruncate(fd_, static_cast<off_t>(length));
-    } while (rc != 0 && errno == EINTR);
-    return rc == 0 ? std::errc{} : static_cast<std::errc>(errno);
-  }
+  std::errc set_file_size(std::uint64_t length) noexcept { return detail::set_length(fd_, length); }
 
   // Maps [0, length) of the file, moving or replacing the current mapping.
   std::errc remap(std::uint64_t length) noexcept {
