@@ -8,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 #include <mcsafe/clear.hpp>
+#include <mcsafe/testing.hpp>
 
 namespace {
 

@@ -231,7 +231,7 @@ __attribute__((noinline)) mcsafe_copy_result* copy_by_routine(mcsafe_copy_result
     return out;
   }
   park_arguments(out, n, dst, src);
-  const raw_result r = mcsafe::detail::g_copy_fn.load(std::memory_order_acquire)(dst, src, n);  // or first_copy
+  const raw_result r = mcsafe::detail::g_copy.routine.load(std::memory_order_acquire)(dst, src, n);  // or first_copy
   if (r.info != 0) [[unlikely]]
     return copy_after_routine_fault(out, r);
   std::memset(&out->fault, 0, sizeof out->fault);

@@ -8,6 +8,7 @@
 
 #include "catch2_any.hpp"
 #include <mcsafe/dispatch.hpp>
+#include <mcsafe/testing.hpp>
 
 namespace mcsafe_test {
 

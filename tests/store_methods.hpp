@@ -7,6 +7,7 @@
 
 #include "catch2_any.hpp"
 #include <mcsafe/clear.hpp>
+#include <mcsafe/testing.hpp>
 
 namespace mcsafe_test {
 

@@ -12,6 +12,7 @@
 
 #include <mcsafe/clear.hpp>
 #include <mcsafe/diagnose.hpp>
+#include <mcsafe/testing.hpp>
 
 #include "catch2_any.hpp"
 #include "store_methods.hpp"

@@ -9,6 +9,7 @@
 
 #include <mcsafe/copy.hpp>
 #include <mcsafe/dispatch.hpp>
+#include <mcsafe/testing.hpp>
 
 #include "catch2_any.hpp"
 #include "copy_variants.hpp"
@@ -170,7 +171,7 @@ TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler 
   namespace d = mcsafe::detail;
   // Under CTest this case has a process of its own, so nothing has copied yet; run inside the
   // whole binary, an earlier case has set the pointer up and the rest still holds.
-  const bool fresh = d::g_copy_fn.load() == &d::first_copy;
+  const bool fresh = d::g_copy.routine.load() == &d::first_copy;
   if (!fresh) WARN("not the process's first copy: the trampoline itself is not exercised");
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
@@ -183,7 +184,7 @@ TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler 
   CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()));
   CHECK(std::memcmp(out.data(), src, 100) == 0);
   CHECK(mcsafe::installed());
-  const d::raw_copy_fn chosen = d::g_copy_fn.load();
+  const d::raw_copy_fn chosen = d::g_copy.routine.load();
   CHECK(chosen != &d::first_copy);
   CHECK(chosen == d::active_copy());
   CHECK(d::forward_routine(&d::first_copy) == d::forward_routine(chosen));
@@ -194,9 +195,9 @@ TEST_CASE("copy: a faulting mc_safe_copy as the first call installs the handler 
 // only that). Before, it must take the call, whose trampoline installs the handler.
 TEST_CASE("copy: a faulting constant-length inline mc_safe_copy as the first call installs the handler", "[copy]") {
   namespace d = mcsafe::detail;
-  const bool fresh = d::g_copy_fn.load() == &d::first_copy;
+  const bool fresh = d::g_copy.routine.load() == &d::first_copy;
   if (!fresh) WARN("not the process's first copy: the path before installation is not exercised");
-  if (fresh) CHECK(d::g_inline_copy_limit.load() == 0);
+  if (fresh) CHECK(d::g_copy.inline_limit.load() == d::k_inline_none);
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
   unsigned char out[16] = {};
@@ -207,7 +208,7 @@ TEST_CASE("copy: a faulting constant-length inline mc_safe_copy as the first cal
   CHECK(r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()));
   CHECK(std::memcmp(out, src, 8) == 0);
   CHECK(mcsafe::installed());
-  CHECK(d::g_inline_copy_limit.load() != 0);
+  CHECK(d::g_copy.inline_limit.load() != d::k_inline_none);
 }
 
 TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy][load]") {
@@ -320,7 +321,7 @@ TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what the
         }
       }
       // The inline copy's test, for every length it takes (1..128: 65..128 with zmm).
-      if (d::starts_less_one(dst, src) < d::k_word_limit_ready) {
+      if (d::both_words_ready(dst, src)) {
         ++inline_ok;
         for (std::size_t n = 1; n <= 128; ++n) CHECK_FALSE(d::bad_ranges(dst, src, n));
       }
@@ -460,11 +461,11 @@ TEST_CASE("dispatch: 65..128-byte copies run inline exactly while vector_avx512 
     if (!mcsafe::testing::force_copy(b)) continue;
     INFO(mcsafe::to_string(b));
     const bool zmm = b == copy_backend::vector_avx512;
-    CHECK(d::g_inline_copy_limit.load() == (zmm ? 128u - 7 : 64u - 7));
+    CHECK(d::g_copy.inline_limit.load() == (zmm ? d::k_inline_upto_128 : d::k_inline_upto_64));
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
-    counted::routine = d::g_copy_fn.load();
+    counted::routine = d::g_copy.routine.load();
     counted::calls = 0;
-    d::g_copy_fn.store(&counted::copy);
+    d::g_copy.routine.store(&counted::copy);
     unsigned char src[300], dst[300];
     for (std::size_t i = 0; i < sizeof src; ++i) src[i] = static_cast<unsigned char>(i * 7 + 1);
     std::size_t wrong = 0;
@@ -473,23 +474,23 @@ TEST_CASE("dispatch: 65..128-byte copies run inline exactly while vector_avx512 
       const auto r = mcsafe::mc_safe_copy(dst + 1, src + 2, n);
       wrong += r.copied != n || std::memcmp(dst + 1, src + 2, n) != 0 || dst[n + 1] != 0 || dst[0] != 0;
     }
-    d::g_copy_fn.store(counted::routine);
+    d::g_copy.routine.store(counted::routine);
     CHECK(wrong == 0);
     CHECK(counted::calls == (zmm ? 1u + 7 : 1u + 7 + 64));  // 129, 1..7, and 65..128 unless zmm
   }
   mcsafe::testing::reset_copy();
-  CHECK(d::g_inline_copy_limit.load() ==
-        (d::default_copy_choice().backend == copy_backend::vector_avx512 ? 128u - 7 : 64u - 7));
+  CHECK(d::g_copy.inline_limit.load() ==
+        (d::default_copy_choice().backend == copy_backend::vector_avx512 ? d::k_inline_upto_128 : d::k_inline_upto_64));
 }
 
 TEST_CASE("dispatch: each vector backend gets its own rep movsb threshold, forced or chosen", "[dispatch]") {
   const mcsafe::cpu_features& cpu = mcsafe::detail::host_cpu();
   REQUIRE(mcsafe::testing::force_copy(copy_backend::vector_sse2));
-  CHECK(mcsafe::detail::vector_rep_above() == mcsafe::detail::vector_rep_above_for(cpu, copy_backend::vector_sse2));
+  CHECK(mcsafe::detail::loaded_rep_band().above == mcsafe::detail::vector_rep_above_for(cpu, copy_backend::vector_sse2));
   mcsafe::testing::force_vector_rep_above(300);
-  CHECK(mcsafe::detail::vector_rep_above() == 300);
+  CHECK(mcsafe::detail::loaded_rep_band().above == 300);
   mcsafe::testing::reset_copy();
-  CHECK(mcsafe::detail::vector_rep_above() == mcsafe::detail::default_copy_choice().vector_rep_above);
+  CHECK(mcsafe::detail::loaded_rep_band().above == mcsafe::detail::default_copy_choice().vector_rep_above);
   // Chosen through the environment: the threshold follows the backend, not the CPUID choice.
   mcsafe::cpu_features amd{};
   std::strcpy(amd.vendor, "AuthenticAMD");

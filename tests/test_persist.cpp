@@ -11,6 +11,7 @@
 
 #include <mcsafe/clear.hpp>
 #include <mcsafe/persist.hpp>
+#include <mcsafe/testing.hpp>
 
 #include "catch2_any.hpp"
 #include "support.hpp"

@@ -227,20 +227,5 @@ inline write_result clear_write(void* dst, const void* src, std::size_t n) noexc
   return detail::write_lines(detail::active_store(), dst, src, n, {});
 }
 
-namespace testing {
-// Switches every later clear_write/atomic_clear_write in this process to method m. Returns
-// false (and changes nothing) when m is not built for this target or this CPU lacks it;
-// movdir64b is accepted even where CPUID does not report it (guard the call with a SIGILL
-// handler). Not for production use.
-inline bool force_store(store_method m) noexcept {
-  detail::active_store();  // the handler is installed and the default chosen first
-  if (!detail::store_usable(m, detail::host_cpu(), true)) return false;
-  detail::g_store.store(&detail::store_row(m), std::memory_order_release);
-  return true;
-}
-// Back to the choice made from CPUID and the environment.
-inline void reset_store() noexcept { force_store(detail::default_store_choice().method); }
-}  // namespace testing
-
 }  // namespace v1
 }  // namespace mcsafe

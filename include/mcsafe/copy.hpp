@@ -47,21 +47,20 @@ MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, st
 }
 
 #if defined(MCSAFE_ARCH_X86_64)
-// Copies of up to 64 bytes run inline in the caller (extable.hpp): at these sizes the call and
-// return, even perfectly predicted, cost more than the moves (docs/benchmarks.md). A length the
-// compiler knows, 1 to 64, and any length from 8 to 64 take this path; an unknown length below
-// 8 calls the routine, which keeps each caller's inline code to three size classes. Where the
-// chosen routine is the zmm one, 65 to 128 bytes too: its V..2V class, two 64-byte moves, in the
-// caller. One compare against g_inline_copy_limit (dispatch.hpp) says which, so a CPU without
-// zmm sends 65..128 to the call with no test more than before (k_inline_copy_max there too);
-// the limit is 0 until the handler is installed, so the same compare says "installed".
+// Copies of 8 to 64 bytes run inline in the caller, four 16-byte or two word moves (detail/
+// x86_64/inline_moves.hpp), as the kernel's small user copies: at these sizes a call and return
+// cost more than the moves (docs/benchmarks.md, "inline sizes"). So does a length the compiler
+// knows, 1 to 64. An unknown length below 8 calls the routine, which keeps each caller's inline
+// code to three size classes. Where the published routine is vector_avx512, 65 to 128 bytes run
+// inline too: its V..2V class, two zmm moves. All of it is one compare against the state's
+// inline_limit (detail/copy_state.hpp), which also says "the handler is installed".
 MCSAFE_ALWAYS_INLINE bool inline_copy_fits(std::size_t n) noexcept {
-  const std::size_t limit = g_inline_copy_limit.load(std::memory_order_acquire);
+  const std::size_t limit = g_copy.inline_limit.load(std::memory_order_acquire);
   // It is one of three values: the compiler then knows 8 <= n <= 128 in the inline path and
   // drops the classes below 8 bytes there.
-  if (limit > k_inline_zmm_copy_limit) __builtin_unreachable();
-  if (__builtin_constant_p(n) && n - 1 < k_inline_copy_max) return limit != 0;
-  return n - 8 < limit;
+  if (limit > k_inline_upto_128) __builtin_unreachable();
+  if (__builtin_constant_p(n) && n - 1 < k_inline_words_max) return limit != k_inline_none;
+  return runs_inline(n, limit);
 }
 // The moves for 1 <= n <= 64: four 16-byte moves from 16 bytes up (two for a constant up to
 // 32), else the widest word that fits twice (as the routines' small classes).
@@ -80,9 +79,9 @@ MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, st
 MCSAFE_ALWAYS_INLINE bool try_inline_copy(void* dst, const void* src, std::size_t n, raw_result& r) noexcept {
   if (!inline_copy_fits(n)) [[unlikely]]
     return false;
-  if (starts_less_one(dst, src) >= k_word_limit_ready) [[unlikely]]  // null, or a wrap
+  if (!both_words_ready(dst, src)) [[unlikely]]  // null, or a wrap
     return false;
-  r = n <= k_inline_copy_max ? inline_small_copy(dst, src, n) : guarded_copy_65_128_zmm(dst, src, n);
+  r = n <= k_inline_words_max ? inline_small_copy(dst, src, n) : guarded_copy_65_128_zmm(dst, src, n);
   return true;
 }
 // The result of an inline copy: a fault goes to the slow path with the chosen routine.
@@ -104,7 +103,7 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
 
 // One indirect call to the chosen routine, after the ranges were found good.
 MCSAFE_ALWAYS_INLINE copy_result call_routine(void* dst, const void* src, std::size_t n) noexcept {
-  const raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);  // or first_copy
+  const raw_copy_fn fn = g_copy.routine.load(std::memory_order_acquire);  // or first_copy
   const raw_result r = fn(dst, src, n);
   if (r.info == 0) [[likely]]
     return {n, {}};
@@ -176,14 +175,11 @@ MCSAFE_COLD inline bool prepare_word_access(const void* p, std::size_t size) noe
   return true;
 }
 
-// Whether a guarded load or store of `size` <= 8 bytes at p may run: one compare for both
-// preconditions, the handler is installed and [p, p + size) neither is null nor wraps.
-// g_word_limit is 0 until the handler is installed, then 2^64 - 128, so p - 1 below it means
-// both (for up to 128 bytes: the inline copy uses it too). The few addresses it sends to the
-// slow path needlessly (the top 128 bytes) are checked exactly there.
+// Whether a guarded load or store of `size` <= 8 bytes at p may run: the handler is installed
+// and [p, p + size) neither is null nor wraps, in one compare against the state's word_limit
+// (detail/copy_state.hpp).
 MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noexcept {
-  const std::uintptr_t limit = g_word_limit.load(std::memory_order_acquire);
-  if (reinterpret_cast<std::uintptr_t>(p) - 1 < limit) [[likely]]
+  if (words_ready(reinterpret_cast<std::uintptr_t>(p), g_copy.word_limit.load(std::memory_order_acquire))) [[likely]]
     return true;
   return prepare_word_access(p, size);
 }

@@ -164,13 +164,14 @@ inline std::string diagnose() {
     appendf(out, " (forced by mcsafe::testing::force_copy; default would be %s)\n", to_string(c.backend));
   if (c.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_COPY=%s ignored: %s\n", c.ignored_env, c.ignored_why);
 #if defined(MCSAFE_ARCH_X86_64)
-  if (vector_rep_above() == k_vector_rep_never)
+  const rep_band band = loaded_rep_band();
+  if (band.above == k_vector_rep_never)
     out += "vector backends: rep movsb never used\n";
-  else if (vector_rep_upto() == k_vector_rep_never)
-    appendf(out, "vector backends: rep movsb above %zu bytes\n", vector_rep_above());
+  else if (band.upto == k_vector_rep_never)
+    appendf(out, "vector backends: rep movsb above %zu bytes\n", band.above);
   else
-    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", vector_rep_above(),
-            vector_rep_upto());
+    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", band.above,
+            band.upto);
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)

@@ -12,7 +12,8 @@
 //      read once; a value that is unknown or not usable here is ignored and reported by
 //      diagnose(), never printed
 //   3. CPUID (cpu.hpp): the first row whose rule picks it
-// Tests switch backends with mcsafe::testing::force_copy(). Adding a backend: its asm (detail/
+// Tests switch backends with mcsafe::testing::force_copy() (testing.hpp). What a copy reads on
+// every call, and the one rule for writing it: detail/copy_state.hpp. Adding a backend: its asm (detail/
 // <arch>/), its range in detail/routine_table.hpp, an enumerator and a row here.
 #pragma once
 #include <atomic>
@@ -22,6 +23,7 @@
 #include "cpu.hpp"
 #include "detail/choice.hpp"
 #include "detail/config.hpp"
+#include "detail/copy_state.hpp"
 #include "detail/routine_table.hpp"
 #include "guard.hpp"
 
@@ -43,7 +45,6 @@ inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
 inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
-inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 }  // namespace detail
 
 // What was chosen and why, for diagnose().
@@ -62,12 +63,6 @@ struct copy_choice : choice_note {
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 namespace detail {
-
-// A vector routine's rep movsb band: rep movsb for sizes in (above, upto], the loop elsewhere.
-struct rep_band {
-  std::size_t above = k_vector_rep_never;
-  std::size_t upto = k_vector_rep_never;
-};
 
 // One copy backend: the common fields (detail/choice.hpp) and
 //   forward  it moves bytes in address order, so a re-copy after a fault stops at the lowest
@@ -177,35 +172,6 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   return r.runs_on(f) ? r.fn : nullptr;
 }
 
-// Sets one of the vector routines' two thresholds (one pair, read by all three): word 0, R,
-// rep movsb above it; word 1, U, the loop again above it. Relaxed: they are written before the
-// routine is published (release) and read only by copies that acquired it; a later testing::
-// change may race with a copy in flight, which then takes either path, both correct.
-inline std::size_t set_vector_rep_word(int word, std::size_t n) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  return __atomic_exchange_n(&mcsafe_v1_copy_vector_rep_above[word], n, __ATOMIC_RELAXED);
-#else
-  (void)word;
-  (void)n;
-  return 0;
-#endif
-}
-inline std::size_t vector_rep_word(int word) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  return __atomic_load_n(&mcsafe_v1_copy_vector_rep_above[word], __ATOMIC_RELAXED);
-#else
-  (void)word;
-  return 0;
-#endif
-}
-inline void set_vector_rep_band(rep_band b) noexcept {
-  set_vector_rep_word(0, b.above);
-  set_vector_rep_word(1, b.upto);
-}
-// The band in use (0 where there is no vector routine).
-inline std::size_t vector_rep_above() noexcept { return vector_rep_word(0); }
-inline std::size_t vector_rep_upto() noexcept { return vector_rep_word(1); }
-
 // The band backend b gets on a CPU with features f (none for the routines without one).
 inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
   return copy_row(b).band(f).above;
@@ -243,52 +209,15 @@ inline const copy_choice& default_copy_choice() noexcept {
   return c;
 }
 
-// The routine every mc_safe_copy calls. It starts as first_copy, so the hot path is a load and
-// a call with no test for "not set up yet".
-inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept;
-inline std::atomic<raw_copy_fn> g_copy_fn{&first_copy};
-inline std::atomic<copy_backend> g_copy_backend{copy_backend::generic};
-// 0 until init_copy() has run (the handler is installed), then 2^64 - 128: the inlined word
-// loads and stores compare p - 1 against it, one test for "installed", "not null" and
-// "p + 128 does not wrap" (copy.hpp, word_access_ready). The inline copies test "installed" on
-// g_inline_copy_limit instead and the rest against the constant k_word_limit_ready.
-inline constexpr std::uintptr_t k_word_limit_ready = ~std::uintptr_t{0} - 127;
-inline std::atomic<std::uintptr_t> g_word_limit{0};
-// Which lengths mc_safe_copy runs inline (copy.hpp): n - 8 below this. 0 until init_copy() has
-// run (the handler is installed), so no inline copy runs before; then 64 - 7 while the published
-// routine is not vector_avx512, and 128 - 7 while it is, so that its 65..128 class, two zmm
-// moves, runs in the caller. The larger value is stored only where that routine runs (the CPU
-// and the OS allow zmm state), so a copy that reads it may use zmm whatever it reads after.
-// Set before the routine is published (init_copy) and when a test forces another.
-inline constexpr std::size_t k_inline_copy_max = 64;       // the 16-byte and word moves
-inline constexpr std::size_t k_inline_zmm_copy_max = 128;  // the zmm moves
-inline constexpr std::size_t k_inline_copy_limit = k_inline_copy_max - 7;
-inline constexpr std::size_t k_inline_zmm_copy_limit = k_inline_zmm_copy_max - 7;
-inline std::atomic<std::size_t> g_inline_copy_limit{0};
-
-// What copies read besides the routine, for backend b (which must run here: the zmm limit is
-// stored only then): its rep movsb band, its name for diagnose(), the inline limit. Stored
-// after the handler is installed and before the routine is published, by init_copy and
-// testing::force_copy.
-inline void prepare_copy_backend(copy_backend b, rep_band band) noexcept {
-  set_vector_rep_band(band);
-  g_copy_backend.store(b, std::memory_order_relaxed);
-  g_inline_copy_limit.store(b == copy_backend::vector_avx512 ? k_inline_zmm_copy_limit : k_inline_copy_limit,
-                            std::memory_order_release);
-}
-
-// Slow path of the first copy: install the handler, pick the routine, publish it.
+// Slow path of the first copy: install the handler, pick the routine, publish it (unless
+// another thread did first: then that one).
 MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 #if !defined(MCSAFE_NO_AUTO_INSTALL)
   install();
 #endif
   const copy_choice& c = default_copy_choice();
-  raw_copy_fn fn = copy_routine(c.backend, host_cpu());
-  raw_copy_fn expected = &first_copy;
-  prepare_copy_backend(c.backend, {c.vector_rep_above, c.vector_rep_upto});
-  g_word_limit.store(k_word_limit_ready, std::memory_order_release);
-  if (!g_copy_fn.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
-  return fn;
+  return publish_copy(c.backend, copy_routine(c.backend, host_cpu()), c.backend == copy_backend::vector_avx512,
+                      {c.vector_rep_above, c.vector_rep_upto}, true);
 }
 
 // The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a
@@ -301,7 +230,7 @@ inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept
 // The chosen routine, set up on first use (never first_copy): one acquire load (a plain mov on
 // x86) and a predictable branch.
 MCSAFE_ALWAYS_INLINE raw_copy_fn active_copy() noexcept {
-  raw_copy_fn fn = g_copy_fn.load(std::memory_order_acquire);
+  raw_copy_fn fn = g_copy.routine.load(std::memory_order_acquire);
   if (fn != &first_copy) [[likely]]
     return fn;
   return init_copy();
@@ -311,40 +240,9 @@ MCSAFE_ALWAYS_INLINE raw_copy_fn active_copy() noexcept {
 
 inline copy_backend active_copy_backend() noexcept {
   detail::active_copy();
-  return detail::g_copy_backend.load(std::memory_order_relaxed);
+  return detail::g_copy.backend.load(std::memory_order_relaxed);
 }
 
-namespace testing {
-// Switch every later mc_safe_copy in this process to backend b, with the rep movsb threshold
-// this CPU would get with it (force_vector_rep_above moves that afterwards). Returns false (and
-// changes nothing) when b cannot run on this CPU or build. Not for production use: a copy running in
-// another thread at the same moment keeps the routine it started with.
-inline bool force_copy(copy_backend b) noexcept {
-  detail::active_copy();  // the handler is installed and the default chosen first
-  detail::raw_copy_fn fn = detail::copy_routine(b, detail::host_cpu());
-  if (fn == nullptr) return false;
-  detail::prepare_copy_backend(b, detail::copy_row(b).band(detail::host_cpu()));
-  detail::g_copy_fn.store(fn, std::memory_order_release);
-  return true;
-}
-// Back to the choice made from CPUID and the environment.
-inline void reset_copy() noexcept {
-  force_copy(detail::default_copy_choice().backend);  // with its threshold
-}
-// The vector backends use rep movsb above n bytes from now on, at every size above (no upper
-// bound: tests cover both of their paths near a fault; benchmarks compare thresholds). Returns
-// the previous value; reset_copy() restores the CPUID choice.
-inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
-  detail::active_copy();
-  detail::set_vector_rep_word(1, detail::k_vector_rep_never);
-  return detail::set_vector_rep_word(0, n);
-}
-// The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that.
-inline void force_vector_rep_band(std::size_t above, std::size_t upto) noexcept {
-  force_vector_rep_above(above);
-  detail::set_vector_rep_word(1, upto);
-}
-}  // namespace testing
 
 }  // namespace v1
 }  // namespace mcsafe

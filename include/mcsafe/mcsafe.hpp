@@ -19,6 +19,7 @@
 #include "persist.hpp"
 #include "poison_map.hpp"
 #include "span.hpp"
+#include "testing.hpp"
 #if defined(__linux__)
 #include "mapped_file.hpp"  // Linux: mremap, fallocate
 #endif

@@ -160,18 +160,5 @@ inline void persist(const void* p, std::size_t n) noexcept {
   drain();
 }
 
-namespace testing {
-// Switches every later flush() in this process to method m. Returns false (and changes nothing)
-// when this CPU lacks it. Not for production use.
-inline bool force_flush(flush_method m) noexcept {
-  detail::active_flush();
-  if (!detail::flush_row(m).runs_on(detail::host_cpu())) return false;
-  detail::g_flush.store(&detail::flush_row(m), std::memory_order_release);
-  return true;
-}
-// Back to the choice made from CPUID and the environment.
-inline void reset_flush() noexcept { force_flush(detail::default_flush_choice().method); }
-}  // namespace testing
-
 }  // namespace v1
 }  // namespace mcsafe

@@ -36,7 +36,7 @@ inline bool bad_ranges(const void* dst, const void* src, std::size_t n) noexcept
 // copy.hpp) nothing wraps. One OR where the exact test takes a compare and a cmov: the hot
 // paths use it as a sufficient test and send the rest (in practice only bad input) to the exact
 // one.
-inline std::uintptr_t starts_less_one(const void* dst, const void* src) noexcept {
+inline std::uintptr_t starts_bound(const void* dst, const void* src) noexcept {
   return (reinterpret_cast<std::uintptr_t>(dst) - 1) | (reinterpret_cast<std::uintptr_t>(src) - 1);
 }
 // Whether both ranges are good, by a test that may say "no" to a few good ones: on x86-64,
@@ -45,7 +45,7 @@ inline std::uintptr_t starts_less_one(const void* dst, const void* src) noexcept
 // exactly. On aarch64 a tagged pointer (top-byte-ignore) may have bit 63 set, so the exact test.
 inline bool copy_ranges_plain(const void* dst, const void* src, std::size_t n) noexcept {
 #if defined(__x86_64__)
-  return static_cast<std::intptr_t>(starts_less_one(dst, src) | n) >= 0;
+  return static_cast<std::intptr_t>(starts_bound(dst, src) | n) >= 0;
 #else
   return !bad_ranges(dst, src, n);
 #endif

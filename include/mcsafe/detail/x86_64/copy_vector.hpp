@@ -21,10 +21,10 @@
 //                           are stored
 //   R+1..U                  rep movsb
 //   > U                     the loop again
-// R and U are the two 64-bit words of mcsafe_v1_copy_vector_rep_above, shared by the routines
-// and set from CPUID for the chosen one before it is first published (dispatch.hpp, the
-// threshold rule of each backend); U is ~0 (no upper bound) except where rep movsb measured
-// slower than the loop above some size.
+// R and U are the two words of mcsafe_v1_copy_vector_rep_band, shared by the routines and set
+// for the chosen one before it is published (detail/copy_state.hpp; each backend's band rule is
+// in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb again above
+// some size.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -147,7 +147,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\movu %\\reg\\hi\\()7, -\\vec(%rdi,%rdx)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_over_8v:\n"
-    "    cmpq mcsafe_v1_copy_vector_rep_above(%rip), %rdx\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
     ".L\\name\\()_loop_setup:\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
@@ -184,7 +184,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".L\\name\\()_done:\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_rep:\n"                               // above U, the loop again
-    "    cmpq mcsafe_v1_copy_vector_rep_above+8(%rip), %rdx\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
     "    ja .L\\name\\()_loop_setup\n"
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
@@ -208,12 +208,12 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_ret\n"
     // The thresholds {R, U}, with the routine's once-per-input guard: hidden and weak in a
     // COMDAT data section, so each executable or DSO has exactly one pair, next to its routine.
-    ".ifndef mcsafe_v1_copy_vector_rep_above\n"
-    ".pushsection .data.mcsafe_v1_copy_vector_rep_above,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_above,comdat\n"
+    ".ifndef mcsafe_v1_copy_vector_rep_band\n"
+    ".pushsection .data.mcsafe_v1_copy_vector_rep_band,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_band,comdat\n"
     ".p2align 3\n"
-    ".weak mcsafe_v1_copy_vector_rep_above\n.hidden mcsafe_v1_copy_vector_rep_above\n"
-    ".type mcsafe_v1_copy_vector_rep_above,@object\n.size mcsafe_v1_copy_vector_rep_above,16\n"
-    "mcsafe_v1_copy_vector_rep_above:\n"
+    ".weak mcsafe_v1_copy_vector_rep_band\n.hidden mcsafe_v1_copy_vector_rep_band\n"
+    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,16\n"
+    "mcsafe_v1_copy_vector_rep_band:\n"
     "    .quad 2048\n"
     "    .quad -1\n"
     ".popsection\n"
@@ -222,6 +222,11 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U}: written only by dispatch.hpp (the choice and the testing:: overrides); read by the
-// routines above.
-extern "C" MCSAFE_HIDDEN std::size_t mcsafe_v1_copy_vector_rep_above[2];
+// {R, U}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
+// read by the routines above (`above` at offset 0, `upto` at 8).
+struct mcsafe_v1_rep_band_words {
+  std::size_t above;  // R
+  std::size_t upto;   // U
+};
+static_assert(offsetof(mcsafe_v1_rep_band_words, upto) == 8 && sizeof(mcsafe_v1_rep_band_words) == 16);
+extern "C" MCSAFE_HIDDEN mcsafe_v1_rep_band_words mcsafe_v1_copy_vector_rep_band;
