@@ -188,7 +188,90 @@ mcsafe_mapped_result closed_file_result() noexcept { return to_c(mcsafe::mapped_
 const char* mcsafe_fault_kind_string(std::uint8_t kind) { return mcsafe::to_string(static_cast<mcsafe::fault_kind>(kind)); }
 const char* mcsafe_fault_side_string(std::uint8_t side) { return mcsafe::to_string(static_cast<mcsafe::fault_side>(side)); }
 
-mcsafe_copy_result mcsafe_copy(void* dst, const void* src, std::size_t n) { return to_c(mcsafe::mc_safe_copy(dst, src, n)); }
+// mcsafe_copy: mc_safe_copy, shaped for a call from outside. The C++ function is inlined into
+// its callers, where the registers it needs are saved once; here every call pays for its own,
+// and an entry holding the inline moves, the routine call and the fault path saves five
+// registers on every path. So each path is a function of its own that writes the result
+// through `out` and returns `out`, and the entry reaches them by tail calls: the inline path
+// is a leaf that saves nothing.
+namespace {
+using mcsafe::detail::raw_result;
+
+MCSAFE_COLD mcsafe_copy_result* copy_after_inline_fault(mcsafe_copy_result* out, void* dst, const void* src,
+                                                        std::size_t n, raw_result r) noexcept {
+  *out = to_c(mcsafe::detail::inline_copy_result(dst, src, n, r));
+  return out;
+}
+
+// What *out holds while the routine runs: n where `copied` goes, then dst and src, one word
+// each (three stores, no struct copied through the stack).
+constexpr std::size_t k_in_flight_words = 3;
+static_assert(offsetof(mcsafe_copy_result, copied) == 0 && k_in_flight_words * 8 <= sizeof(mcsafe_copy_result));
+inline void park_arguments(mcsafe_copy_result* out, std::size_t n, void* dst, const void* src) noexcept {
+  const std::uintptr_t words[k_in_flight_words] = {n, reinterpret_cast<std::uintptr_t>(dst),
+                                                   reinterpret_cast<std::uintptr_t>(src)};
+  for (std::size_t i = 0; i < k_in_flight_words; ++i) std::memcpy(reinterpret_cast<char*>(out) + 8 * i, &words[i], 8);
+}
+
+MCSAFE_COLD mcsafe_copy_result* copy_after_routine_fault(mcsafe_copy_result* out, raw_result r) noexcept {
+  std::uintptr_t a[k_in_flight_words];
+  std::memcpy(a, out, sizeof a);
+  *out = to_c(mcsafe::detail::finish_after_fault(reinterpret_cast<void*>(a[1]), reinterpret_cast<const void*>(a[2]), a[0],
+                                                 r, mcsafe::detail::active_copy()));
+  return out;
+}
+
+// The routine path. Across the call it keeps one register, `out`, instead of four: the
+// arguments wait in *out, which is written anyway (its first word, n, is already the
+// `copied` of a copy that does not fault), and the fault path reads them back.
+__attribute__((noinline)) mcsafe_copy_result* copy_by_routine(mcsafe_copy_result* out, void* dst, const void* src,
+                                                              std::size_t n) noexcept {
+  if (!mcsafe::detail::copy_ranges_plain(dst, src, n)) [[unlikely]] {
+    *out = to_c(mcsafe::detail::unusual_range_copy(dst, src, n));
+    return out;
+  }
+  park_arguments(out, n, dst, src);
+  const raw_result r = mcsafe::detail::g_copy_fn.load(std::memory_order_acquire)(dst, src, n);  // or first_copy
+  if (r.info != 0) [[unlikely]]
+    return copy_after_routine_fault(out, r);
+  std::memset(&out->fault, 0, sizeof out->fault);
+  return out;
+}
+}  // namespace
+
+extern "C" MCSAFE_HIDDEN mcsafe_copy_result* mcsafe_v1_copy_into(mcsafe_copy_result* out, void* dst, const void* src,
+                                                                  std::size_t n) {
+  raw_result r;
+  if (!mcsafe::detail::try_inline_copy(dst, src, n, r)) return copy_by_routine(out, dst, src, n);
+  if (r.info != 0) [[unlikely]]
+    return copy_after_inline_fault(out, dst, src, n, r);
+  *out = {n, {}};
+  return out;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The x86-64 psABI returns a struct of this size in memory: the caller passes its address in
+// %rdi and the callee returns it in %rax, exactly what mcsafe_v1_copy_into's signature says. So
+// mcsafe_copy is that function under a second name, and its tail calls stay tail calls (a
+// function returning the struct by value cannot tail-call one that does, with GCC or Clang).
+static_assert(sizeof(mcsafe_copy_result) > 16);  // MEMORY class: returned through the hidden pointer
+#if !defined(__clang__)  // GCC: the types differ by design; the target is found not to throw, the C declaration says nothing
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wattribute-alias"
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
+extern "C" mcsafe_copy_result mcsafe_copy(void* dst, const void* src, std::size_t n)
+    __attribute__((alias("mcsafe_v1_copy_into")));
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#else
+mcsafe_copy_result mcsafe_copy(void* dst, const void* src, std::size_t n) {
+  mcsafe_copy_result r;
+  mcsafe_v1_copy_into(&r, dst, src, n);
+  return r;
+}
+#endif
 
 mcsafe_fault mcsafe_load_u8(const void* p, std::uint8_t* value) { return load(p, value); }
 mcsafe_fault mcsafe_load_u16(const void* p, std::uint16_t* value) { return load(p, value); }

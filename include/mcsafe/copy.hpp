@@ -75,12 +75,25 @@ MCSAFE_ALWAYS_INLINE raw_result inline_small_copy(void* dst, const void* src, st
   if (n >= 2) return guarded_small_copy<std::uint16_t>(dst, src, n);
   return guarded_small_copy<std::uint8_t>(dst, src, n);
 }
+// The inline part of mc_safe_copy: false when n or the ranges need the routine; else the moves
+// ran and r says whether they faulted. (libmcsafe's mcsafe_copy is built on it too.)
+MCSAFE_ALWAYS_INLINE bool try_inline_copy(void* dst, const void* src, std::size_t n, raw_result& r) noexcept {
+  if (!inline_copy_fits(n)) [[unlikely]]
+    return false;
+  if (starts_less_one(dst, src) >= k_word_limit_ready) [[unlikely]]  // null, or a wrap
+    return false;
+  r = n <= k_inline_copy_max ? inline_small_copy(dst, src, n) : guarded_copy_65_128_zmm(dst, src, n);
+  return true;
+}
 // The result of an inline copy: a fault goes to the slow path with the chosen routine.
 MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void* dst, const void* src, std::size_t n, raw_result r) noexcept {
   if (r.info == 0) [[likely]]
     return {n, {}};
   return finish_after_fault(dst, src, n, r, active_copy());
 }
+#else
+MCSAFE_ALWAYS_INLINE bool try_inline_copy(void*, const void*, std::size_t, raw_result&) noexcept { return false; }
+MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void*, const void*, std::size_t n, raw_result) noexcept { return {n, {}}; }
 #endif
 
 // The refusal of a copy whose range is bad: the source is named when its range is bad,
@@ -128,15 +141,9 @@ MCSAFE_ALWAYS_INLINE copy_result routine_copy(void* dst, const void* src, std::s
 // copies; so does one of 65 to 128 bytes where the chosen routine is vector_avx512 (four zmm
 // moves).
 MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::size_t n) noexcept {
-#if defined(MCSAFE_ARCH_X86_64)
-  if (detail::inline_copy_fits(n)) [[likely]] {
-    if (detail::starts_less_one(dst, src) < detail::k_word_limit_ready) [[likely]] {  // not null, no wrap
-      if (n <= detail::k_inline_copy_max)
-        return detail::inline_copy_result(dst, src, n, detail::inline_small_copy(dst, src, n));
-      return detail::inline_copy_result(dst, src, n, detail::guarded_copy_65_128_zmm(dst, src, n));
-    }
-  }
-#endif
+  detail::raw_result r;
+  if (detail::try_inline_copy(dst, src, n, r)) [[likely]]
+    return detail::inline_copy_result(dst, src, n, r);
   return detail::routine_copy(dst, src, n);
 }
 

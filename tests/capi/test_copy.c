@@ -103,6 +103,29 @@ static void loads_and_stores(void) {
   munmap(m, 2 * page);
 }
 
+/* Good memory at the sizes of every path (inline, routine, large): all bytes copied and every
+   field of the result written, whatever the caller's result memory held before. */
+static void good_memory_every_path(void) {
+  static const size_t sizes[] = {0, 1, 7, 8, 16, 57, 64, 65, 120, 128, 129, 256, 1000, 4096, 70000};
+  unsigned char *src = malloc(70000), *dst = malloc(70000);
+  for (size_t i = 0; i < 70000; ++i) src[i] = (unsigned char)(i * 7 + 1);
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
+    const size_t n = sizes[k];
+    mcsafe_copy_result r;
+    memset(&r, 0xa5, sizeof r);
+    memset(dst, 0, n);
+    r = mcsafe_copy(dst, src, n);
+    CHECK(r.copied == n && r.fault.kind == MCSAFE_FAULT_NONE && r.fault.side == MCSAFE_SIDE_NONE &&
+              r.fault.address == 0 && r.fault.lsb == 0 && r.fault.si_code == 0,
+          "good memory, %zu bytes: copied %zu kind %s side %s address %#llx lsb %u si_code %d", n, r.copied,
+          mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side),
+          (unsigned long long)r.fault.address, (unsigned)r.fault.lsb, (int)r.fault.si_code);
+    CHECK(n == 0 || memcmp(dst, src, n) == 0, "good memory, %zu bytes: bytes differ", n);
+  }
+  free(dst);
+  free(src);
+}
+
 static void refused_arguments(void) {
   unsigned char buf[16] = {0};
   mcsafe_copy_result r = mcsafe_copy(NULL, buf, 5);
@@ -152,6 +175,7 @@ static void segv_with_catch_segv(void) {
 int main(void) {
   copy_across_truncated_end();  /* first: the first copy installs the handler */
   loads_and_stores();
+  good_memory_every_path();
   refused_arguments();
   segv_with_catch_segv();
   return test_summary("capi copy");
