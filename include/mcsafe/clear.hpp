@@ -19,8 +19,8 @@
 //      value that is unknown or not usable on this CPU is ignored and reported by diagnose()
 //   2. CPUID (cpu.hpp): the first method of the table this CPU reports
 // Tests switch methods with mcsafe::testing::force_store(), which also accepts movdir64b where
-// CPUID does not report it: the instruction executes on some CPUs that do not advertise it
-// (seen on AMD Zen 5), and raises SIGILL where it really is absent.
+// CPUID does not report it: the instruction executes on some CPUs that do not advertise it,
+// and raises SIGILL where it really is absent.
 //
 // A store that faults (SIGBUS past the end of a truncated file or on poison, SIGSEGV on a
 // read-only page when the handler was installed with catch_segv) returns the fault, like

@@ -13,6 +13,9 @@
 #include "detail/config.hpp"
 #include "detail/fault_word.hpp"
 #include "dispatch.hpp"
+#if defined(MCSAFE_ARCH_X86_64)
+#include "detail/x86_64/inline_moves.hpp"
+#endif
 #include "fault.hpp"
 
 namespace mcsafe MCSAFE_HIDDEN {
@@ -197,7 +200,7 @@ struct load_word<8> { using type = std::uint64_t; };
 }  // namespace detail
 
 // Reads one T. A fault anywhere in its bytes gives the fault instead of a value. On x86-64 a
-// T of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (detail/x86_64/extable.hpp); other
+// T of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (detail/x86_64/inline_moves.hpp); other
 // sizes go through mc_safe_copy.
 template <class T>
   requires std::is_trivially_copyable_v<T>

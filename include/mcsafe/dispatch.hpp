@@ -91,9 +91,8 @@ inline constexpr copy_backend_row k_copy_backends[] = {
        return nullptr;
      }},
      false,
-     // AMD Zen 5: the zmm loop beat glibc (which uses rep movsb) up to 16 KiB, rep movsb was
-     // faster from 32 KiB to 2 MiB, the loop again at 4-8 MiB (by 1.3-1.5x in time), rep movsb
-     // from 16 MiB (one band: the loop above 2 MiB). Intel: glibc's default, not measured.
+     // AMD: rep movsb from 16 KiB to 2 MiB, the loop elsewhere; Intel: glibc's default.
+     // docs/benchmarks.md, "What the figures decided", has the figures behind both.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
        if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
@@ -107,16 +106,14 @@ inline constexpr copy_backend_row k_copy_backends[] = {
                         : "CPUID: AVX2 with OS YMM state (XCR0)";
      }},
      false,
-     // AMD Zen 5 (glibc's AVX2 memcpy): the ymm loop won up to 16 KiB and lost from 32 KiB (0.6x)
-     // where rep movsb tied; the same band as the zmm routine's. Intel Xeon: rep movsb matched
-     // glibc from 4 KiB while the loop lagged.
+     // AMD: the zmm routine's band; Intel: rep movsb above 2 KiB (docs/benchmarks.md).
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
        if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
        return {k_vector_rep_above_intel, k_vector_rep_never};
      }},
-    // The same size classes in xmm: every x86-64 CPU has SSE2. Its 16-byte loop lost to rep
-    // movsb from 4 KiB on AMD too.
+    // The same size classes in xmm: every x86-64 CPU has SSE2. rep movsb above 2 KiB, as
+    // glibc's SSE2 memcpy (docs/benchmarks.md).
     {{copy_backend::vector_sse2, "vector_sse2", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector_sse2),
      [](const cpu_features& f) noexcept { return f.sse2; },
      [](const cpu_features&) noexcept -> const char* {

@@ -4,32 +4,9 @@
 // mcsafe/guard.hpp - the SIGBUS/SIGSEGV handler that turns a fault inside a guarded routine
 // into a return value.
 //
-// Invariants of the handler (on_fault_signal / handle_signal), kept small enough to audit:
-//  1. Async-signal-safe only: no allocation, no locks, no thread-local storage (TLS access is
-//     not async-signal-safe in a dlopen'ed object), no stdio. It reads constants
-//     (k_routines), one atomic pointer (the async-poison callback) and the saved previous
-//     actions, which are written before our handler is installed.
-//  2. It acts only on signals the kernel generated for a memory access (si_code > 0). kill(),
-//     sigqueue() and tgkill() give si_code <= 0 and are never taken for a fault.
-//  3. A synchronous fault (SIGBUS other than BUS_MCEERR_AO, or SIGSEGV) is handled only when
-//     the interrupted PC lies inside a guarded routine or is a guarded inline move listed in
-//     this object's exception table (detail/x86_64/extable.hpp): it writes si_addr and the
-//     packed signo/si_code/si_addr_lsb into the return registers (rax:rdx on x86-64, x0:x1 on
-//     aarch64) and resumes at the routine's fixup or the entry's resume label. Returning from
-//     the handler restores the signal mask (unlike longjmp).
-//  4. BUS_MCEERR_AO (action optional: the kernel found poison in a page we map, not at an
-//     access) goes to the on_async_poison() callback when one is set, wherever the PC is.
-//  5. Everything else chains to the action that was installed before ours: an SA_SIGINFO
-//     handler gets (sig, info, context); a plain handler gets (sig); SIG_IGN ignores a sent
-//     signal; SIG_DFL (and SIG_IGN for a real fault) restores the default action, and the
-//     process dies as it would have without mcsafe: a synchronous fault re-executes and
-//     faults again, any other signal is re-raised.
-//  6. A previous handler runs with the signal mask the kernel would have given it: its own
-//     sa_mask, plus the signal unless it asked for SA_NODEFER. We install with SA_NODEFER (so a
-//     fault inside a routine called from a handler is still caught); without this, a previous
-//     handler that itself faults would re-enter us and recurse until the stack overflows.
-//     With it, such a fault hits a blocked synchronous signal and the kernel kills the process
-//     with that signal, exactly as without mcsafe.
+// What runs inside the handler, and the invariants 1-6 that govern it, are in one file:
+// detail/handler_inside.hpp. This header installs it and keeps the two invariants about
+// installation:
 //  7. The code and data the handler uses are never unmapped while it can run. install() pins
 //     the object that holds them (the executable or a shared object): before the first
 //     sigaction() it re-opens that object with RTLD_NOLOAD | RTLD_NODELETE, so a later dlclose()
@@ -58,9 +35,8 @@
 #include <system_error>
 
 #include "detail/config.hpp"
-#include "detail/fault_word.hpp"
+#include "detail/handler_inside.hpp"
 #include "detail/routine_table.hpp"
-#include "detail/signal_context.hpp"
 #include "detail/signal_entry.hpp"
 
 namespace mcsafe {
@@ -77,94 +53,21 @@ struct install_options {
   bool catch_segv = false;  // also turn SIGSEGV inside a routine into fault_kind::segv
 };
 
-// Called for BUS_MCEERR_AO outside any routine. Runs inside the signal handler: it must be
-// async-signal-safe (no malloc, no locks, no stdio).
-using async_poison_fn = void (*)(std::uintptr_t address, unsigned lsb) noexcept;
-
 }  // namespace v1
 }  // namespace mcsafe
 
 namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
-namespace detail {
-
-// Layout read by other copies of mcsafe through the tagged trampoline (detail/signal_entry.hpp):
-// change it and change k_signal_entry_magic too.
-struct guard_state {
-  struct sigaction previous[2];        // [0] SIGBUS, [1] SIGSEGV: what we chain to
-  std::atomic<bool> installed[2];      // our handler is in place for that signal
-  std::atomic<async_poison_fn> async_fn;
-  std::atomic_flag install_lock = ATOMIC_FLAG_INIT;
-  int install_errno[2];                // errno of the last failed install, for diagnose()
-  bool pinned;                         // the object holding the handler can no longer unload
-  char pin_error[128];                 // why it could not be pinned (dlerror), for diagnose()
-};
-// Zero-initialized at load time: safe to read from a handler before anything ran.
-inline guard_state g_guard{};
-
-constexpr int guard_slot(int sig) noexcept { return sig == SIGSEGV ? 1 : 0; }
-
-// Runs a previous handler with the mask the kernel would have given it (invariant 6).
-template <class Call>
-inline void call_with_its_mask(int sig, const struct sigaction& prev, Call call) noexcept {
-  sigset_t block = prev.sa_mask, old;
-  if ((prev.sa_flags & SA_NODEFER) == 0) sigaddset(&block, sig);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  call();
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-}
-
-inline void chain_to_previous(int sig, siginfo_t* info, void* ctx) noexcept {
-  const struct sigaction& prev = g_guard.previous[guard_slot(sig)];
-  if ((prev.sa_flags & SA_SIGINFO) != 0 && prev.sa_sigaction != nullptr) {
-    call_with_its_mask(sig, prev, [&] { prev.sa_sigaction(sig, info, ctx); });
-    return;
-  }
-  const bool sent = info == nullptr || info->si_code <= 0;
-  const bool synchronous = !sent && !(sig == SIGBUS && info->si_code == BUS_MCEERR_AO);
-  if (prev.sa_handler == SIG_IGN && !synchronous) return;  // ignored before us: still ignored
-  if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, nullptr);
-    if (!synchronous) raise(sig);  // SA_NODEFER: delivered now, with the default action
-    return;                        // a real fault re-executes, faults, and kills as it would have
-  }
-  call_with_its_mask(sig, prev, [&] { prev.sa_handler(sig); });
-}
-
-}  // namespace detail
 
 // For programs that own their SIGBUS/SIGSEGV handler (runtimes, JITs): call this first; it
 // returns true when the signal was a fault inside a guarded routine (the context has been
 // redirected: just return from your handler) or an action-optional poison report delivered
-// to the on_async_poison() callback. Async-signal-safe.
+// to the on_async_poison() callback. Async-signal-safe (detail/handler_inside.hpp).
 inline bool handle_signal(int sig, siginfo_t* info, void* ctx) noexcept {
-  if (info == nullptr || ctx == nullptr || info->si_code <= 0) return false;
-  if (sig == SIGBUS && info->si_code == BUS_MCEERR_AO) {
-    async_poison_fn fn = detail::g_guard.async_fn.load(std::memory_order_acquire);
-    if (fn == nullptr) return false;
-    fn(reinterpret_cast<std::uintptr_t>(info->si_addr), static_cast<unsigned>(info->si_addr_lsb));
-    return true;
-  }
-  if (sig != SIGBUS && sig != SIGSEGV) return false;
-  const void* fixup = detail::find_fixup(detail::context_pc(ctx));
-  if (fixup == nullptr) return false;
-  const unsigned lsb = sig == SIGBUS ? static_cast<unsigned>(info->si_addr_lsb) : 0u;
-  detail::context_resume(ctx, fixup, reinterpret_cast<std::uintptr_t>(info->si_addr),
-                         detail::pack_fault_word(sig, info->si_code, lsb));
-  return true;
+  return detail::handle_fault_signal(sig, info, ctx);
 }
 
 namespace detail {
-
-inline void on_fault_signal(int sig, siginfo_t* info, void* ctx) noexcept {
-  if (handle_signal(sig, info, ctx)) return;  // touches no library function and no errno
-  const int saved_errno = errno;
-  chain_to_previous(sig, info, ctx);
-  errno = saved_errno;
-}
 
 // Binds now the library functions the handler may call (errno, the signal-mask and sigaction
 // calls of chain_to_previous). The first call through a lazily bound PLT entry runs the dynamic

@@ -18,9 +18,8 @@
 
 // The entry's alignment, as log2 of bytes: a cache line on x86-64, so that a routine's entry
 // and its first size class (52 bytes for the zmm routine's 65-128 B class) are fetched as one
-// line wherever the linker puts the section (glibc aligns its memmove the same way). At 32,
-// that class straddled two lines in one build and not in the next, and 128 B copies took a
-// cycle more or less by luck of the link (docs/benchmarks.md). 16 elsewhere.
+// line wherever the linker puts the section (glibc aligns its memmove the same way): with less,
+// its speed depends on where the link places it (docs/benchmarks.md). 16 elsewhere.
 #if defined(__x86_64__)
 #define MCSAFE_ROUTINE_P2ALIGN "6"
 #else

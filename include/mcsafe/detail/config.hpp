@@ -29,8 +29,8 @@
 #endif
 
 // The copy's hot path must be inlined into the caller and its one-time slow path must not
-// be: GCC 12 at -O2 otherwise out-lines active_copy() with the first-use setup folded in, a
-// second call per copy that cost about as much as a whole small memcpy.
+// be: a compiler left to choose may out-line active_copy() with the first-use setup folded in,
+// a second call per copy.
 #if defined(__GNUC__) || defined(__clang__)
 #define MCSAFE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define MCSAFE_COLD __attribute__((noinline, cold))

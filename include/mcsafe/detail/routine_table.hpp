@@ -6,8 +6,9 @@
 // A fault resumes only inside a range listed here or at a guarded inline move (extable.hpp).
 // Adding a routine means: write it in detail/<arch>/, include it here and add its
 // MCSAFE_ROUTINE_RANGE to k_routines (a test checks that every copy backend's and store
-// method's routine is listed). The list sits below guard.hpp and knows nothing of how a
-// routine is chosen (dispatch.hpp, clear.hpp): the handler reads only constants.
+// method's routine is listed). The handler reads it (handler_inside.hpp, find_fixup); it
+// knows nothing of how a routine is chosen (dispatch.hpp, clear.hpp): the handler reads only
+// constants.
 #pragma once
 #include "config.hpp"
 #include "generic.hpp"
@@ -54,20 +55,6 @@ inline constexpr raw_copy_fn k_generic_copy = &mcsafe_v1_copy_generic;
 #else
 inline constexpr raw_copy_fn k_generic_copy = &unguarded_copy;
 #endif
-
-// The fixup for a PC inside a guarded routine or at a guarded inline load, or nullptr.
-// Async-signal-safe: reads constants and the linker-built load table.
-inline const void* find_fixup(std::uintptr_t pc) noexcept {
-  for (const routine_range& r : k_routines) {
-    if (pc >= reinterpret_cast<std::uintptr_t>(r.begin) && pc < reinterpret_cast<std::uintptr_t>(r.end))
-      return r.fixup;
-  }
-#if defined(MCSAFE_ARCH_X86_64)
-  return find_extable_fixup(pc);
-#else
-  return nullptr;
-#endif
-}
 
 }  // namespace detail
 }  // namespace v1

@@ -33,8 +33,8 @@
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
 // registers 16-31 are outside the state that makes SSE code pay for dirty upper halves, so it
 // needs no vzeroupper at all. Every class up to 8V returns on its own and has at most one taken
-// branch before it (no jump to a shared return): at these sizes each taken branch costs about
-// a cycle, as much as the moves (docs/benchmarks.md). Macro arguments: smov is the 16/32-byte
+// branch before it (no jump to a shared return): at these sizes a taken branch costs as much
+// as the moves (docs/benchmarks.md). Macro arguments: smov is the 16/32-byte
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
 #include "../routine_abi.hpp"
