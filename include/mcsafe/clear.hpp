@@ -166,7 +166,7 @@ inline const store_method_row& active_store() noexcept {
 #if !defined(MCSAFE_NO_AUTO_INSTALL)
   install();
 #endif
-  return publish_first(g_store, store_row(default_store_choice().method));
+  return *publish_first<const store_method_row*>(g_store, nullptr, &store_row(default_store_choice().method));
 }
 
 // A result naming method m and its guarantees, with error `why` (none: nothing written yet).

@@ -126,7 +126,7 @@ inline const flush_method_row& active_flush() noexcept {
   const flush_method_row* r = g_flush.load(std::memory_order_acquire);
   if (r != nullptr) [[likely]]
     return *r;
-  return publish_first(g_flush, flush_row(default_flush_choice().method));
+  return *publish_first<const flush_method_row*>(g_flush, nullptr, &flush_row(default_flush_choice().method));
 }
 
 }  // namespace detail

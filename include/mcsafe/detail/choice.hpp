@@ -119,13 +119,16 @@ const Row& choose_row(const Row (&rows)[N], const cpu_features& f, const char* e
   return rows[N - 1];
 }
 
-// Publishes `want` as a job's active row on first use, unless another thread did first: the row
-// that won. The rows are constants, so a reader's acquire load sees a complete row.
-template <class Row>
-const Row& publish_first(std::atomic<const Row*>& active, const Row& want) noexcept {
-  const Row* seen = nullptr;
-  if (active.compare_exchange_strong(seen, &want, std::memory_order_acq_rel)) return want;
-  return *seen;
+// The one first-use rule of copies, stores and flushes: `active` holds `unset` until the first
+// call; that call publishes `want` unless another thread did first, and returns what won. A
+// reader's acquire load then sees everything stored before the release (rows are constants;
+// the copy's other words, detail/copy_state.hpp). Stores and flushes start from nullptr and test
+// for it; the copy starts from a routine that sets up, so its hot path has no test at all.
+template <class T>
+T publish_first(std::atomic<T>& active, T unset, T want) noexcept {
+  T seen = unset;
+  if (active.compare_exchange_strong(seen, want, std::memory_order_acq_rel)) return want;
+  return seen;
 }
 
 }  // namespace detail

@@ -33,6 +33,7 @@
 #include <cstdint>
 
 #include "address_range.hpp"
+#include "choice.hpp"
 #include "config.hpp"
 #include "routine_table.hpp"
 
@@ -121,12 +122,8 @@ inline raw_copy_fn publish_copy(copy_backend b, raw_copy_fn fn, bool zmm, rep_ba
   g_copy.backend.store(b, std::memory_order_relaxed);
   g_copy.inline_limit.store(zmm ? k_inline_upto_128 : k_inline_upto_64, std::memory_order_release);
   g_copy.word_limit.store(k_words_ready, std::memory_order_release);
-  if (!first) {
-    g_copy.routine.store(fn, std::memory_order_release);
-    return fn;
-  }
-  raw_copy_fn expected = &first_copy;
-  if (!g_copy.routine.compare_exchange_strong(expected, fn, std::memory_order_acq_rel)) return expected;
+  if (first) return publish_first(g_copy.routine, &first_copy, fn);
+  g_copy.routine.store(fn, std::memory_order_release);
   return fn;
 }
 
