@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include <mcsafe/file.hpp>
 
@@ -72,12 +73,13 @@ TEST_CASE("file: salvage reads around EIO ranges down to 512-byte sectors", "[fi
   CHECK(holes[0] == mcsafe::byte_range{4608 - 1000, 5120 - 1000});
   CHECK(holes[1] == mcsafe::byte_range{40960 - 1000, 45056 - 1000});
   CHECK(r.read == 60000 - 512 - 4096);
-  std::size_t wrong = 0;
+  mcsafe_test::case_log log;
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool hole = r.holes.contains(i);
-    if (hole ? out[i] != std::byte{0} : out[i] != f.content[i + 1000]) ++wrong;
+    const auto want = hole ? std::byte{0} : f.content[i + 1000];
+    MCSAFE_CHECK_CASE(log, std::to_integer<unsigned>(out[i]) == std::to_integer<unsigned>(want), "out[" << i << "], " << (hole ? "in a hole" : "read"));
   }
-  CHECK(wrong == 0);
+  CHECK(log.failures == 0);
   g_bad.clear();
 }
 

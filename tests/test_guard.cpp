@@ -189,6 +189,7 @@ TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]
   constexpr int kThreads = 4;
   constexpr int kIters = 20000;
   std::atomic<long> wrong{0}, faults{0};
+  std::string first_wrong;  // written by the one thread whose failure is the first (Catch is not thread-safe)
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -203,12 +204,16 @@ TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]
                                           r.fault.address == reinterpret_cast<std::uintptr_t>(file.cut()) &&
                                           std::memcmp(buf.data(), file.cut() - off, off) == 0)
                                        : (r.ok() && r.copied == n);
-        if (!good) ++wrong;
+        if (!good && ++wrong == 1)
+          first_wrong = "thread " + std::to_string(t) + ", iteration " + std::to_string(i) + ": " + std::to_string(n) +
+                        " bytes from " + std::to_string(off) + " below the cut: copied " + std::to_string(r.copied) +
+                        ", " + mcsafe::to_string(r.fault.kind);
       }
     });
   }
   for (auto& th : threads) th.join();
   CHECK(faults.load() > kThreads * kIters / 2);
+  INFO("the first wrong result: " << first_wrong);
   CHECK(wrong.load() == 0);
 }
 

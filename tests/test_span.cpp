@@ -7,6 +7,7 @@
 #include <mcsafe/poison_map.hpp>
 #include <mcsafe/span.hpp>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include "support.hpp"
 
@@ -16,7 +17,7 @@ using mcsafe::poison_map;
 TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[poison_map]") {
   constexpr std::size_t kU = 300;
   std::mt19937 rng(7);
-  std::size_t mismatches = 0;
+  mcsafe_test::case_log log;
   for (int seq = 0; seq < 2000; ++seq) {
     poison_map m;
     std::vector<bool> model(kU + 64, false);
@@ -42,29 +43,41 @@ TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[p
       std::vector<bool> seen(model.size(), false);
       std::size_t prev_end = 0, bytes = 0;
       bool first = true;
+      const auto where = [&](const char* what) {
+        return mcsafe_test::describe([=](std::ostream& os) { os << "sequence " << seq << ", after operation " << op << ": " << what; });
+      };
       for (byte_range r : m) {
-        if (r.empty() || (!first && r.begin <= prev_end) || r.end > seen.size()) ++mismatches;
+        MCSAFE_CHECK_CASE(log, !r.empty(), where("an empty range"));
+        MCSAFE_CHECK_CASE(log, (first || r.begin > prev_end), where("ranges not sorted, disjoint and apart"));
+        MCSAFE_CHECK_CASE(log, r.end <= seen.size(), where("a range past the model"));
         for (std::size_t i = r.begin; i < r.end && i < seen.size(); ++i) seen[i] = true;
         prev_end = r.end;
         bytes += r.size();
         first = false;
       }
-      if (seen != model || bytes != m.bytes()) ++mismatches;
+      MCSAFE_CHECK_CASE(log, seen == model, where("not the model's bytes"));
+      MCSAFE_CHECK_CASE(log, bytes == m.bytes(), where("bytes()"));
       const std::size_t q = rng() % kU, qn = 1 + rng() % 20;
+      const auto query = [&](const char* what) {
+        return mcsafe_test::describe([=](std::ostream& os) {
+          os << "sequence " << seq << ", after operation " << op << ": " << what << " [" << q << ", " << q + qn << ")";
+        });
+      };
       bool any = false;
       for (std::size_t i = q; i < q + qn; ++i) any = any || model[i];
-      if (m.contains(q) != model[q] || m.intersects({q, q + qn}) != any) ++mismatches;
+      MCSAFE_CHECK_CASE(log, m.contains(q) == model[q], query("contains the start of"));
+      MCSAFE_CHECK_CASE(log, m.intersects({q, q + qn}) == any, query("intersects"));
       const auto fo = m.first_overlap({q, q + qn});
       if (any) {
         std::size_t firstbad = q;
         while (!model[firstbad]) ++firstbad;
-        if (fo == m.end() || firstbad < fo->begin || firstbad >= fo->end) ++mismatches;
-      } else if (fo != m.end()) {
-        ++mismatches;
+        MCSAFE_CHECK_CASE(log, (fo != m.end() && firstbad >= fo->begin && firstbad < fo->end), query("first_overlap"));
+      } else {
+        MCSAFE_CHECK_CASE(log, (fo == m.end()), query("first_overlap, none expected"));
       }
     }
   }
-  CHECK(mismatches == 0);
+  CHECK(log.failures == 0);
 }
 
 TEST_CASE("poison_span: scan of a truncated file finds exactly the pages past the cut, in one pass", "[span][fault]") {
@@ -181,7 +194,7 @@ template <class T>
 std::size_t good_range_mismatches() {
   static T storage[16];
   const std::size_t ends[] = {0, 1, 2, 3, 5, 8, 12, 13, 24, 40, SIZE_MAX - 1, SIZE_MAX};
-  std::size_t wrong = 0;
+  mcsafe_test::case_log log;
   for (std::size_t count = 1; count <= 8; ++count)
     for (std::size_t first = 0; first <= 3; ++first)
       for (std::size_t b : ends)
@@ -193,18 +206,23 @@ std::size_t good_range_mismatches() {
           const auto s = whole.subspan(first);
           std::vector<int> seen(count, 0);
           std::size_t last_end = 0;
+          const auto where = mcsafe_test::describe([&](std::ostream& os) {
+            os << sizeof(T) << "-byte elements " << first << ".." << first + count << " of a span, bytes [" << b << ", " << e
+               << ") known bad";
+          });
           s.for_each_good_range([&](std::size_t f, std::size_t n) {
-            if (f < last_end || n == 0 || f + n > count) ++wrong;
+            MCSAFE_CHECK_CASE(log, (f >= last_end && n != 0 && f + n <= count),
+                              where << ": reported elements [" << f << ", " << f + n << ") out of order or range");
             for (std::size_t j = f; j < f + n && j < count; ++j) ++seen[j];
             last_end = f + n;
           });
           for (std::size_t j = 0; j < count; ++j) {
             const std::size_t lo = (first + j) * sizeof(T), hi = lo + sizeof(T);
             const bool good = hi <= b || lo >= e;
-            if (seen[j] != (good ? 1 : 0)) ++wrong;
+            MCSAFE_CHECK_CASE(log, seen[j] == (good ? 1 : 0), where << ": element " << j << " of the subspan");
           }
         }
-  return wrong;
+  return log.failures;
 }
 }  // namespace
 
