@@ -8,6 +8,9 @@
 #include <cstddef>
 #include <cstring>
 #include <ostream>
+#include <string>
+
+#include <mcsafe/fault.hpp>
 
 #include "catch2_any.hpp"
 
@@ -62,6 +65,16 @@ inline byte_difference first_byte_not(const void* p, unsigned char value, std::s
 }
 
 }  // namespace mcsafe_test
+
+// Catch prints a fault's kind and side by name, not as numbers.
+template <>
+struct Catch::StringMaker<mcsafe::fault_kind> {
+  static std::string convert(mcsafe::fault_kind k) { return mcsafe::to_string(k); }
+};
+template <>
+struct Catch::StringMaker<mcsafe::fault_side> {
+  static std::string convert(mcsafe::fault_side s) { return mcsafe::to_string(s); }
+};
 
 #define MCSAFE_CHECK_CASE(log, expr, where) \
   do {                                      \
