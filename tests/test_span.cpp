@@ -80,6 +80,22 @@ TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[p
   CHECK(log.failures == 0);
 }
 
+TEST_CASE("fault: the extent of a fault is the granule the kernel named, else the page", "[fault]") {
+  mcsafe::fault f;
+  f.address = 0x212345;
+  CHECK(f.extent_size(4096) == 4096);  // lsb 0: one byte named, the page is gone
+  CHECK(f.extent_begin(0x212345, 4096) == 0x212000);
+  CHECK(f.extent_end(0x212345, 4096) == 0x213000);
+  f.lsb = 21;  // a 2 MiB granule
+  CHECK(f.extent_size(4096) == 0x200000);
+  CHECK(f.extent_begin(0x212345, 4096) == 0x200000);
+  CHECK(f.extent_end(0x212345, 4096) == 0x400000);
+  CHECK(f.extent_end(0x3fffff, 4096) == 0x400000);  // the last byte of the granule
+  CHECK(f.extent_end(0x400000, 4096) == 0x600000);  // the first byte of the next
+  f.lsb = 64;  // wider than size_t: no kernel sends it; the page, not a division by zero
+  CHECK(f.extent_size(4096) == 4096);
+}
+
 TEST_CASE("poison_span: scan of a truncated file finds exactly the pages past the cut, in one pass", "[span][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(10 * pg, 3 * pg);

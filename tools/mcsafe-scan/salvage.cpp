@@ -67,8 +67,7 @@ void read_through_mapping(std::size_t off, std::byte* buf, std::size_t n, mcsafe
     const mcsafe::copy_result c = mcsafe::mc_safe_copy(buf + pos, src + pos, n - pos);
     if (c.ok()) return;
     pos += c.copied;
-    const std::size_t g = c.fault.lsb != 0 ? c.fault.granule_size() : k_page;
-    std::size_t stop = ((off + pos) / g + 1) * g - off;
+    std::size_t stop = c.fault.extent_end(off + pos, k_page) - off;
     if (stop > n) stop = n;
     std::memset(buf + pos, 0, stop - pos);
     holes.insert({off + pos, off + stop});
