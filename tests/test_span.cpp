@@ -15,14 +15,14 @@ using mcsafe::byte_range;
 using mcsafe::poison_map;
 
 TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[poison_map]") {
-  constexpr std::size_t kU = 300;
+  constexpr std::size_t k_u = 300;
   std::mt19937 rng(7);
   mcsafe_test::case_log log;
   for (int seq = 0; seq < 2000; ++seq) {
     poison_map m;
-    std::vector<bool> model(kU + 64, false);
+    std::vector<bool> model(k_u + 64, false);
     for (int op = 0; op < 25; ++op) {
-      const std::size_t a = rng() % kU, b = a + rng() % 40;
+      const std::size_t a = rng() % k_u, b = a + rng() % 40;
       const int kind = static_cast<int>(rng() % 10);
       if (kind < 6) {
         m.insert({a, b});
@@ -57,7 +57,7 @@ TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[p
       }
       MCSAFE_CHECK_CASE(log, seen == model, where("not the model's bytes"));
       MCSAFE_CHECK_CASE(log, bytes == m.bytes(), where("bytes()"));
-      const std::size_t q = rng() % kU, qn = 1 + rng() % 20;
+      const std::size_t q = rng() % k_u, qn = 1 + rng() % 20;
       const auto query = [&](const char* what) {
         return mcsafe_test::describe([=](std::ostream& os) {
           os << "sequence " << seq << ", after operation " << op << ": " << what << " [" << q << ", " << q + qn << ")";
