@@ -108,15 +108,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const mcsafe::copy_backend backend = backends[pick % backends.size()];
   const auto seed = static_cast<std::uint8_t>(in.take(1));
   cut_file& a = file_a();
-  const std::size_t cut_a = a.cut(in.take(1) % kPages, seed);
+  const std::size_t cut_a = a.cut(in.take(1) % k_pages, seed);
   const std::size_t off_a = in.take(3) % a.size();
   std::size_t n = in.take(3) % (4 * pg + 64);
   mcsafe::testing::reset_copy();
   if (!mcsafe::testing::force_copy(backend)) __builtin_trap();
   // The high bits of the same byte move the vector routine's rep movsb threshold, so both of
   // its paths above 256 B are fuzzed whatever the CPUID choice: 0 keeps it.
-  constexpr std::size_t kRepAbove[] = {0, 256, ~std::size_t{0}};
-  if (const std::size_t r = kRepAbove[(pick >> 4) % 3]; r != 0) mcsafe::testing::force_vector_rep_above(r);
+  constexpr std::size_t k_rep_above[] = {0, 256, ~std::size_t{0}};
+  if (const std::size_t r = k_rep_above[(pick >> 4) % 3]; r != 0) mcsafe::testing::force_vector_rep_above(r);
 
   if (mode == 3) {  // mc_safe_load of each width at off_a
     load_case<std::uint8_t>(a, cut_a, off_a, seed);
@@ -167,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(std::memcmp(a.data() + off_a, buf.data(), r.copied) == 0);
   } else {  // both cut: the lower offset of the two faults is the answer
     cut_file& b = file_b();
-    const std::size_t cut_b = b.cut(in.take(1) % kPages, static_cast<std::uint8_t>(seed + 1));
+    const std::size_t cut_b = b.cut(in.take(1) % k_pages, static_cast<std::uint8_t>(seed + 1));
     std::size_t off_b = in.take(3) % b.size();
     if (off_b + n > b.size()) off_b = b.size() - n;
     const std::size_t limit_b = off_b >= cut_b ? 0 : cut_b - off_b;

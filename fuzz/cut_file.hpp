@@ -12,7 +12,7 @@
 
 namespace mcsafe_fuzz {
 
-constexpr std::size_t kPages = 8;
+constexpr std::size_t k_pages = 8;
 
 struct input {
   const std::uint8_t* p;
@@ -30,7 +30,7 @@ inline void check(bool ok) {
   if (!ok) __builtin_trap();
 }
 
-// A file mapped with room for kPages pages; cut(c) refills it and truncates it to c pages.
+// A file mapped with room for k_pages pages; cut(c) refills it and truncates it to c pages.
 class cut_file {
  public:
   cut_file() {
@@ -38,7 +38,7 @@ class cut_file {
     fd_ = mkstemp(path);
     if (fd_ < 0) std::abort();
     unlink(path);
-    size_ = kPages * page();
+    size_ = k_pages * page();
     if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) std::abort();
     void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (m == MAP_FAILED) std::abort();

@@ -10,9 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // Ranges start below 512 and are under 64 long, and granules are powers of two up to 32:
   // rounding never passes 576 (a multiple of each), so the model needs no more.
-  constexpr std::size_t kU = 576;
+  constexpr std::size_t k_u = 576;
   mcsafe::poison_map m;
-  std::vector<bool> model(kU, false);
+  std::vector<bool> model(k_u, false);
   for (std::size_t i = 0; i + 3 <= size; i += 3) {
     const std::size_t a = data[i + 1] * 2u, b = a + data[i + 2] % 64;
     switch (data[i] % 4) {
@@ -27,24 +27,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 2: {
         const std::size_t g = std::size_t{1} << (data[i + 2] % 6);
         m.round_to(g);
-        std::vector<bool> w(kU, false);
-        for (std::size_t k = 0; k < kU; ++k)
+        std::vector<bool> w(k_u, false);
+        for (std::size_t k = 0; k < k_u; ++k)
           if (model[k])
-            for (std::size_t j = k / g * g; j < (k / g + 1) * g && j < kU; ++j) w[j] = true;
+            for (std::size_t j = k / g * g; j < (k / g + 1) * g && j < k_u; ++j) w[j] = true;
         model = w;
         break;
       }
       default: {
         bool any = false;
-        for (std::size_t k = a; k < b && k < kU; ++k) any = any || model[k];
-        if (m.intersects({a, b}) != any || m.contains(a) != (a < kU && model[a])) __builtin_trap();
+        for (std::size_t k = a; k < b && k < k_u; ++k) any = any || model[k];
+        if (m.intersects({a, b}) != any || m.contains(a) != (a < k_u && model[a])) __builtin_trap();
       }
     }
-    std::vector<bool> seen(kU, false);
+    std::vector<bool> seen(k_u, false);
     std::size_t prev = 0, bytes = 0;
     bool first = true;
     for (const mcsafe::byte_range& r : m) {
-      if (r.empty() || r.end > kU || (!first && r.begin <= prev)) __builtin_trap();
+      if (r.empty() || r.end > k_u || (!first && r.begin <= prev)) __builtin_trap();
       for (std::size_t k = r.begin; k < r.end; ++k) seen[k] = true;
       prev = r.end;
       bytes += r.size();

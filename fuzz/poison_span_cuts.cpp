@@ -185,7 +185,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint32_t type = in.take(1) % 4;
   const auto seed = static_cast<std::uint8_t>(in.take(1));
   static cut_file f;
-  const std::size_t cut = f.cut(in.take(1) % (kPages + 1), seed);
+  const std::size_t cut = f.cut(in.take(1) % (k_pages + 1), seed);
   const std::uint32_t ops = 1 + in.take(1) % 8;
   switch (type) {
     case 0: run<std::uint8_t>(in, f, cut, seed, ops); break;

@@ -28,6 +28,9 @@ namespace {
   MCSAFE_CLAIM_NOEXCEPT(m::to_string(m::fault_side::none));
   MCSAFE_CLAIM_NOEXCEPT(f.granule_size());
   MCSAFE_CLAIM_NOEXCEPT(f.granule_begin());
+  MCSAFE_CLAIM_NOEXCEPT(f.extent_size(n));
+  MCSAFE_CLAIM_NOEXCEPT(f.extent_begin(0, n));
+  MCSAFE_CLAIM_NOEXCEPT(f.extent_end(0, n));
   MCSAFE_CLAIM_NOEXCEPT(f.has_fault());
   MCSAFE_CLAIM_NOEXCEPT(cr.ok());
   MCSAFE_CLAIM_NOEXCEPT(static_cast<bool>(cr));

@@ -84,20 +84,20 @@ void on_async(std::uintptr_t addr, unsigned lsb) noexcept {
 // --- the handler's stack (sigaltstack) -------------------------------------------------------
 // An alternate stack filled with a pattern: after a signal, the lowest byte that changed says how
 // deep the kernel's frame and the handlers below it went.
-constexpr std::size_t kAltSize = 64 * 1024;
-alignas(64) unsigned char g_alt[kAltSize];
-constexpr unsigned char kPaint = 0xa5;
+constexpr std::size_t k_alt_size = 64 * 1024;
+alignas(64) unsigned char g_alt[k_alt_size];
+constexpr unsigned char k_paint = 0xa5;
 void use_altstack(unsigned char* base, std::size_t size) {
   stack_t ss{};
   ss.ss_sp = base;
   ss.ss_size = size;
   sigaltstack(&ss, nullptr);
 }
-void paint() { std::memset(g_alt, kPaint, sizeof g_alt); }
+void paint() { std::memset(g_alt, k_paint, sizeof g_alt); }
 std::size_t depth() {  // bytes used, counted down from the top of g_alt
   std::size_t i = 0;
-  while (i < kAltSize && g_alt[i] == kPaint) ++i;
-  return kAltSize - i;
+  while (i < k_alt_size && g_alt[i] == k_paint) ++i;
+  return k_alt_size - i;
 }
 // Where a handler's frame began: the kernel places the return address just below the ucontext.
 std::atomic<std::uintptr_t> g_entry_sp{0}, g_prev_local{0};
@@ -109,7 +109,7 @@ std::size_t min_altstack() {
 }
 // The kernel's frame on the whole (painted) alternate stack, as a plain handler sees it.
 std::size_t measure_frame() {
-  use_altstack(g_alt, kAltSize);
+  use_altstack(g_alt, k_alt_size);
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
@@ -117,7 +117,7 @@ std::size_t measure_frame() {
   sigaction(SIGUSR1, &sa, nullptr);
   paint();
   raise(SIGUSR1);
-  return reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - g_entry_sp.load();
+  return reinterpret_cast<std::uintptr_t>(g_alt + k_alt_size) - g_entry_sp.load();
 }
 void prev_probe(int, siginfo_t*, void*) {
   // Its frame, not a local's address: ASan may keep locals on a heap "fake stack".
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
     paint();
     queue_self(BUS_ADRERR, f.cut(), 0);  // not in a routine: chained to the probe
     const std::size_t chain = static_cast<std::size_t>(
-        reinterpret_cast<std::uintptr_t>(g_alt + kAltSize) - frame - g_prev_local.load());
+        reinterpret_cast<std::uintptr_t>(g_alt + k_alt_size) - frame - g_prev_local.load());
     std::printf("kernel frame %zu bytes (AT_MINSIGSTKSZ %lu, a plain handler used %zu); mcsafe's handler below it: "
                 "copy fault %zu, inline load %zu, SIGSEGV %zu, down to a chained handler's locals %zu; limit %zu\n",
                 frame, getauxval(AT_MINSIGSTKSZ), probe, copy, load, segv, chain, mcsafe::k_handler_stack_bytes);
@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
     // An alternate stack of exactly the kernel's minimum, in the middle of a painted buffer: every
     // kind of recovered fault returns exactly, and nothing below the stack is written.
     const std::size_t size = min_altstack();
-    unsigned char* const base = g_alt + kAltSize / 2;
+    unsigned char* const base = g_alt + k_alt_size / 2;
     paint();
     use_altstack(base, size);
     mcsafe::install({.catch_segv = true});
@@ -304,15 +304,15 @@ int main(int argc, char** argv) {
     void* none = mmap(nullptr, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     const auto seg = mcsafe::mc_safe_copy(buf, none, 64);
     std::size_t below = 0;  // bytes written below the alternate stack
-    for (std::size_t i = 0; i < kAltSize / 2; ++i)
-      if (g_alt[i] != kPaint) below = std::max(below, kAltSize / 2 - i);
+    for (std::size_t i = 0; i < k_alt_size / 2; ++i)
+      if (g_alt[i] != k_paint) below = std::max(below, k_alt_size / 2 - i);
     std::printf("alternate stack %zu bytes: copy %d, load %d, SIGSEGV %d; %zu bytes written below it\n", size, copy_ok,
                 load_ok, seg.fault.kind == mcsafe::fault_kind::segv, below);
     if (below != 0) return 68;
     return copy_ok && load_ok && seg.fault.kind == mcsafe::fault_kind::segv ? 0 : 69;
   }
   if (s == "altstack-minimum-chain") {  // expect death by SIGBUS: chained to SIG_DFL from a small stack
-    use_altstack(g_alt + kAltSize / 2, min_altstack());
+    use_altstack(g_alt + k_alt_size / 2, min_altstack());
     mcsafe::install();
     return recover_then_touch(f) + 100;
   }
@@ -323,7 +323,7 @@ int main(int argc, char** argv) {
     const std::size_t frame = measure_frame();
     // Two frames, the first handler's own frames down to the fault (a few hundred bytes, more at
     // -O0), the red zone the kernel skips, and less than the handler needs below all that.
-    use_altstack(g_alt + kAltSize - (2 * frame + 1536), 2 * frame + 1536);
+    use_altstack(g_alt + k_alt_size - (2 * frame + 1536), 2 * frame + 1536);
     g_bad_byte = f.cut();
     struct sigaction sa {};
     sigemptyset(&sa.sa_mask);
@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
   }
   if (s == "altstack-diagnose") {  // prints diagnose()'s line for four alternate stacks; exit 0
     const std::size_t minimum = min_altstack();
-    for (const std::size_t size : {std::size_t{0}, std::size_t{2048}, minimum, kAltSize}) {
+    for (const std::size_t size : {std::size_t{0}, std::size_t{2048}, minimum, k_alt_size}) {
       if (size == 0) {
         stack_t off{};
         off.ss_flags = SS_DISABLE;

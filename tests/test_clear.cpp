@@ -16,6 +16,7 @@
 
 #include "catch2_any.hpp"
 #include "store_methods.hpp"
+#include "case_checks.hpp"
 #include "support.hpp"
 
 using mcsafe::store_method;
@@ -34,15 +35,14 @@ struct arena {
   }
   unsigned char* base() { return raw.data() + (L - reinterpret_cast<std::uintptr_t>(raw.data()) % L) % L; }
   void reset() { std::memset(raw.data(), 0xA5, raw.size()); }
-  // Bytes of [base(), base() + size) that differ from what should be there after writing
-  // `n` bytes from s at base() + at.
-  std::size_t wrong(std::size_t at, const unsigned char* s, std::size_t n, std::size_t size) {
-    std::size_t bad = 0;
+  // Whether [base(), base() + size) holds what should be there after writing `n` bytes from s
+  // at base() + at; else its first byte that differs.
+  mcsafe_test::byte_difference matches(std::size_t at, const unsigned char* s, std::size_t n, std::size_t size) {
     for (std::size_t i = 0; i < size; ++i) {
       const unsigned char want = i >= at && i < at + n ? s[i - at] : 0xA5;
-      bad += base()[i] != want;
+      if (base()[i] != want) return {static_cast<std::ptrdiff_t>(i), base()[i], want};
     }
-    return bad;
+    return {};
   }
   std::vector<unsigned char> raw, src;
 };
@@ -89,32 +89,42 @@ TEST_CASE("clear: every method writes exactly the lines given, at many lines and
       WARN("movdir64b: not reported by CPUID, but it executes here: tested");
     constexpr std::size_t lines = 40;
     arena a(lines);
-    std::size_t bad_single = 0, bad_bulk = 0, bad_result = 0;
+    mcsafe_test::case_log log;
     for (std::size_t at = 0; at < lines; ++at) {
       for (std::size_t so = 0; so < L; so += 7) {  // unaligned sources
         a.reset();
         const auto r = mcsafe::atomic_clear_write(a.base() + at * L, a.src.data() + so);
-        bad_result += !r || r.written != L || r.method != m || r.atomic != mcsafe::is_atomic(m) ||
-                      r.no_read != mcsafe::is_no_read(m);
-        bad_single += a.wrong(at * L, a.src.data() + so, L, lines * L + L);
+        const auto where = mcsafe_test::describe([&](std::ostream& os) {
+          os << "atomic_clear_write with " << mcsafe::to_string(m) << " at line " << at << ", source offset " << so;
+        });
+        MCSAFE_CHECK_CASE(log, r.ok(), where);
+        MCSAFE_CHECK_CASE(log, r.written == L, where);
+        MCSAFE_CHECK_CASE(log, r.method == m, where);
+        MCSAFE_CHECK_CASE(log, r.atomic == mcsafe::is_atomic(m), where);
+        MCSAFE_CHECK_CASE(log, r.no_read == mcsafe::is_no_read(m), where);
+        MCSAFE_CHECK_CASE(log, a.matches(at * L, a.src.data() + so, L, lines * L + L), where);
       }
       for (std::size_t n = 1; at + n <= lines; n += 3) {  // 1, 4, 7, ... lines: both unrolled paths
         a.reset();
         const std::size_t so = (at * 13 + n) % L;
         const auto r = mcsafe::clear_write(a.base() + at * L, a.src.data() + so, n * L);
-        bad_result += !r || r.written != n * L || r.method != m;
-        bad_bulk += a.wrong(at * L, a.src.data() + so, n * L, lines * L + L);
+        const auto where = mcsafe_test::describe([&](std::ostream& os) {
+          os << "clear_write with " << mcsafe::to_string(m) << " of " << n << " lines at line " << at << ", source offset "
+             << so;
+        });
+        MCSAFE_CHECK_CASE(log, r.ok(), where);
+        MCSAFE_CHECK_CASE(log, r.written == n * L, where);
+        MCSAFE_CHECK_CASE(log, r.method == m, where);
+        MCSAFE_CHECK_CASE(log, a.matches(at * L, a.src.data() + so, n * L, lines * L + L), where);
       }
     }
-    CHECK(bad_result == 0);
-    CHECK(bad_single == 0);
-    CHECK(bad_bulk == 0);
+    CHECK(log.failures == 0);
   });
 }
 
 TEST_CASE("clear: misaligned, null and not-whole-line arguments are refused and write nothing", "[clear][args]") {
   arena a(4);
-  const auto untouched = [&] { return a.wrong(0, nullptr, 0, 5 * L) == 0; };
+  const auto untouched = [&] { return static_cast<bool>(a.matches(0, nullptr, 0, 5 * L)); };
   for (std::size_t off : {1u, 8u, 16u, 32u, 63u}) {
     const auto r = mcsafe::atomic_clear_write(a.base() + off, a.src.data());
     CHECK(r.error == std::errc::invalid_argument);
@@ -161,14 +171,14 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
     CHECK(r.error == std::errc::not_supported);
     CHECK_FALSE(r.atomic);
     CHECK(r.written == 0);
-    CHECK(a.wrong(0, nullptr, 0, 3 * L) == 0);
+    CHECK(a.matches(0, nullptr, 0, 3 * L));
     if (!mcsafe::detail::store_usable(m, mcsafe::detail::host_cpu())) {
       // Chosen for a described CPU that this one is not: executing it would raise SIGILL.
       WARN("SKIP writing with " << mcsafe::to_string(m) << ": not available on this CPU");
       continue;
     }
     CHECK(mcsafe::detail::write_lines(entry, a.base(), a.src.data(), L, {}).ok());
-    CHECK(a.wrong(0, a.src.data(), L, 3 * L) == 0);
+    CHECK(a.matches(0, a.src.data(), L, 3 * L));
   }
 
   // The public call, with a non-atomic method forced, refuses the same way.
@@ -182,7 +192,7 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
     const auto r = mcsafe::atomic_clear_write(a.base(), a.src.data(), {.require_atomic = true});
     CHECK(r.error == std::errc::not_supported);
     CHECK(r.method == m);
-    CHECK(a.wrong(0, nullptr, 0, 3 * L) == 0);
+    CHECK(a.matches(0, nullptr, 0, 3 * L));
   }
   store_scope scope(store_method::movdir64b);
   if (!scope.skip.empty()) {
@@ -194,7 +204,7 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
   CHECK(r.ok());
   CHECK(r.atomic);
   CHECK(r.no_read);
-  CHECK(a.wrong(L, a.src.data() + 3, L, 3 * L) == 0);
+  CHECK(a.matches(L, a.src.data() + 3, L, 3 * L));
 }
 
 TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable ones are ignored", "[clear][dispatch][env]") {
@@ -247,9 +257,10 @@ TEST_CASE("clear: a destination past the end of a truncated file gives bus_error
         std::vector<unsigned char> back(2 * pg);
         CHECK(pread(file.fd(), back.data(), back.size(), 0) == static_cast<ssize_t>(2 * pg));
         CHECK(std::memcmp(back.data() + 2 * pg - before * L, s, before * L) == 0);
-        std::size_t changed = 0;
-        for (std::size_t i = 0; i < 2 * pg - before * L; ++i) changed += back[i] != mcsafe_test::truncated_file::pattern(i);
-        CHECK(changed == 0);
+        mcsafe_test::case_log log;
+        for (std::size_t i = 0; i < 2 * pg - before * L; ++i)
+          MCSAFE_CHECK_CASE(log, back[i] == mcsafe_test::truncated_file::pattern(i), "file byte " << i);
+        CHECK(log.failures == 0);
         struct stat st {};
         CHECK(fstat(file.fd(), &st) == 0);
         CHECK(st.st_size == static_cast<off_t>(2 * pg));
@@ -283,9 +294,7 @@ TEST_CASE("clear: a source past the end of a truncated file stops before the lin
       // Lines after the faulting one are untouched; the faulting line too, except that
       // portable moves it in two halves.
       const std::size_t from = m == store_method::portable ? whole + L : whole;
-      std::size_t touched = 0;
-      for (std::size_t i = from; i < 11 * L; ++i) touched += a.base()[i] != 0xA5;
-      CHECK(touched == 0);
+      CHECK(mcsafe_test::first_byte_not(a.base() + from, 0xA5, 11 * L - from));  // offsets from `from`
     }
   });
 }

@@ -11,6 +11,7 @@
 #include <mcsafe/dispatch.hpp>
 #include <mcsafe/testing.hpp>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include "copy_variants.hpp"
 #include "support.hpp"
@@ -26,16 +27,22 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
     std::mt19937 rng(12345);
     std::vector<unsigned char> src(4096 + 256), dst(4096 + 256), ref(4096 + 256);
     for (auto& c : src) c = static_cast<unsigned char>(rng());
-    std::size_t wrong = 0;
+    mcsafe_test::case_log log;
     for (std::size_t n = 0; n <= 4096; ++n) {
       const std::size_t so = rng() % 128, d_off = rng() % 128;
       std::memset(dst.data(), 0x5A, dst.size());
       std::memset(ref.data(), 0x5A, ref.size());
       const auto r = mcsafe::mc_safe_copy(dst.data() + d_off, src.data() + so, n);
       std::memcpy(ref.data() + d_off, src.data() + so, n);
-      if (!r || r.copied != n || dst != ref) ++wrong;  // also: nothing written around the range
+      const auto where = mcsafe_test::describe([&](std::ostream& os) {
+        os << "backend " << v.name << ", size " << n << ", source offset " << so << ", destination offset " << d_off;
+      });
+      MCSAFE_CHECK_CASE(log, r.ok(), where);
+      MCSAFE_CHECK_CASE(log, r.copied == n, where);
+      // The whole buffers: nothing written around the range either.
+      MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst.data(), ref.data(), dst.size()), where);
     }
-    CHECK(wrong == 0);
+    CHECK(log.failures == 0);
   }
 }
 
@@ -240,43 +247,56 @@ TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy]
 // a word below the cut works; one that reaches past it returns bus_error at the cut, with
 // `copied` (stores) the bytes below the cut, which are then in the file; nothing else changes.
 template <class T>
-void check_words_across_cut(unsigned char* cut, std::size_t& wrong) {
+void check_words_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
+  const auto cut_address = reinterpret_cast<std::uintptr_t>(cut);
   for (std::size_t below = 0; below <= 2 * sizeof(T); ++below) {
     unsigned char* at = cut - below;
     const bool fits = below >= sizeof(T);
+    const auto where = [&](const char* what) {
+      return mcsafe_test::describe([=](std::ostream& os) {
+        os << what << " of a " << sizeof(T) << "-byte word starting " << below << " bytes below the cut";
+      });
+    };
     T expect;
     std::memcpy(&expect, at - 64, sizeof(T));  // the load's reference: readable bytes below
     const auto ld = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at - 64));
-    if (!ld || *ld != expect) ++wrong;
+    MCSAFE_CHECK_CASE(log, ld.has_value(), where("load 64 bytes lower"));
+    MCSAFE_CHECK_CASE(log, ld.value_or(T{}) == expect, where("load 64 bytes lower"));
     const auto v = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at));
-    if (v.has_value() != fits) ++wrong;
-    if (!fits && (v.error().kind != fault_kind::bus_error || v.error().side != mcsafe::fault_side::source ||
-                  v.error().address != reinterpret_cast<std::uintptr_t>(cut)))
-      ++wrong;
+    MCSAFE_CHECK_CASE(log, v.has_value() == fits, where("load"));
+    if (!fits) {
+      MCSAFE_CHECK_CASE(log, v.error().kind == fault_kind::bus_error, where("load"));
+      MCSAFE_CHECK_CASE(log, v.error().side == mcsafe::fault_side::source, where("load"));
+      MCSAFE_CHECK_CASE(log, v.error().address == cut_address, where("load"));
+    }
     std::memset(cut - 16, 0x5A, 16);
     T value;
     std::memset(&value, 0xC3, sizeof value);
     const auto s = mcsafe::mc_safe_store(reinterpret_cast<T*>(at), value);
     const std::size_t landed = fits ? sizeof(T) : below;
-    if (s.ok() != fits || s.copied != landed) ++wrong;
-    if (!fits && (s.fault.kind != fault_kind::bus_error || s.fault.side != mcsafe::fault_side::destination ||
-                  s.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
-      ++wrong;
-    for (unsigned char* q = cut - 16; q < cut; ++q)  // the value's bytes that landed, 0x5A elsewhere
-      if (*q != ((q >= at && q < at + landed) ? 0xC3 : 0x5A)) ++wrong;
+    MCSAFE_CHECK_CASE(log, s.ok() == fits, where("store"));
+    MCSAFE_CHECK_CASE(log, s.copied == landed, where("store"));
+    if (!fits) {
+      MCSAFE_CHECK_CASE(log, s.fault.kind == fault_kind::bus_error, where("store"));
+      MCSAFE_CHECK_CASE(log, s.fault.side == mcsafe::fault_side::destination, where("store"));
+      MCSAFE_CHECK_CASE(log, s.fault.address == cut_address, where("store"));
+    }
+    unsigned char want[16];  // the value's bytes that landed, 0x5A elsewhere
+    for (std::size_t i = 0; i < 16; ++i) want[i] = cut - 16 + i >= at && cut - 16 + i < at + landed ? 0xC3 : 0x5A;
+    MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(cut - 16, want, 16), where("store (the 16 bytes below the cut)"));
   }
 }
 
 TEST_CASE("copy: inlined word loads and stores at every offset across a cut, every width", "[copy][load][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
-  std::size_t wrong = 0;
-  check_words_across_cut<std::uint8_t>(file.cut(), wrong);
-  check_words_across_cut<std::uint16_t>(file.cut(), wrong);
-  check_words_across_cut<std::uint32_t>(file.cut(), wrong);
-  check_words_across_cut<std::uint64_t>(file.cut(), wrong);
-  check_words_across_cut<double>(file.cut(), wrong);
-  CHECK(wrong == 0);
+  mcsafe_test::case_log log;
+  check_words_across_cut<std::uint8_t>(file.cut(), log);
+  check_words_across_cut<std::uint16_t>(file.cut(), log);
+  check_words_across_cut<std::uint32_t>(file.cut(), log);
+  check_words_across_cut<std::uint64_t>(file.cut(), log);
+  check_words_across_cut<double>(file.cut(), log);
+  CHECK(log.failures == 0);
   // Bad arguments: refused, nothing written.
   const auto n = mcsafe::mc_safe_store(static_cast<std::uint64_t*>(nullptr), std::uint64_t{1});
   CHECK(n.fault.kind == fault_kind::invalid_argument);
@@ -352,45 +372,58 @@ TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what the
 // mc_safe_copy. Every N, every position of the cut relative to the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
 template <std::size_t N>
-void check_constant_copy_across_cut(unsigned char* cut, std::size_t& wrong) {
+void check_constant_copy_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
+  const auto cut_address = reinterpret_cast<std::uintptr_t>(cut);
   unsigned char buf[256];
   constexpr std::size_t around = 160;  // bytes checked below the cut: more than N + 1
   for (std::size_t below = 0; below <= N + 1; ++below) {
     const bool fits = below >= N;
     const std::size_t expect = fits ? N : below;
+    const auto where = [&](const char* side) {
+      return mcsafe_test::describe([=](std::ostream& os) {
+        os << "constant size " << N << ", " << side << " starting " << below << " bytes below the cut";
+      });
+    };
     std::memset(buf, 0x5A, sizeof buf);
     auto r = mcsafe::mc_safe_copy(buf + 8, cut - below, N);  // source side
-    if (r.ok() != fits || r.copied != expect || std::memcmp(buf + 8, cut - below, expect) != 0) ++wrong;
-    if (!fits && (r.fault.kind != fault_kind::bus_error || r.fault.side != mcsafe::fault_side::source ||
-                  r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
-      ++wrong;
-    for (std::size_t i = 0; i < 8; ++i) wrong += buf[i] != 0x5A;  // nothing written below dst
+    MCSAFE_CHECK_CASE(log, r.ok() == fits, where("source"));
+    MCSAFE_CHECK_CASE(log, r.copied == expect, where("source"));
+    MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(buf + 8, cut - below, expect), where("source"));
+    if (!fits) {
+      MCSAFE_CHECK_CASE(log, r.fault.kind == fault_kind::bus_error, where("source"));
+      MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::source, where("source"));
+      MCSAFE_CHECK_CASE(log, r.fault.address == cut_address, where("source"));
+    }
+    MCSAFE_CHECK_CASE(log, mcsafe_test::first_byte_not(buf, 0x5A, 8), where("source (the 8 bytes below the destination)"));
     std::memset(cut - around, 0x5A, around);
     for (std::size_t i = 0; i < N; ++i) buf[i] = static_cast<unsigned char>(0xC0 + i);
     r = mcsafe::mc_safe_copy(cut - below, buf, N);  // destination side
-    if (r.ok() != fits || r.copied != expect) ++wrong;
-    if (!fits && (r.fault.side != mcsafe::fault_side::destination || r.fault.address != reinterpret_cast<std::uintptr_t>(cut)))
-      ++wrong;
-    for (std::size_t i = 0; i < around; ++i) {  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
-      const unsigned char* q = cut - around + i;
-      const bool landed = q >= cut - below && q < cut - below + expect;
-      if (*q != (landed ? buf[q - (cut - below)] : 0x5A)) ++wrong;
+    MCSAFE_CHECK_CASE(log, r.ok() == fits, where("destination"));
+    MCSAFE_CHECK_CASE(log, r.copied == expect, where("destination"));
+    if (!fits) {
+      MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::destination, where("destination"));
+      MCSAFE_CHECK_CASE(log, r.fault.address == cut_address, where("destination"));
     }
+    unsigned char want[around];  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
+    std::memset(want, 0x5A, around);
+    std::memcpy(want + around - below, buf, expect);
+    MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(cut - around, want, around),
+                      where("destination (the 160 bytes below the cut)"));
   }
 }
 
 template <std::size_t... N>
-void check_constant_copies(unsigned char* cut, std::size_t& wrong, std::index_sequence<N...>) {
-  (check_constant_copy_across_cut<N + 1>(cut, wrong), ...);
+void check_constant_copies(unsigned char* cut, mcsafe_test::case_log& log, std::index_sequence<N...>) {
+  (check_constant_copy_across_cut<N + 1>(cut, log), ...);
 }
 
 TEST_CASE("copy: constant lengths of 1..128 bytes, inline, at every position across a cut", "[copy][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
   mcsafe_test::truncated_file file(4 * pg, 2 * pg);
-  std::size_t wrong = 0;
+  mcsafe_test::case_log log;
   // 1..129: 65..128 inline with vector_avx512, else and at 129 the call.
-  check_constant_copies(file.cut(), wrong, std::make_index_sequence<129>{});
-  CHECK(wrong == 0);
+  check_constant_copies(file.cut(), log, std::make_index_sequence<129>{});
+  CHECK(log.failures == 0);
   unsigned char src[144], dst[144];
   for (std::size_t i = 0; i < 144; ++i) src[i] = static_cast<unsigned char>(i + 1);
 #if defined(MCSAFE_ARCH_X86_64)

@@ -10,6 +10,7 @@
 #include <mcsafe/dispatch.hpp>
 
 #include "catch2_any.hpp"
+#include "case_checks.hpp"
 #include "copy_variants.hpp"
 #include "support.hpp"
 
@@ -27,32 +28,22 @@ std::vector<std::size_t> lengths_across_cut() {
   return v;
 }
 
-// A mismatch counter instead of a REQUIRE per copy keeps 100k+ checks fast; the first bad
-// case is reported in full.
-struct mismatches {
-  std::size_t count = 0;
-  std::string first;
-  void add(const char* what, std::size_t off, std::size_t n, std::size_t got) {
-    if (count++ == 0)
-      first = std::string(what) + " at offset-before-cut " + std::to_string(off) + " length " + std::to_string(n) +
-              " (got " + std::to_string(got) + ")";
-  }
-};
-
-// The checks every copy that starts `off` bytes before a cut on `side` must pass. Returns 1
-// when the copy had to fault (n > off), else 0.
-std::size_t check_across_cut(mismatches& bad, const mcsafe::copy_result& r, std::size_t off, std::size_t n,
-                             fault_side side, const unsigned char* cut) {
+// The checks every copy that starts `off` bytes before a cut on `side` must pass (`where` names
+// the case). Returns 1 when the copy had to fault (n > off), else 0.
+template <class Where>
+std::size_t check_across_cut(mcsafe_test::case_log& log, const Where& where, const mcsafe::copy_result& r,
+                             std::size_t off, std::size_t n, fault_side side, const unsigned char* cut) {
   if (n <= off) {
-    if (!r || r.copied != n) bad.add("unexpected fault", off, n, r.copied);
+    MCSAFE_CHECK_CASE(log, r.ok(), where);
+    MCSAFE_CHECK_CASE(log, r.copied == n, where);
     return 0;
   }
-  if (r.ok()) bad.add("no fault", off, n, r.copied);
-  if (r.copied != off) bad.add("copied", off, n, r.copied);
-  if (r.fault.kind != fault_kind::bus_error) bad.add("kind", off, n, r.copied);
-  if (r.fault.side != side) bad.add("side", off, n, r.copied);
-  if (r.fault.address != reinterpret_cast<std::uintptr_t>(cut)) bad.add("address", off, n, r.copied);
-  if (r.fault.si_code != BUS_ADRERR) bad.add("si_code", off, n, r.copied);
+  MCSAFE_CHECK_CASE(log, !r.ok(), where);
+  MCSAFE_CHECK_CASE(log, r.copied == off, where);
+  MCSAFE_CHECK_CASE(log, r.fault.kind == fault_kind::bus_error, where);
+  MCSAFE_CHECK_CASE(log, r.fault.side == side, where);
+  MCSAFE_CHECK_CASE(log, r.fault.address == reinterpret_cast<std::uintptr_t>(cut), where);
+  MCSAFE_CHECK_CASE(log, r.fault.si_code == BUS_ADRERR, where);
   return 1;
 }
 
@@ -82,32 +73,35 @@ TEST_CASE("copy faults: source or destination past the end of a truncated file, 
     const auto lengths = lengths_across_cut();
     std::vector<unsigned char> buf((1u << 20) + 64);  // the other side: ordinary memory
     for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 13 + 5);
-    mismatches bad;
+    mcsafe_test::case_log log;
     std::size_t faults = 0, routine_faults = 0;
     for (std::size_t off = 0; off <= 130; ++off) {
       unsigned char* const near_cut = file.cut() - off;
       unsigned char* const dst = s.side == fault_side::source ? buf.data() : near_cut;
       const unsigned char* const src = s.side == fault_side::source ? near_cut : buf.data();
       // One copy of n bytes by `copy`, checked; returns 1 when it had to fault.
-      auto checked = [&](auto copy, std::size_t n, const char* data_label) {
+      auto checked = [&](auto copy, std::size_t n, const char* how) {
         fill_complement(dst, src, std::min(n, off));
         const mcsafe::copy_result r = copy(dst, src, n);
-        if (std::memcmp(dst, src, std::min(r.copied, off)) != 0) bad.add(data_label, off, n, r.copied);
-        return check_across_cut(bad, r, off, n, s.side, file.cut());
+        const auto where = mcsafe_test::describe([&](std::ostream& os) {
+          os << "backend " << v.name << ", " << how << " of " << n << " bytes, the " << s.name << " starting " << off
+             << " bytes before the cut";
+        });
+        MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst, src, std::min(r.copied, off)), where);
+        return check_across_cut(log, where, r, off, n, s.side, file.cut());
       };
       // mc_safe_copy moves 8-64 bytes inline on x86-64 (and 65-128 with vector_avx512), not
       // with the backend: the backend's own small classes are driven through the routine path too.
       auto public_copy = [](void* d, const void* p, std::size_t k) { return mcsafe::mc_safe_copy(d, p, k); };
       auto routine_copy = [](void* d, const void* p, std::size_t k) { return mcsafe::detail::routine_copy(d, p, k); };
       for (std::size_t n : lengths) {
-        faults += checked(public_copy, n, "data");
-        if (n <= 136) routine_faults += checked(routine_copy, n, "data (routine)");
+        faults += checked(public_copy, n, "mc_safe_copy");
+        if (n <= 136) routine_faults += checked(routine_copy, n, "the routine");
       }
     }
-    INFO(bad.first);
     CHECK(faults == 31702);         // every (offset, length) pair with length > offset
     CHECK(routine_faults == 9301);  // the same for lengths up to 136
-    CHECK(bad.count == 0);
+    CHECK(log.failures == 0);
   }
 }
 
@@ -118,22 +112,24 @@ TEST_CASE("copy faults: both sides fail, the lower offset wins", "[copy][fault][
   DYNAMIC_SECTION("backend " << v.name) {
     const std::size_t pg = page_size();
     truncated_file a(4 * pg, 2 * pg), d(4 * pg, 2 * pg);
-    mismatches bad;
+    mcsafe_test::case_log log;
     for (std::size_t src_off : {1u, 7u, 64u, 100u, 300u}) {
       for (std::size_t dst_off : {0u, 3u, 64u, 99u, 250u}) {
         const auto r = mcsafe::mc_safe_copy(d.cut() - dst_off, a.cut() - src_off, 1000);
         const std::size_t want = std::min(src_off, dst_off);
+        const auto where = mcsafe_test::describe([&](std::ostream& os) {
+          os << "backend " << v.name << ", 1000 bytes, source " << src_off << " and destination " << dst_off
+             << " bytes before their cuts; reported side " << mcsafe::to_string(r.fault.side);
+        });
         // On a tie either side may be the one reported.
         const bool side_ok = (src_off <= dst_off && r.fault.side == fault_side::source) ||
                              (dst_off <= src_off && r.fault.side == fault_side::destination);
-        if (r.copied != want) bad.add("copied", src_off * 1000 + dst_off, 1000, r.copied);
-        if (!side_ok) bad.add("side", src_off * 1000 + dst_off, 1000, r.copied);
-        if (std::memcmp(d.cut() - dst_off, a.cut() - src_off, want) != 0)
-          bad.add("data", src_off * 1000 + dst_off, 1000, r.copied);
+        MCSAFE_CHECK_CASE(log, r.copied == want, where);
+        MCSAFE_CHECK_CASE(log, side_ok, where);
+        MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(d.cut() - dst_off, a.cut() - src_off, want), where);
       }
     }
-    INFO(bad.first);
-    CHECK(bad.count == 0);
+    CHECK(log.failures == 0);
   }
 }
 
@@ -146,7 +142,7 @@ TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backe
     mcsafe_test::guarded_pages pages(4, 2);
     std::vector<unsigned char> buf(9000);
     for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 13 + 5);
-    mismatches bad;
+    mcsafe_test::case_log log;
     for (const sweep_side& s : sweep_sides) {
       for (std::size_t off = 0; off <= 130; ++off) {
         unsigned char* const below = pages.bad() - off;
@@ -155,15 +151,20 @@ TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backe
         for (std::size_t n : {off + 1, off + 64, off + 4096}) {
           fill_complement(dst, src, off);
           const auto r = mcsafe::mc_safe_copy(dst, src, n);
-          if (r.copied != off || r.fault.kind != fault_kind::segv || r.fault.side != s.side ||
-              r.fault.address != reinterpret_cast<std::uintptr_t>(pages.bad()) || r.fault.si_code != SEGV_ACCERR)
-            bad.add(s.name, off, n, r.copied);
-          if (std::memcmp(dst, src, off) != 0) bad.add("data", off, n, r.copied);
+          const auto where = mcsafe_test::describe([&](std::ostream& os) {
+            os << "backend " << v.name << ", " << n << " bytes, the " << s.name << " starting " << off
+               << " bytes before the PROT_NONE page";
+          });
+          MCSAFE_CHECK_CASE(log, r.copied == off, where);
+          MCSAFE_CHECK_CASE(log, r.fault.kind == fault_kind::segv, where);
+          MCSAFE_CHECK_CASE(log, r.fault.side == s.side, where);
+          MCSAFE_CHECK_CASE(log, r.fault.address == reinterpret_cast<std::uintptr_t>(pages.bad()), where);
+          MCSAFE_CHECK_CASE(log, r.fault.si_code == SEGV_ACCERR, where);
+          MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst, src, off), where);
         }
       }
     }
-    INFO(bad.first);
-    CHECK(bad.count == 0);
+    CHECK(log.failures == 0);
   }
 }
 

@@ -46,8 +46,8 @@ mcsafe::cpu_features detect_recorded(const record& r) {
   return mcsafe::detect(replay, replay_xcr0);
 }
 
-constexpr mcsafe::cpuid_regs kIntel0x24{0x00000024, 0x756e6547, 0x6c65746e, 0x49656e69};
-const record xeon_spr_vm{"xeon_spr_vm", kIntel0x24, {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
+constexpr mcsafe::cpuid_regs k_intel_0x24{0x00000024, 0x756e6547, 0x6c65746e, 0x49656e69};
+const record xeon_spr_vm{"xeon_spr_vm", k_intel_0x24, {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
                          {0x00000002, 0xf1bf2ffb, 0x1a415f46, 0x23c14010}, 0x600e7};
 const record skylake_client{"skylake_client", {0x00000016, 0x756E6547, 0x6C65746E, 0x49656E69},
                             {0x000406E3, 0x00100800, 0x7FFAFBBF, 0xBFEBFBFF},

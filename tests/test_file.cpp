@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include <mcsafe/file.hpp>
 
@@ -32,7 +33,7 @@ ssize_t refusing_pwrite(int fd, const void* b, std::size_t n, off_t o) noexcept 
   return pwrite(fd, b, n, o);
 }
 ssize_t pread_passthrough(int fd, void* b, std::size_t n, off_t o) noexcept { return pread(fd, b, n, o); }
-constexpr mcsafe::file_io kFaulty{failing_pread, refusing_pwrite};
+constexpr mcsafe::file_io k_faulty{failing_pread, refusing_pwrite};
 
 struct temp_file {
   int fd;
@@ -64,7 +65,7 @@ TEST_CASE("file: salvage reads around EIO ranges down to 512-byte sectors", "[fi
   g_bad.insert({5000, 5001});    // one bad byte: its sector [4608, 5120) is lost
   g_bad.insert({40960, 45056});  // a whole page
   std::vector<std::byte> out(60000, std::byte{0x77});
-  const auto r = mcsafe::salvage(f.fd, 1000, out, kFaulty);  // relative offsets: file - 1000
+  const auto r = mcsafe::salvage(f.fd, 1000, out, k_faulty);  // relative offsets: file - 1000
   CHECK(r.error == std::errc{});
   CHECK_FALSE(r.short_file);
   std::vector<mcsafe::byte_range> holes(r.holes.begin(), r.holes.end());
@@ -72,12 +73,13 @@ TEST_CASE("file: salvage reads around EIO ranges down to 512-byte sectors", "[fi
   CHECK(holes[0] == mcsafe::byte_range{4608 - 1000, 5120 - 1000});
   CHECK(holes[1] == mcsafe::byte_range{40960 - 1000, 45056 - 1000});
   CHECK(r.read == 60000 - 512 - 4096);
-  std::size_t wrong = 0;
+  mcsafe_test::case_log log;
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool hole = r.holes.contains(i);
-    if (hole ? out[i] != std::byte{0} : out[i] != f.content[i + 1000]) ++wrong;
+    const auto want = hole ? std::byte{0} : f.content[i + 1000];
+    MCSAFE_CHECK_CASE(log, std::to_integer<unsigned>(out[i]) == std::to_integer<unsigned>(want), "out[" << i << "], " << (hole ? "in a hole" : "read"));
   }
-  CHECK(wrong == 0);
+  CHECK(log.failures == 0);
   g_bad.clear();
 }
 
@@ -108,7 +110,7 @@ TEST_CASE("file: repair writes whole pages, refuses misaligned input, reports re
   // Through the seam: the page at 12288 is bad and its write is refused (EFAULT).
   g_bad.clear();
   g_bad.insert({12300, 12301});
-  r = mcsafe::repair(f.fd, 8192, fresh, kFaulty);
+  r = mcsafe::repair(f.fd, 8192, fresh, k_faulty);
   CHECK(r.error == std::errc::bad_address);
   CHECK(r.written == 4096);
   REQUIRE(r.refused.size() == 1);
@@ -157,26 +159,26 @@ TEST_CASE("file: repair never changes the file's length, and refuses a range out
   // ... unless that rest cannot be read: the page is refused, not overwritten with zeros.
   g_bad.clear();
   g_bad.insert({6000, 6001});
-  r = mcsafe::repair(f.fd, 4096, std::span<const std::byte>(fresh.data(), 10), kFaulty);
+  r = mcsafe::repair(f.fd, 4096, std::span<const std::byte>(fresh.data(), 10), k_faulty);
   CHECK(r.error == std::errc::io_error);
   CHECK((r.written == 0 && r.refused.size() == 1 && *r.refused.begin() == mcsafe::byte_range{0, 4096}));
   g_bad.clear();
 }
 
 namespace {
-// Another writer appends kGrowth bytes while a repair runs: before the repair's pwrite number
+// Another writer appends k_growth bytes while a repair runs: before the repair's pwrite number
 // g_grow_at (counting from 1), or right after it.
-constexpr std::size_t kGrowth = 20000;
+constexpr std::size_t k_growth = 20000;
 int g_grow_at = 0;
 bool g_grow_after = false;
 int g_pwrites = 0;
 std::byte appended(std::size_t i) { return static_cast<std::byte>(i * 7 + 1); }
 void append_growth(int fd) {
-  std::vector<std::byte> more(kGrowth);
-  for (std::size_t i = 0; i < kGrowth; ++i) more[i] = appended(i);
+  std::vector<std::byte> more(k_growth);
+  for (std::size_t i = 0; i < k_growth; ++i) more[i] = appended(i);
   const int other = open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_WRONLY | O_APPEND);
   REQUIRE(other >= 0);
-  REQUIRE(write(other, more.data(), kGrowth) == static_cast<ssize_t>(kGrowth));
+  REQUIRE(write(other, more.data(), k_growth) == static_cast<ssize_t>(k_growth));
   close(other);
 }
 ssize_t growing_pwrite(int fd, const void* b, std::size_t n, off_t o) noexcept {
@@ -186,7 +188,7 @@ ssize_t growing_pwrite(int fd, const void* b, std::size_t n, off_t o) noexcept {
   if (now && g_grow_after) append_growth(fd);
   return w;
 }
-constexpr mcsafe::file_io kGrowing{pread_passthrough, growing_pwrite};
+constexpr mcsafe::file_io k_growing{pread_passthrough, growing_pwrite};
 }  // namespace
 
 TEST_CASE("file: a repair during which the file grows keeps the new bytes", "[file]") {
@@ -197,17 +199,17 @@ TEST_CASE("file: a repair during which the file grows keeps the new bytes", "[fi
     g_grow_after = after;
     g_grow_at = after ? 3 : 1;  // before the first page, or right after the padded third
     INFO((after ? "appended after the padded page" : "appended before the last page"));
-    const auto r = mcsafe::repair(f.fd, 0, fresh, kGrowing);
+    const auto r = mcsafe::repair(f.fd, 0, fresh, k_growing);
     CHECK((r.ok() && r.written == 10000));
     CHECK(file_bytes(f.fd, 0, 10000) == fresh);
     // Before: the last page's rest is the appended bytes themselves, and the size is theirs.
     // After: the appender wrote at the padded page's end; the zeros stay, nothing is cut.
     const std::size_t at = after ? 12288 : 10000;
-    CHECK(file_size(f.fd) == static_cast<off_t>(at + kGrowth));
+    CHECK(file_size(f.fd) == static_cast<off_t>(at + k_growth));
     CHECK(r.padding_kept == after);
-    const auto tail = file_bytes(f.fd, at, kGrowth);
+    const auto tail = file_bytes(f.fd, at, k_growth);
     bool same = true;
-    for (std::size_t i = 0; i < kGrowth; ++i) same = same && tail[i] == appended(i);
+    for (std::size_t i = 0; i < k_growth; ++i) same = same && tail[i] == appended(i);
     CHECK(same);
   }
 }

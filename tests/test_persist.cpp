@@ -13,6 +13,7 @@
 #include <mcsafe/persist.hpp>
 #include <mcsafe/testing.hpp>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include "support.hpp"
 
@@ -109,10 +110,11 @@ TEST_CASE("persist: clear_write to a file mapping, then persist, shows the data 
   const auto back = read_back(file, 4 * pg);
   REQUIRE(back.size() == 4 * pg);
   CHECK(std::memcmp(back.data() + pg, src.data() + 5, 2 * pg) == 0);
-  std::size_t changed = 0;  // the pages around it keep the file's pattern
+  mcsafe_test::case_log log;  // the pages around it keep the file's pattern
   for (std::size_t i : {std::size_t{0}, 3 * pg})
-    for (std::size_t j = i; j < i + pg; ++j) changed += back[j] != mcsafe_test::truncated_file::pattern(j);
-  CHECK(changed == 0);
+    for (std::size_t j = i; j < i + pg; ++j)
+      MCSAFE_CHECK_CASE(log, back[j] == mcsafe_test::truncated_file::pattern(j), "file byte " << j);
+  CHECK(log.failures == 0);
   // And msync writes it to the file itself, not only to the page cache pread reads.
   CHECK(msync(file.data(), 4 * pg, MS_SYNC) == 0);
 }

@@ -7,6 +7,7 @@
 #include <mcsafe/poison_map.hpp>
 #include <mcsafe/span.hpp>
 
+#include "case_checks.hpp"
 #include "catch2_any.hpp"
 #include "support.hpp"
 
@@ -14,14 +15,14 @@ using mcsafe::byte_range;
 using mcsafe::poison_map;
 
 TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[poison_map]") {
-  constexpr std::size_t kU = 300;
+  constexpr std::size_t k_u = 300;
   std::mt19937 rng(7);
-  std::size_t mismatches = 0;
+  mcsafe_test::case_log log;
   for (int seq = 0; seq < 2000; ++seq) {
     poison_map m;
-    std::vector<bool> model(kU + 64, false);
+    std::vector<bool> model(k_u + 64, false);
     for (int op = 0; op < 25; ++op) {
-      const std::size_t a = rng() % kU, b = a + rng() % 40;
+      const std::size_t a = rng() % k_u, b = a + rng() % 40;
       const int kind = static_cast<int>(rng() % 10);
       if (kind < 6) {
         m.insert({a, b});
@@ -42,29 +43,57 @@ TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[p
       std::vector<bool> seen(model.size(), false);
       std::size_t prev_end = 0, bytes = 0;
       bool first = true;
+      const auto where = [&](const char* what) {
+        return mcsafe_test::describe([=](std::ostream& os) { os << "sequence " << seq << ", after operation " << op << ": " << what; });
+      };
       for (byte_range r : m) {
-        if (r.empty() || (!first && r.begin <= prev_end) || r.end > seen.size()) ++mismatches;
+        MCSAFE_CHECK_CASE(log, !r.empty(), where("an empty range"));
+        MCSAFE_CHECK_CASE(log, (first || r.begin > prev_end), where("ranges not sorted, disjoint and apart"));
+        MCSAFE_CHECK_CASE(log, r.end <= seen.size(), where("a range past the model"));
         for (std::size_t i = r.begin; i < r.end && i < seen.size(); ++i) seen[i] = true;
         prev_end = r.end;
         bytes += r.size();
         first = false;
       }
-      if (seen != model || bytes != m.bytes()) ++mismatches;
-      const std::size_t q = rng() % kU, qn = 1 + rng() % 20;
+      MCSAFE_CHECK_CASE(log, seen == model, where("not the model's bytes"));
+      MCSAFE_CHECK_CASE(log, bytes == m.bytes(), where("bytes()"));
+      const std::size_t q = rng() % k_u, qn = 1 + rng() % 20;
+      const auto query = [&](const char* what) {
+        return mcsafe_test::describe([=](std::ostream& os) {
+          os << "sequence " << seq << ", after operation " << op << ": " << what << " [" << q << ", " << q + qn << ")";
+        });
+      };
       bool any = false;
       for (std::size_t i = q; i < q + qn; ++i) any = any || model[i];
-      if (m.contains(q) != model[q] || m.intersects({q, q + qn}) != any) ++mismatches;
+      MCSAFE_CHECK_CASE(log, m.contains(q) == model[q], query("contains the start of"));
+      MCSAFE_CHECK_CASE(log, m.intersects({q, q + qn}) == any, query("intersects"));
       const auto fo = m.first_overlap({q, q + qn});
       if (any) {
         std::size_t firstbad = q;
         while (!model[firstbad]) ++firstbad;
-        if (fo == m.end() || firstbad < fo->begin || firstbad >= fo->end) ++mismatches;
-      } else if (fo != m.end()) {
-        ++mismatches;
+        MCSAFE_CHECK_CASE(log, (fo != m.end() && firstbad >= fo->begin && firstbad < fo->end), query("first_overlap"));
+      } else {
+        MCSAFE_CHECK_CASE(log, (fo == m.end()), query("first_overlap, none expected"));
       }
     }
   }
-  CHECK(mismatches == 0);
+  CHECK(log.failures == 0);
+}
+
+TEST_CASE("fault: the extent of a fault is the granule the kernel named, else the page", "[fault]") {
+  mcsafe::fault f;
+  f.address = 0x212345;
+  CHECK(f.extent_size(4096) == 4096);  // lsb 0: one byte named, the page is gone
+  CHECK(f.extent_begin(0x212345, 4096) == 0x212000);
+  CHECK(f.extent_end(0x212345, 4096) == 0x213000);
+  f.lsb = 21;  // a 2 MiB granule
+  CHECK(f.extent_size(4096) == 0x200000);
+  CHECK(f.extent_begin(0x212345, 4096) == 0x200000);
+  CHECK(f.extent_end(0x212345, 4096) == 0x400000);
+  CHECK(f.extent_end(0x3fffff, 4096) == 0x400000);  // the last byte of the granule
+  CHECK(f.extent_end(0x400000, 4096) == 0x600000);  // the first byte of the next
+  f.lsb = 64;  // wider than size_t: no kernel sends it; the page, not a division by zero
+  CHECK(f.extent_size(4096) == 4096);
 }
 
 TEST_CASE("poison_span: scan of a truncated file finds exactly the pages past the cut, in one pass", "[span][fault]") {
@@ -181,7 +210,7 @@ template <class T>
 std::size_t good_range_mismatches() {
   static T storage[16];
   const std::size_t ends[] = {0, 1, 2, 3, 5, 8, 12, 13, 24, 40, SIZE_MAX - 1, SIZE_MAX};
-  std::size_t wrong = 0;
+  mcsafe_test::case_log log;
   for (std::size_t count = 1; count <= 8; ++count)
     for (std::size_t first = 0; first <= 3; ++first)
       for (std::size_t b : ends)
@@ -193,18 +222,23 @@ std::size_t good_range_mismatches() {
           const auto s = whole.subspan(first);
           std::vector<int> seen(count, 0);
           std::size_t last_end = 0;
+          const auto where = mcsafe_test::describe([&](std::ostream& os) {
+            os << sizeof(T) << "-byte elements " << first << ".." << first + count << " of a span, bytes [" << b << ", " << e
+               << ") known bad";
+          });
           s.for_each_good_range([&](std::size_t f, std::size_t n) {
-            if (f < last_end || n == 0 || f + n > count) ++wrong;
+            MCSAFE_CHECK_CASE(log, (f >= last_end && n != 0 && f + n <= count),
+                              where << ": reported elements [" << f << ", " << f + n << ") out of order or range");
             for (std::size_t j = f; j < f + n && j < count; ++j) ++seen[j];
             last_end = f + n;
           });
           for (std::size_t j = 0; j < count; ++j) {
             const std::size_t lo = (first + j) * sizeof(T), hi = lo + sizeof(T);
             const bool good = hi <= b || lo >= e;
-            if (seen[j] != (good ? 1 : 0)) ++wrong;
+            MCSAFE_CHECK_CASE(log, seen[j] == (good ? 1 : 0), where << ": element " << j << " of the subspan");
           }
         }
-  return wrong;
+  return log.failures;
 }
 }  // namespace
 

@@ -42,6 +42,12 @@ for code in 0 1 2 3 4 5 6 7; do
   sed -n '/^exit:/,$p' "$t/out" | grep -q " $code [a-z]" || bad "--help lists no exit $code"
   grep -q "^| $code | " "$here/../README.md" || bad "README's exit table has no row $code"
 done
+# The exit-code table names every status; the schema page and the report checker list each one
+# (the checker all but report_failed, exit 7, which has no report).
+for status in $(sed -n 's/^  X(exit_[a-z]*, "\([a-z_]*\)".*/\1/p' "$here/mcsafe-scan/exit_codes.hpp"); do
+  grep -q "\`$status\`" "$here/../docs/mcsafe-scan.md" || bad "docs/mcsafe-scan.md does not name the status $status"
+  [ "$status" = report_failed ] || grep -q "\"$status\"" "$here/check_scan_report.py" || bad "check_scan_report.py lacks $status"
+done
 expect 0 "--version" -- "${scan[@]}" --version
 v=$(sed -n 's/^#define MCSAFE_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' "$here/../include/mcsafe/detail/config.hpp" | paste -sd.)
 grep -qx "mcsafe-scan $v (mcsafe $v)" "$t/out" || bad "--version says '$(cat "$t/out")', config.hpp says $v"

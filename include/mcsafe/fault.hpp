@@ -69,6 +69,19 @@ struct fault {
   constexpr std::uintptr_t granule_begin() const noexcept {
     return address & ~(static_cast<std::uintptr_t>(granule_size()) - 1);
   }
+  // What went bad with the fault, as a unit to skip: the granule when the kernel named one,
+  // else `page` (a truncated file or a protection change takes whole pages; no kernel reports
+  // an lsb too wide for size_t, which also gives the page). extent_begin/extent_end: the extent
+  // that holds x, an address or a file offset mapped at a page-aligned address.
+  constexpr std::size_t extent_size(std::size_t page) const noexcept {
+    return lsb != 0 && granule_size() != 0 ? granule_size() : page;
+  }
+  constexpr std::uintptr_t extent_begin(std::uintptr_t x, std::size_t page) const noexcept {
+    return x / extent_size(page) * extent_size(page);
+  }
+  constexpr std::uintptr_t extent_end(std::uintptr_t x, std::size_t page) const noexcept {
+    return extent_begin(x, page) + extent_size(page);
+  }
   constexpr bool has_fault() const noexcept { return kind != fault_kind::none; }
   friend constexpr bool operator==(const fault&, const fault&) = default;
 };

@@ -477,12 +477,11 @@ class mapped_file {
     }
     const std::uint64_t o = c.fault.address - reinterpret_cast<std::uintptr_t>(base_);
     if (c.fault.kind == fault_kind::hw_poison) {
-      // The whole granule is gone: 1 << lsb bytes when the kernel names it, else the page.
+      // The whole granule is gone (fault::extent_begin/extent_end).
       r.cause = mapped_cause::hw_poison;
       const auto base = reinterpret_cast<std::uintptr_t>(base_);
-      const std::uintptr_t gsize = c.fault.lsb != 0 ? c.fault.granule_size() : detail::mapped_page();
-      const std::uintptr_t g0 = c.fault.address & ~(gsize - 1);
-      const std::uintptr_t g1 = g0 + gsize - base;
+      const std::uintptr_t g0 = c.fault.extent_begin(c.fault.address, detail::mapped_page());
+      const std::uintptr_t g1 = c.fault.extent_end(c.fault.address, detail::mapped_page()) - base;
       r.bad = {g0 > base ? static_cast<std::size_t>(g0 - base) : 0, g1 < size_ ? static_cast<std::size_t>(g1) : size_};
       return r;
     }

@@ -145,8 +145,7 @@ class poison_span {
       // copy.hpp already reports `copied` up to the first byte of the failed granule.
       const std::size_t bad_begin = pos + r.copied;
       const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(base) + bad_begin;
-      const std::size_t g = r.fault.lsb != 0 ? r.fault.granule_size() : page;
-      std::size_t bad_end = static_cast<std::size_t>(at / g * g + g - reinterpret_cast<std::uintptr_t>(base));
+      std::size_t bad_end = static_cast<std::size_t>(r.fault.extent_end(at, page) - reinterpret_cast<std::uintptr_t>(base));
       if (bad_end > total) bad_end = total;
       out.insert({origin_ + bad_begin, origin_ + bad_end});
       found += bad_end - bad_begin;

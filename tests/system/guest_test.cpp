@@ -42,7 +42,7 @@
 namespace {
 
 int g_failed = 0;
-const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+const std::size_t k_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 
 void report(const char* name, bool ok, const std::string& why) {
   if (ok) {
@@ -76,10 +76,10 @@ bool break_requested() {
 }
 
 unsigned char* map_anon(std::size_t pages) {
-  void* p = mmap(nullptr, pages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(nullptr, pages * k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   auto* c = static_cast<unsigned char*>(p);
-  for (std::size_t i = 0; i < pages * kPage; ++i) c[i] = static_cast<unsigned char>(i * 7 + 3);
+  for (std::size_t i = 0; i < pages * k_page; ++i) c[i] = static_cast<unsigned char>(i * 7 + 3);
   return c;
 }
 
@@ -87,11 +87,11 @@ unsigned char* map_anon(std::size_t pages) {
 // action-required machine-check report, SIGBUS BUS_MCEERR_AR with si_addr_lsb 12.
 void test_hwpoison_sync(bool deliberately_wrong) {
   unsigned char* p = map_anon(3);
-  if (p == nullptr || madvise(p + kPage, kPage, MADV_HWPOISON) != 0) {
+  if (p == nullptr || madvise(p + k_page, k_page, MADV_HWPOISON) != 0) {
     report("hwpoison.madvise", false, std::string("madvise(MADV_HWPOISON): ") + std::strerror(errno));
     return;
   }
-  const auto bad = reinterpret_cast<std::uintptr_t>(p + kPage);
+  const auto bad = reinterpret_cast<std::uintptr_t>(p + k_page);
   unsigned char buf[512];
   for (auto b : mcsafe::all_copy_backends) {
     const std::string name = std::string("hwpoison.copy_across.") + mcsafe::to_string(b);
@@ -99,33 +99,33 @@ void test_hwpoison_sync(bool deliberately_wrong) {
       skip(name.c_str(), "backend not available on this (emulated) CPU");
       continue;
     }
-    const auto r = mcsafe::mc_safe_copy(buf, p + kPage - 100, 300);
+    const auto r = mcsafe::mc_safe_copy(buf, p + k_page - 100, 300);
     const std::uintptr_t want = deliberately_wrong ? bad + 1 : bad;
     report(name.c_str(),
            r.copied == 100 && r.fault.kind == mcsafe::fault_kind::hw_poison && r.fault.side == mcsafe::fault_side::source &&
                r.fault.address == want && r.fault.lsb == 12 && r.fault.si_code == BUS_MCEERR_AR &&
-               std::memcmp(buf, p + kPage - 100, 100) == 0,
+               std::memcmp(buf, p + k_page - 100, 100) == 0,
            describe(r, bad));
   }
   mcsafe::testing::reset_copy();
   // Starting inside the poisoned page: nothing of the page is readable, the address is exact.
-  auto r = mcsafe::mc_safe_copy(buf, p + kPage + 200, 64);
+  auto r = mcsafe::mc_safe_copy(buf, p + k_page + 200, 64);
   report("hwpoison.copy_inside_page",
          r.copied == 0 && r.fault.kind == mcsafe::fault_kind::hw_poison && r.fault.address == bad + 200 &&
-             r.fault.granule_begin() == bad && r.fault.granule_size() == kPage,
+             r.fault.granule_begin() == bad && r.fault.granule_size() == k_page,
          describe(r, bad));
-  auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(p + kPage + 8));
+  auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(p + k_page + 8));
   report("hwpoison.load", !v && v.error().kind == mcsafe::fault_kind::hw_poison && v.error().lsb == 12 &&
                               v.error().address == bad + 8,
          v ? "got a value" : describe({0, v.error()}, bad));
   mcsafe::poison_map found;
-  const mcsafe::poison_span<const unsigned char> span(p, 3 * kPage);
+  const mcsafe::poison_span<const unsigned char> span(p, 3 * k_page);
   const std::size_t bad_bytes = span.scan(found);
   report("hwpoison.span_scan_records_page",
-         bad_bytes == kPage && found.size() == 1 && found.begin()->begin == kPage && found.begin()->end == 2 * kPage,
+         bad_bytes == k_page && found.size() == 1 && found.begin()->begin == k_page && found.begin()->end == 2 * k_page,
          "scan found " + std::to_string(bad_bytes) + " bytes in " + std::to_string(found.size()) + " ranges");
-  r = mcsafe::mc_safe_copy(buf, p + 2 * kPage, 512);
-  const bool neighbours = r.ok() && std::memcmp(buf, p + 2 * kPage, 512) == 0 &&
+  r = mcsafe::mc_safe_copy(buf, p + 2 * k_page, 512);
+  const bool neighbours = r.ok() && std::memcmp(buf, p + 2 * k_page, 512) == 0 &&
                           mcsafe::mc_safe_copy(buf, p, 512).ok();
   report("hwpoison.neighbours_fine", neighbours, describe(r, bad));
 }
@@ -154,7 +154,7 @@ void test_hwpoison_async() {
   const auto page = reinterpret_cast<std::uintptr_t>(p);
   std::uint64_t entry = 0;
   const int pm = open("/proc/self/pagemap", O_RDONLY);
-  const bool got = pm >= 0 && pread(pm, &entry, 8, static_cast<off_t>(page / kPage * 8)) == 8;
+  const bool got = pm >= 0 && pread(pm, &entry, 8, static_cast<off_t>(page / k_page * 8)) == 8;
   if (pm >= 0) close(pm);
   const std::uint64_t pfn = entry & ((1ull << 55) - 1);
   if (!got || !(entry >> 63) || pfn == 0) {
@@ -208,7 +208,7 @@ void check_one_page_range(const char* name, int fd, const mcsafe::badblocks_list
                           const std::string& context) {
   mcsafe::poison_map in_file;
   const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
-  report(name, e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == off && in_file.begin()->end == off + kPage,
+  report(name, e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == off && in_file.begin()->end == off + k_page,
          context + "error=" + std::to_string(static_cast<int>(e)) + " ranges=" + std::to_string(in_file.size()) +
              (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
 }
@@ -234,7 +234,7 @@ void test_dax_badblock() {
     return;
   }
   const char* path = "/mnt/data";
-  const std::size_t size = 16 * kPage, bad_off = 5 * kPage;
+  const std::size_t size = 16 * k_page, bad_off = 5 * k_page;
   const int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
   std::vector<unsigned char> data(size);
   for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<unsigned char>(i * 5 + 1);
@@ -247,7 +247,7 @@ void test_dax_badblock() {
     report("dax.fiemap", false, std::string("FIEMAP: ") + std::strerror(errno));
     return;
   }
-  const std::uint64_t bad_sector = phys / 512, bad_sectors = kPage / 512;  // one page
+  const std::uint64_t bad_sector = phys / 512, bad_sectors = k_page / 512;  // one page
   report("dax.inject_badblock", inject_badblock("pmem0", bad_sector, bad_sectors),
          "writing to /sys/block/pmem0/badblocks failed");
   // The kernel's list, through mcsafe's parser and FIEMAP, names the same file range.
@@ -258,8 +258,8 @@ void test_dax_badblock() {
     return;
   }
   const auto bad = reinterpret_cast<std::uintptr_t>(m + bad_off);
-  std::vector<unsigned char> buf(3 * kPage);
-  auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 1000, 2 * kPage);
+  std::vector<unsigned char> buf(3 * k_page);
+  auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 1000, 2 * k_page);
   report("dax.copy_bus_error",
          r.copied == 1000 && r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.address == bad &&
              r.fault.side == mcsafe::fault_side::source && std::memcmp(buf.data(), data.data() + bad_off - 1000, 1000) == 0,
@@ -270,16 +270,16 @@ void test_dax_badblock() {
   std::vector<std::byte> saved(size);
   const mcsafe::salvage_result sv = mcsafe::salvage(fd, 0, saved);
   const bool holes_ok = sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off &&
-                        sv.holes.begin()->end == bad_off + kPage;
+                        sv.holes.begin()->end == bad_off + k_page;
   report("dax.salvage_reports_hole",
-         holes_ok && sv.read == size - kPage && std::memcmp(saved.data(), data.data(), bad_off) == 0 &&
-             std::memcmp(saved.data() + bad_off + kPage, data.data() + bad_off + kPage, size - bad_off - kPage) == 0,
+         holes_ok && sv.read == size - k_page && std::memcmp(saved.data(), data.data(), bad_off) == 0 &&
+             std::memcmp(saved.data() + bad_off + k_page, data.data() + bad_off + k_page, size - bad_off - k_page) == 0,
          "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()) +
              " read=" + std::to_string(sv.read));
   // poison_span::repair over the mapping (clear_write of the page's lines): tried, outcome reported.
   {
     mcsafe::poison_map known;
-    known.insert({bad_off, bad_off + kPage});
+    known.insert({bad_off, bad_off + k_page});
     const mcsafe::poison_span<unsigned char> mapped(m, size);
     const mcsafe::write_result w = mapped.repair(0, std::span<const unsigned char>(data.data(), size), known);
     std::printf("INFO poison_span::repair on the fsdax mapping: %s (kind=%s, written=%zu, map now %zu bytes)\n",
@@ -289,13 +289,13 @@ void test_dax_badblock() {
   // through the mapping, and the kernel's badblocks list is empty.
   const mcsafe::repair_result rp =
       mcsafe::repair(fd, static_cast<off_t>(bad_off),
-                     std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()) + bad_off, kPage));
-  r = mcsafe::mc_safe_copy(buf.data(), m + bad_off, kPage);
+                     std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()) + bad_off, k_page));
+  r = mcsafe::mc_safe_copy(buf.data(), m + bad_off, k_page);
   char list[64] = {};
   const int bl = open("/sys/block/pmem0/badblocks", O_RDONLY);
   const ssize_t ln = bl >= 0 ? read(bl, list, sizeof list - 1) : -1;
   if (bl >= 0) close(bl);
-  report("dax.repair_clears", rp.ok() && r.ok() && std::memcmp(buf.data(), data.data() + bad_off, kPage) == 0 && ln == 0,
+  report("dax.repair_clears", rp.ok() && r.ok() && std::memcmp(buf.data(), data.data() + bad_off, k_page) == 0 && ln == 0,
          "repair written=" + std::to_string(rp.written) + " then " + describe(r, bad) + ", badblocks now '" + list + "'");
   munmap(m, size);
 
@@ -310,7 +310,7 @@ void test_dax_badblock() {
     int found = 0;
     const std::string report_text = run_scan("--json --salvage /tmp/salvaged /mnt/data", found);
     const char* json = report_text.c_str();
-    const std::string want = "\"bad_ranges\": [{\"offset_bytes\": " + std::to_string(bad_off) + ", \"length_bytes\": " + std::to_string(kPage);
+    const std::string want = "\"bad_ranges\": [{\"offset_bytes\": " + std::to_string(bad_off) + ", \"length_bytes\": " + std::to_string(k_page);
     report("dax.mcsafe_scan_finds", again && WIFEXITED(found) && WEXITSTATUS(found) == 1 &&
                                         std::strstr(json, want.c_str()) != nullptr &&
                                         std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"partition\": null, \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off)).c_str()) != nullptr,
@@ -331,7 +331,7 @@ void test_dax_partition() {
     skip("dax_partition", "no /dev/pmem1p1 mounted at /mnt2 (see the dax mount lines above)");
     return;
   }
-  const std::size_t size = 16 * kPage, bad_off = 9 * kPage;
+  const std::size_t size = 16 * k_page, bad_off = 9 * k_page;
   const int fd = open("/mnt2/data", O_RDWR | O_CREAT | O_TRUNC, 0600);
   std::vector<unsigned char> data(size, 0x5c);
   std::uint64_t phys = 0, start = 0;
@@ -341,7 +341,7 @@ void test_dax_partition() {
     report("dax_partition.setup", false, std::string("write, fsync, FIEMAP or start: ") + std::strerror(errno));
     return;
   }
-  report("dax_partition.inject_badblock", inject_badblock("pmem1", start + phys / 512, kPage / 512),  // disk sectors
+  report("dax_partition.inject_badblock", inject_badblock("pmem1", start + phys / 512, k_page / 512),  // disk sectors
          "writing to /sys/block/pmem1/badblocks failed");
   check_one_page_range("dax_partition.badblocks_fiemap_range", fd, mcsafe::read_partition_badblocks("pmem1", "pmem1p1"),
                        bad_off, "partition start " + std::to_string(start) + ", ");
@@ -357,9 +357,9 @@ void test_dax_partition() {
     close(fd);
     return;
   }
-  std::vector<unsigned char> buf(2 * kPage);
+  std::vector<unsigned char> buf(2 * k_page);
   const auto bad = reinterpret_cast<std::uintptr_t>(m + bad_off);
-  const auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 64, 2 * kPage);
+  const auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 64, 2 * k_page);
   report("dax_partition.copy_bus_error",
          r.copied == 64 && r.fault.kind == mcsafe::fault_kind::bus_error && r.fault.address == bad, describe(r, bad));
   munmap(m, size);
@@ -409,8 +409,8 @@ void test_scan_partial_page_repair() {
     skip("scan_tool.partial_page", "no /mcsafe-scan or no /dev/pmem0");
     return;
   }
-  const std::size_t size = 2 * kPage + 1808, last = 2 * kPage;
-  std::vector<unsigned char> data(size), longer(3 * kPage, 0xee);
+  const std::size_t size = 2 * k_page + 1808, last = 2 * k_page;
+  std::vector<unsigned char> data(size), longer(3 * k_page, 0xee);
   for (std::size_t i = 0; i < size; ++i) data[i] = longer[i] = static_cast<unsigned char>(i * 11 + 7);
   const char* path = "/mnt/partial";
   std::uint64_t phys = 0;
@@ -419,7 +419,7 @@ void test_scan_partial_page_repair() {
                    physical_offset(fd, last, phys);
   if (fd >= 0) close(fd);
   if (!set || !write_file("/tmp/good-same", data.data(), size) || !write_file("/tmp/good-short", data.data(), size - 100) ||
-      !write_file("/tmp/good-long", longer.data(), longer.size()) || !inject_badblock("pmem0", phys / 512, kPage / 512)) {
+      !write_file("/tmp/good-long", longer.data(), longer.size()) || !inject_badblock("pmem0", phys / 512, k_page / 512)) {
     report("scan_tool.partial_page.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
     return;
   }
@@ -438,7 +438,7 @@ void test_scan_partial_page_repair() {
   if (pf >= 0) close(pf);
   report("scan_tool.partial_page.dry_run_writes_nothing",
          exited(st, 1) && has(out, found) && still_bad &&
-             has(out, "\"dry_run\": true, \"pages\": [" + json_range(last, kPage) + "], \"rewritten_bytes\": null"),
+             has(out, "\"dry_run\": true, \"pages\": [" + json_range(last, k_page) + "], \"rewritten_bytes\": null"),
          exit_and(st, out) + (still_bad ? "" : " (the page reads now)"));
   out = run_scan("--json --repair-from /tmp/good-same /mnt/partial", st);
   report("scan_tool.partial_page.repair_same_size_good",
@@ -446,7 +446,7 @@ void test_scan_partial_page_repair() {
              file_equals(path, data),
          exit_and(st, out));
   // Poisoned again, repaired from a longer GOOD, text report: found first, then repaired.
-  const bool again = inject_badblock("pmem0", phys / 512, kPage / 512);
+  const bool again = inject_badblock("pmem0", phys / 512, k_page / 512);
   out = run_scan("--repair-from /tmp/good-long /mnt/partial", st);
   const std::size_t at_found = out.find("bad: offset " + std::to_string(last) + ", 1808 bytes");
   const std::size_t at_repaired = out.find("repaired: 4096 bytes rewritten, 0 refused by the kernel; now 0 unreadable");
@@ -469,7 +469,7 @@ void test_scan_block_pmem() {
   for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<unsigned char>(i * 3 + 1);
   const int fd = open("/dev/pmem2", O_RDWR);
   const bool set = fd >= 0 && pwrite(fd, data.data(), n, 0) == static_cast<ssize_t>(n) && fsync(fd) == 0 &&
-                   write_file("/tmp/good-dev", data.data(), n) && inject_badblock("pmem2", bad_off / 512, kPage / 512) &&
+                   write_file("/tmp/good-dev", data.data(), n) && inject_badblock("pmem2", bad_off / 512, k_page / 512) &&
                    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;  // the next reads go to the device
   if (fd >= 0) close(fd);
   if (!set) {
@@ -478,7 +478,7 @@ void test_scan_block_pmem() {
   }
   int st = 0;
   std::string out = run_scan("--json --salvage /tmp/pmem2.img /dev/pmem2", st);
-  const std::string range = "[" + json_range(bad_off, kPage) + "]";
+  const std::string range = "[" + json_range(bad_off, k_page) + "]";
   std::vector<unsigned char> img(n);
   const int im = open("/tmp/pmem2.img", O_RDONLY);
   const bool read_img = im >= 0 && pread(im, img.data(), n, 0) == static_cast<ssize_t>(n);
@@ -488,7 +488,7 @@ void test_scan_block_pmem() {
              has(out, "\"source\": \"/sys/block/pmem2/badblocks\", \"partition\": null, \"error\": null, \"ranges\": " + range) &&
              has(out, "\"holes\": [{\"offset_bytes\": " + std::to_string(bad_off)) && read_img &&
              std::memcmp(img.data(), data.data(), bad_off) == 0 &&
-             std::memcmp(img.data() + bad_off + kPage, data.data() + bad_off + kPage, n - bad_off - kPage) == 0,
+             std::memcmp(img.data() + bad_off + k_page, data.data() + bad_off + k_page, n - bad_off - k_page) == 0,
          exit_and(st, out));
   out = run_scan("--json --repair-from /tmp/good-dev /dev/pmem2", st);
   char list[64] = {};
@@ -645,14 +645,14 @@ std::string mount_image(const char* image, const char* dir, const char* name) {
 void test_mapped_file_ext4_full() {
   if (mount_image("/full.img", "/mnt-full", "mapped_file.ext4_full").empty()) return;
   mcsafe::mapped_file m;
-  std::vector<std::byte> head(2 * kPage, std::byte{0x11});
+  std::vector<std::byte> head(2 * k_page, std::byte{0x11});
   if (m.open("/mnt-full/table", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
-      m.resize(64 * kPage) != std::errc{} || !m.write(0, head).ok() || fsync(m.fd()) != 0) {
+      m.resize(64 * k_page) != std::errc{} || !m.write(0, head).ok() || fsync(m.fd()) != 0) {
     report("mapped_file.ext4_full.setup", false, std::strerror(errno));
     return;
   }
   const int filler = open("/mnt-full/filler", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char> chunk(kPage, 'f');
+  std::vector<char> chunk(k_page, 'f');
   // Until a write fails right after an fsync: writeback gives back blocks ext4 reserved for
   // delayed allocation, which the next round takes.
   std::size_t filled = 0, round = 1;
@@ -666,25 +666,25 @@ void test_mapped_file_ext4_full() {
   // The last blocks: write() of a large file also needs room for its extent tree, so a small
   // file takes what is left a page at a time (seen: one block left otherwise).
   const int last = open("/mnt-full/last", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  for (off_t at = 0; last >= 0 && fallocate(last, 0, at, static_cast<off_t>(kPage)) == 0; at += static_cast<off_t>(kPage))
-    filled += kPage;
+  for (off_t at = 0; last >= 0 && fallocate(last, 0, at, static_cast<off_t>(k_page)) == 0; at += static_cast<off_t>(k_page))
+    filled += k_page;
   if (last >= 0) close(last);
   struct statvfs vfs {};
   statvfs("/mnt-full", &vfs);
   std::printf("INFO ext4 filled with %zu bytes: f_bfree=%llu f_bavail=%llu\n", filled,
               static_cast<unsigned long long>(vfs.f_bfree), static_cast<unsigned long long>(vfs.f_bavail));
-  std::vector<std::byte> rec(5 * kPage, std::byte{0x5a});
-  const std::uint64_t offset = 2 * kPage - 700;
+  std::vector<std::byte> rec(5 * k_page, std::byte{0x5a});
+  const std::uint64_t offset = 2 * k_page - 700;
   const mcsafe::mapped_result r = m.write(offset, rec);
   std::vector<std::byte> back(700);
   const bool landed = pread(m.fd(), back.data(), 700, static_cast<off_t>(offset)) == 700 &&
                       std::memcmp(back.data(), rec.data(), 700) == 0;
   report("mapped_file.ext4_full.write_into_hole_no_space",
-         r.cause == mcsafe::mapped_cause::no_space && r.done == 700 && r.sys_errno == ENOSPC && r.bad.begin == 2 * kPage &&
-             r.bad.end == 3 * kPage && r.fault.kind == mcsafe::fault_kind::bus_error && landed,
+         r.cause == mcsafe::mapped_cause::no_space && r.done == 700 && r.sys_errno == ENOSPC && r.bad.begin == 2 * k_page &&
+             r.bad.end == 3 * k_page && r.fault.kind == mcsafe::fault_kind::bus_error && landed,
          describe(r) + (landed ? "" : ", the 700 bytes before the hole did not land"));
-  const std::errc e = m.reserve(64 * kPage, 16 * kPage);
-  report("mapped_file.ext4_full.reserve_enospc", e == std::errc::no_space_on_device && m.size() == 64 * kPage,
+  const std::errc e = m.reserve(64 * k_page, 16 * k_page);
+  report("mapped_file.ext4_full.reserve_enospc", e == std::errc::no_space_on_device && m.size() == 64 * k_page,
          "reserve returned " + std::to_string(static_cast<int>(e)));
   m.close();
   umount2("/mnt-full", MNT_DETACH);
@@ -747,7 +747,7 @@ std::string dm_create(const char* name, const std::vector<dm_target>& targets) {
 void test_mapped_file_dm_error() {
   const std::string loop = mount_image("/eio.img", "/mnt-eio", "mapped_file.dm_error");
   if (loop.empty()) return;
-  const std::size_t size = 16 * kPage, bad_off = 5 * kPage;
+  const std::size_t size = 16 * k_page, bad_off = 5 * k_page;
   std::uint64_t phys = 0;
   {
     mcsafe::mapped_file w;
@@ -765,7 +765,7 @@ void test_mapped_file_dm_error() {
   stat("/eio.img", &st);
   struct stat lst {};
   stat(loop.c_str(), &lst);
-  const std::uint64_t sectors = static_cast<std::uint64_t>(st.st_size) / 512, bad = phys / 512, count = kPage / 512;
+  const std::uint64_t sectors = static_cast<std::uint64_t>(st.st_size) / 512, bad = phys / 512, count = k_page / 512;
   const std::string lin = std::to_string(major(lst.st_rdev)) + ":" + std::to_string(minor(lst.st_rdev)) + " ";
   const std::string dm = dm_create("mcsafe-eio", {{0, bad, "linear", lin + "0"},
                                                    {bad, count, "error", ""},
@@ -780,22 +780,22 @@ void test_mapped_file_dm_error() {
     return;
   }
   std::vector<std::byte> buf(size);
-  mcsafe::mapped_result r = m.read(bad_off - 1000, std::span<std::byte>(buf.data(), 2 * kPage));
+  mcsafe::mapped_result r = m.read(bad_off - 1000, std::span<std::byte>(buf.data(), 2 * k_page));
   report("mapped_file.dm_error.read_io_error",
          r.cause == mcsafe::mapped_cause::io_error && r.done == 1000 && r.sys_errno == EIO && r.bad.begin == bad_off &&
-             r.bad.end == bad_off + kPage && r.fault.si_code == BUS_ADRERR && mf_matches(buf.data(), bad_off - 1000, 1000),
+             r.bad.end == bad_off + k_page && r.fault.si_code == BUS_ADRERR && mf_matches(buf.data(), bad_off - 1000, 1000),
          describe(r));
   const mcsafe::mapped_result before = m.read(0, std::span<std::byte>(buf.data(), bad_off));
-  const mcsafe::mapped_result after = m.read(bad_off + kPage, std::span<std::byte>(buf.data() + bad_off + kPage, size - bad_off - kPage));
+  const mcsafe::mapped_result after = m.read(bad_off + k_page, std::span<std::byte>(buf.data() + bad_off + k_page, size - bad_off - k_page));
   report("mapped_file.dm_error.neighbours_fine",
          before.ok() && after.ok() && mf_matches(buf.data(), 0, bad_off) &&
-             mf_matches(buf.data() + bad_off + kPage, bad_off + kPage, size - bad_off - kPage),
+             mf_matches(buf.data() + bad_off + k_page, bad_off + k_page, size - bad_off - k_page),
          "before: " + describe(before) + "; after: " + describe(after));
   std::vector<std::byte> saved(size);
   const mcsafe::salvage_result sv = m.salvage(0, saved);
   report("mapped_file.dm_error.salvage_hole",
-         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + kPage &&
-             sv.read == size - kPage,
+         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + k_page &&
+             sv.read == size - k_page,
          "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()));
   m.close();
   umount2("/mnt-eio", MNT_DETACH);
@@ -807,32 +807,32 @@ void test_mapped_file_hwpoison() {
   prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0);  // report at access (AR), not early
   mkdir("/mnt-poison", 0700);
   mcsafe::mapped_file m;
-  const std::size_t size = 4 * kPage;
+  const std::size_t size = 4 * k_page;
   if (mount("tmpfs", "/mnt-poison", "tmpfs", 0, "size=1m") != 0 ||
       m.open("/mnt-poison/file", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
       m.resize(size) != std::errc{} || !mf_fill(m, size)) {
     report("mapped_file.hwpoison.setup", false, std::strerror(errno));
     return;
   }
-  if (madvise(const_cast<std::byte*>(m.data()) + kPage, kPage, MADV_HWPOISON) != 0) {
+  if (madvise(const_cast<std::byte*>(m.data()) + k_page, k_page, MADV_HWPOISON) != 0) {
     report("mapped_file.hwpoison.madvise", false, std::strerror(errno));
     return;
   }
   std::vector<std::byte> buf(size);
-  const mcsafe::mapped_result r = m.read(kPage - 100, std::span<std::byte>(buf.data(), 300));
+  const mcsafe::mapped_result r = m.read(k_page - 100, std::span<std::byte>(buf.data(), 300));
   report("mapped_file.hwpoison.read",
-         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 100 && r.bad.begin == kPage && r.bad.end == 2 * kPage &&
-             r.fault.lsb == 12 && r.fault.si_code == BUS_MCEERR_AR && mf_matches(buf.data(), kPage - 100, 100),
+         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 100 && r.bad.begin == k_page && r.bad.end == 2 * k_page &&
+             r.fault.lsb == 12 && r.fault.si_code == BUS_MCEERR_AR && mf_matches(buf.data(), k_page - 100, 100),
          describe(r));
   const std::vector<std::byte> rec(64, std::byte{1});
-  const mcsafe::mapped_result w = m.write(kPage + 64, rec);
+  const mcsafe::mapped_result w = m.write(k_page + 64, rec);
   report("mapped_file.hwpoison.write", w.cause == mcsafe::mapped_cause::hw_poison && w.done == 0, describe(w));
   m.known_bad().insert(r.bad);
   const mcsafe::mapped_result k = m.read(0, buf);
   report("mapped_file.hwpoison.then_known_bad",
-         k.cause == mcsafe::mapped_cause::known_bad && k.done == kPage && k.fault.si_code == 0, describe(k));
-  const mcsafe::mapped_result n = m.read(2 * kPage, std::span<std::byte>(buf.data(), 2 * kPage));
-  report("mapped_file.hwpoison.neighbours_fine", n.ok() && mf_matches(buf.data(), 2 * kPage, 2 * kPage), describe(n));
+         k.cause == mcsafe::mapped_cause::known_bad && k.done == k_page && k.fault.si_code == 0, describe(k));
+  const mcsafe::mapped_result n = m.read(2 * k_page, std::span<std::byte>(buf.data(), 2 * k_page));
+  report("mapped_file.hwpoison.neighbours_fine", n.ok() && mf_matches(buf.data(), 2 * k_page, 2 * k_page), describe(n));
   std::vector<std::byte> saved(size);
   const mcsafe::salvage_result sv = m.salvage(0, saved);
   std::printf("INFO mapped_file::salvage over the poisoned tmpfs page: holes=%zu bytes=%zu read=%zu\n", sv.holes.size(),
@@ -860,7 +860,7 @@ void test_mapped_file_hugetlb() {
     report("mapped_file.hugetlb.setup", false, std::strerror(errno));
     return;
   }
-  if (madvise(const_cast<std::byte*>(m.data()) + huge + 3 * kPage, kPage, MADV_HWPOISON) != 0) {
+  if (madvise(const_cast<std::byte*>(m.data()) + huge + 3 * k_page, k_page, MADV_HWPOISON) != 0) {
     report("mapped_file.hugetlb.madvise", false, std::strerror(errno));
     return;
   }
@@ -896,12 +896,12 @@ void test_mapped_file_fsdax() {
     skip("mapped_file.fsdax", "no fsdax ext4 on /dev/pmem0 at /mnt (see the dax mount lines above)");
     return;
   }
-  const std::size_t size = 8 * kPage, bad_off = 3 * kPage;
+  const std::size_t size = 8 * k_page, bad_off = 3 * k_page;
   mcsafe::mapped_file m;
   std::uint64_t phys = 0;
   if (m.open("/mnt/mapped", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
       m.resize(size) != std::errc{} || !mf_fill(m, size) || fsync(m.fd()) != 0 ||
-      !physical_offset(m.fd(), bad_off, phys) || !inject_badblock("pmem0", phys / 512, kPage / 512)) {
+      !physical_offset(m.fd(), bad_off, phys) || !inject_badblock("pmem0", phys / 512, k_page / 512)) {
     report("mapped_file.fsdax.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
     return;
   }
@@ -911,7 +911,7 @@ void test_mapped_file_fsdax() {
     return;
   }
   std::vector<std::byte> buf(size);
-  const mcsafe::mapped_result r = m.read(bad_off - 64, std::span<std::byte>(buf.data(), kPage));
+  const mcsafe::mapped_result r = m.read(bad_off - 64, std::span<std::byte>(buf.data(), k_page));
   report("mapped_file.fsdax.read_io_error",
          r.cause == mcsafe::mapped_cause::io_error && r.done == 64 && r.sys_errno == EIO && r.bad.begin == bad_off,
          describe(r));
@@ -924,10 +924,10 @@ void test_mapped_file_fsdax() {
   std::vector<std::byte> saved(size);
   const mcsafe::salvage_result sv = m.salvage(0, saved);
   report("mapped_file.fsdax.salvage_hole",
-         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + kPage,
+         sv.holes.size() == 1 && sv.holes.begin()->begin == bad_off && sv.holes.begin()->end == bad_off + k_page,
          "holes=" + std::to_string(sv.holes.size()) + " bytes=" + std::to_string(sv.holes.bytes()));
-  std::vector<std::byte> page(kPage);
-  for (std::size_t i = 0; i < kPage; ++i) page[i] = mf_pattern(bad_off + i);
+  std::vector<std::byte> page(k_page);
+  for (std::size_t i = 0; i < k_page; ++i) page[i] = mf_pattern(bad_off + i);
   const mcsafe::repair_result rp = m.repair(bad_off, page);
   const mcsafe::mapped_result after = m.read(0, buf);
   report("mapped_file.fsdax.repair_clears",
@@ -938,14 +938,14 @@ void test_mapped_file_fsdax() {
 #if defined(MCSAFE_GUEST_SQLITE)
 // ---- SQLite through the mcsafe VFS (examples/sqlite), on real bad media ----------------------
 
-constexpr int kRows = 2000;
+constexpr int k_rows = 2000;
 std::string row_blob(int a) {
   std::string b(200, '\0');
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>('a' + (static_cast<std::size_t>(a) * 7 + i) % 26);
   return b;
 }
 
-// A table of kRows rows (integer key, 200-byte blob), written with the default VFS.
+// A table of k_rows rows (integer key, 200-byte blob), written with the default VFS.
 bool sqlite_create(const char* path) {
   unlink(path);
   sqlite3* db = nullptr;
@@ -953,7 +953,7 @@ bool sqlite_create(const char* path) {
             sqlite3_exec(db, "create table t(a integer primary key, b blob); begin", nullptr, nullptr, nullptr) == SQLITE_OK;
   sqlite3_stmt* st = nullptr;
   ok = ok && sqlite3_prepare_v2(db, "insert into t values(?, ?)", -1, &st, nullptr) == SQLITE_OK;
-  for (int a = 1; ok && a <= kRows; ++a) {
+  for (int a = 1; ok && a <= k_rows; ++a) {
     const std::string b = row_blob(a);
     ok = sqlite3_bind_int(st, 1, a) == SQLITE_OK &&
          sqlite3_bind_blob(st, 2, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT) == SQLITE_OK &&
@@ -987,7 +987,7 @@ void sqlite_rows(const char* path, int& good, int& failed, int& wrong) {
     sqlite3_close(db);
     return;
   }
-  for (int a = 1; a <= kRows; ++a) {
+  for (int a = 1; a <= k_rows; ++a) {
     sqlite3_bind_int(st, 1, a);
     if (sqlite3_step(st) == SQLITE_ROW) {
       const std::string want = row_blob(a);
@@ -1030,9 +1030,9 @@ void test_sqlite_fsdax() {
   struct stat sb{};
   const bool made = sqlite_create(path) && stat(path, &sb) == 0;
   // A leaf page in the middle (page 1 is the schema, page 2 the table's root).
-  const std::size_t bad_off = made ? static_cast<std::size_t>(sb.st_size) / kPage / 2 * kPage : 0;
+  const std::size_t bad_off = made ? static_cast<std::size_t>(sb.st_size) / k_page / 2 * k_page : 0;
   const int fd = open(path, O_RDONLY);
-  const bool set = made && fd >= 0 && physical_offset(fd, bad_off, phys) && inject_badblock("pmem0", phys / 512, kPage / 512);
+  const bool set = made && fd >= 0 && physical_offset(fd, bad_off, phys) && inject_badblock("pmem0", phys / 512, k_page / 512);
   if (fd >= 0) close(fd);
   if (!set) {
     report("sqlite.fsdax.setup", false, std::string("database, FIEMAP or badblocks: ") + std::strerror(errno));
@@ -1048,7 +1048,7 @@ void test_sqlite_fsdax() {
   report("sqlite.fsdax.mcsafe_vfs_error", ours == SQLITE_IOERR_READ, sqlite_status("mcsafe VFS:", ours));
   int good = 0, failed = 0, wrong = 0;
   sqlite_rows(path, good, failed, wrong);
-  report("sqlite.fsdax.rows_off_the_bad_page", failed > 0 && failed < 40 && wrong == 0 && good + failed == kRows,
+  report("sqlite.fsdax.rows_off_the_bad_page", failed > 0 && failed < 40 && wrong == 0 && good + failed == k_rows,
          std::to_string(good) + " rows exact, " + std::to_string(failed) + " failed (on the bad page), " +
              std::to_string(wrong) + " wrong");
 }
@@ -1063,10 +1063,10 @@ void test_sqlite_hwpoison() {
     report("sqlite.hwpoison.setup", false, std::strerror(errno));
     return;
   }
-  const std::size_t size = static_cast<std::size_t>(sb.st_size), bad_off = size / kPage / 2 * kPage;
+  const std::size_t size = static_cast<std::size_t>(sb.st_size), bad_off = size / k_page / 2 * k_page;
   const int fd = open(path, O_RDONLY);
   void* m = fd >= 0 ? mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
-  const bool poisoned = m != MAP_FAILED && madvise(static_cast<char*>(m) + bad_off, kPage, MADV_HWPOISON) == 0;
+  const bool poisoned = m != MAP_FAILED && madvise(static_cast<char*>(m) + bad_off, k_page, MADV_HWPOISON) == 0;
   if (m != MAP_FAILED) munmap(m, size);
   if (fd >= 0) close(fd);
   if (!poisoned) {
@@ -1076,7 +1076,7 @@ void test_sqlite_hwpoison() {
     int good = 0, failed = 0, wrong = 0;
     sqlite_rows(path, good, failed, wrong);
     report("sqlite.hwpoison.mcsafe_vfs_ioerr_read",
-           ours == SQLITE_IOERR_READ && failed > 0 && failed < 40 && wrong == 0 && good + failed == kRows,
+           ours == SQLITE_IOERR_READ && failed > 0 && failed < 40 && wrong == 0 && good + failed == k_rows,
            sqlite_status("scan:", ours) + "; " + std::to_string(good) + " rows exact, " + std::to_string(failed) +
                " failed, " + std::to_string(wrong) + " wrong");
   }
