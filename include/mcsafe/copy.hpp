@@ -2,6 +2,18 @@
 // SPDX-FileCopyrightText: 2026 The mcsafe authors
 // mcsafe: machine-check-safe memory access for C++20 - copies that return on SIGBUS/SIGSEGV.
 // mcsafe/copy.hpp - mc_safe_copy, mc_safe_load, mc_safe_store: memcpy that returns on a fault.
+//
+// How mc_safe_copy runs, top to bottom (the public functions are at the end):
+//   1. try_inline_copy: one compare against g_copy.inline_limit says whether n is an inline size
+//      and the handler is installed; one more that neither start is null nor wraps. Then the
+//      guarded moves run in the caller (detail/x86_64/inline_moves.hpp).
+//   2. routine_copy otherwise: the exact range check, then one indirect call to g_copy.routine,
+//      the routine chosen once from CPUID (dispatch.hpp). It starts as first_copy, which installs
+//      the handler and publishes the choice on the first call.
+//   3. finish_after_fault, out of line, only after a fault: decodes it and re-copies the bytes
+//      below it with a forward routine, so `copied` is exact.
+// g_copy is the state every copy, load and store reads: detail/copy_state.hpp names its words,
+// their encodings and the one rule for writing them.
 #pragma once
 #include <cstddef>
 #include <cstdint>
