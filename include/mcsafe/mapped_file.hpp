@@ -49,6 +49,7 @@
 #include "badblocks.hpp"
 #include "copy.hpp"
 #include "detail/config.hpp"
+#include "detail/file_mapping.hpp"
 #include "fault.hpp"
 #include "file.hpp"
 #include "poison_map.hpp"
@@ -180,22 +181,39 @@ MCSAFE_COLD inline void explain_bus_error(int fd, std::uint64_t o, bool store, m
   r.bad = {};
 }
 
-// How many bytes of the open file `fd` can be mapped: a regular file's size, a block device's
-// (BLKGETSIZE64), a device DAX's (its sysfs size). Anything else cannot be mapped as a file:
-// a FIFO, a socket, a terminal or another character device (no_such_device, what mmap says
-// of them; /dev/zero would map as a 0-byte file), a directory (is_a_directory).
-inline std::errc mappable_size(int fd, std::uint64_t& size) noexcept {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return static_cast<std::errc>(errno);
-  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return file_length(fd, size);
-  if (S_ISDIR(st.st_mode)) return std::errc::is_a_directory;
-  if (!S_ISCHR(st.st_mode)) return std::errc::no_such_device;
-  const std::string dir = "/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
-  char link[512] = {};
-  const ssize_t n = readlink(dir.c_str(), link, sizeof link - 1);
-  const std::string_view name = n > 0 ? std::string_view(link, static_cast<std::size_t>(n)) : std::string_view();
-  if (name.substr(name.rfind('/') + 1).rfind("dax", 0) != 0) return std::errc::no_such_device;
-  return read_u64_attribute(dir + "/size", size);
+// Turns the outcome of a copy between a caller's buffer and file bytes from `offset` of the
+// mapping [base, base + size) into r: a clean copy leaves r as it is (a refusal after it stays);
+// a fault on the caller's side is buffer_fault, hardware poison takes its granule from the
+// signal, a plain SIGBUS is explained by looking at the file (the top of this header).
+MCSAFE_COLD inline void classify_copy(int fd, const std::byte* base, std::size_t size, std::uint64_t offset,
+                                      const copy_result& c, bool store, mapped_result& r) noexcept {
+  r.done = c.copied;
+  if (c.ok()) return;
+  r.fault = c.fault;
+  r.bad = {};
+  const fault_side file_side = store ? fault_side::destination : fault_side::source;
+  if (c.fault.side != file_side) {
+    r.cause = mapped_cause::buffer_fault;
+    return;
+  }
+  const auto b = reinterpret_cast<std::uintptr_t>(base);
+  if (c.fault.kind == fault_kind::hw_poison) {
+    // The whole granule is gone (fault::extent_begin/extent_end).
+    r.cause = mapped_cause::hw_poison;
+    const std::uintptr_t g0 = c.fault.extent_begin(c.fault.address, mapped_page());
+    const std::uintptr_t g1 = c.fault.extent_end(c.fault.address, mapped_page()) - b;
+    r.bad = {g0 > b ? static_cast<std::size_t>(g0 - b) : 0, g1 < size ? static_cast<std::size_t>(g1) : size};
+    return;
+  }
+  if (c.fault.kind != fault_kind::bus_error) {
+    r.cause = mapped_cause::unexplained;  // SIGSEGV inside the copy: the mapping's protection changed
+    return;
+  }
+  explain_bus_error(fd, c.fault.address - b, store, r);
+  // The kernel maps the whole last page: bytes past the new size read as zeros until the
+  // next page faults. They are not file data, so they are not counted as done.
+  if (r.cause == mapped_cause::file_ended && offset + r.done > r.file_size)
+    r.done = r.file_size > offset ? static_cast<std::size_t>(r.file_size - offset) : 0;
 }
 
 }  // namespace detail
@@ -214,17 +232,6 @@ inline namespace v1 {
 class mapped_file {
  public:
   mapped_file() noexcept = default;
-  ~mapped_file() { close(); }
-  mapped_file(mapped_file&& o) noexcept { swap(o); }
-  mapped_file& operator=(mapped_file&& o) noexcept {
-    if (this != &o) {
-      close();
-      swap(o);
-    }
-    return *this;
-  }
-  mapped_file(const mapped_file&) = delete;
-  mapped_file& operator=(const mapped_file&) = delete;
 
   // Opens `path` and maps the whole file: a regular file, a block device or device DAX. On
   // failure the object stays closed and the errno is returned (an empty file opens with nothing
@@ -232,53 +239,26 @@ class mapped_file {
   // blocking: a FIFO (which a plain open would wait on for a writer), a socket, another
   // character device (no_such_device), a directory (is_a_directory).
   std::errc open(const char* path, map_mode mode, map_options options = {}) noexcept {
-    close();
-    if (path == nullptr) return std::errc::invalid_argument;
-    int flags = mode == map_mode::read_write ? O_RDWR : O_RDONLY;
-    if (options.create && mode == map_mode::read_write) flags |= O_CREAT;
-    int fd;
-    do {
-      fd = ::open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, options.permissions);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return static_cast<std::errc>(errno);
-    // Blocking again for the pread/pwrite/fallocate that follow (a regular file ignores it).
-    const int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-      const int e = errno;
-      ::close(fd);
-      return static_cast<std::errc>(e);
-    }
-    return adopt(fd, mode);
+    known_.clear();
+    return map_.open(path, mode == map_mode::read_write, options.create, options.permissions);
   }
-
   // Takes ownership of an open descriptor (closed here even on failure) and maps the whole file;
   // refuses what open() refuses.
   std::errc adopt(int fd, map_mode mode) noexcept {
-    close();
-    if (fd < 0) return std::errc::bad_file_descriptor;
-    fd_ = fd;
-    mode_ = mode;
-    std::uint64_t size = 0;
-    if (const std::errc e = detail::mappable_size(fd_, size); e != std::errc{}) return fail(static_cast<int>(e));
-    if (const std::errc e = remap(size); e != std::errc{}) return fail(static_cast<int>(e));
-    return {};
+    known_.clear();
+    return map_.adopt(fd, mode == map_mode::read_write);
   }
-
   void close() noexcept {
-    if (base_ != nullptr) munmap(base_, size_);
-    if (fd_ >= 0) ::close(fd_);
-    base_ = nullptr;
-    size_ = 0;
-    fd_ = -1;
+    map_.close();
     known_.clear();
   }
 
-  bool is_open() const noexcept { return fd_ >= 0; }
-  int fd() const noexcept { return fd_; }
-  map_mode mode() const noexcept { return mode_; }
-  std::size_t size() const noexcept { return size_; }  // bytes mapped: the file's size when mapped
+  bool is_open() const noexcept { return map_.is_open(); }
+  int fd() const noexcept { return map_.fd(); }
+  map_mode mode() const noexcept { return map_.writable() ? map_mode::read_write : map_mode::read_only; }
+  std::size_t size() const noexcept { return map_.size(); }  // bytes mapped: the file's size when mapped
   // The mapping itself, for callers that guard their own accesses; plain loads from it can die.
-  const std::byte* data() const noexcept { return base_; }
+  const std::byte* data() const noexcept { return map_.base(); }
 
   // Copies file bytes [offset, offset + out.size()) into out. The range must lie inside the
   // mapping (invalid_argument otherwise, nothing read). A known-bad range stops the read before
@@ -287,9 +267,9 @@ class mapped_file {
   // The common case (open, inside, no known-bad ranges) is inlined into the caller: a check
   // and one mc_safe_copy; refusals, known-bad ranges and faults go out of line.
   MCSAFE_ALWAYS_INLINE mapped_result read(std::uint64_t offset, std::span<std::byte> out) const noexcept {
-    if (fd_ < 0 || !inside(offset, out.size()) || !known_.empty()) [[unlikely]]
-      return read_checked(offset, out);
-    const copy_result c = mc_safe_copy(out.data(), base_ + offset, out.size());
+    if (!map_.is_open() || !map_.inside(offset, out.size()) || !known_.empty()) [[unlikely]]
+      return checked_copy(offset, out.data(), out.size(), false);
+    const copy_result c = mc_safe_copy(out.data(), map_.base() + offset, out.size());
     if (c.ok()) [[likely]]
       return done(c.copied);
     return after_fault(offset, c, false);
@@ -299,9 +279,9 @@ class mapped_file {
   // only). Bytes before a failed store have landed (in the page cache; msync or fsync to make
   // them durable); the cause says why the rest did not.
   MCSAFE_ALWAYS_INLINE mapped_result write(std::uint64_t offset, std::span<const std::byte> data) const noexcept {
-    if (fd_ < 0 || mode_ != map_mode::read_write || !inside(offset, data.size()) || !known_.empty()) [[unlikely]]
-      return write_checked(offset, data);
-    const copy_result c = mc_safe_copy(base_ + offset, data.data(), data.size());
+    if (!map_.is_open() || !map_.writable() || !map_.inside(offset, data.size()) || !known_.empty()) [[unlikely]]
+      return checked_copy(offset, data.data(), data.size(), true);
+    const copy_result c = mc_safe_copy(map_.base() + offset, data.data(), data.size());
     if (c.ok()) [[likely]]
       return done(c.copied);
     return after_fault(offset, c, true);
@@ -311,22 +291,7 @@ class mapped_file {
   // (and the mapping) when the range ends past it, so later stores there cannot fail for lack
   // of space: a full file system answers ENOSPC here, before any store. read_write only. On any
   // error the file and the mapping keep their size (a grown file is cut back to it).
-  std::errc reserve(std::uint64_t offset, std::uint64_t length) noexcept {
-    if (!is_open() || mode_ != map_mode::read_write) return std::errc::bad_file_descriptor;
-    if (length == 0) return {};
-    if (offset > static_cast<std::uint64_t>(PTRDIFF_MAX) || length > static_cast<std::uint64_t>(PTRDIFF_MAX) - offset)
-      return std::errc::file_too_large;
-    const std::uint64_t old = size_;
-    int e;
-    do {
-      e = posix_fallocate(fd_, static_cast<off_t>(offset), static_cast<off_t>(length));
-    } while (e == EINTR);
-    if (e != 0) return static_cast<std::errc>(e);
-    if (offset + length <= old) return {};
-    const std::errc m = remap(offset + length);
-    if (m != std::errc{}) (void)set_file_size(old);
-    return m;
-  }
+  std::errc reserve(std::uint64_t offset, std::uint64_t length) noexcept { return map_.reserve(offset, length); }
   std::errc reserve(std::uint64_t length) noexcept { return reserve(0, length); }
 
   // Sets the file's size to `length` and maps all of it. Growing: ftruncate first, then the
@@ -336,21 +301,7 @@ class mapped_file {
   // mapping cannot follow, a shrunk mapping grows back when the file cannot be cut. The one
   // state it cannot undo is reported as such: when the mapping cannot grow back either, size()
   // says how much is mapped (the file keeps its old size).
-  std::errc resize(std::uint64_t length) noexcept {
-    if (!is_open() || mode_ != map_mode::read_write) return std::errc::bad_file_descriptor;
-    if (length > static_cast<std::uint64_t>(PTRDIFF_MAX)) return std::errc::file_too_large;
-    const std::uint64_t old = size_;
-    if (length < old)
-      if (const std::errc e = remap(length); e != std::errc{}) return e;
-    if (const std::errc e = set_file_size(length); e != std::errc{}) {
-      (void)remap(old);
-      return e;
-    }
-    if (length <= old) return {};
-    const std::errc m = remap(length);
-    if (m != std::errc{}) (void)set_file_size(old);
-    return m;
-  }
+  std::errc resize(std::uint64_t length) noexcept { return map_.resize(length); }
 
   // Ranges (file offsets) that read and write refuse without touching memory: fill it from the
   // kernel's badblocks (file_bad_ranges(fd(), list.ranges, known_bad())), from a scan, or from
@@ -360,7 +311,7 @@ class mapped_file {
 
   // The mapping as a poison_span sharing known_bad() (offsets = file offsets): scan() walks it
   // and records every failed granule.
-  poison_span<const std::byte> span() const noexcept { return {base_, size_, &known_}; }
+  poison_span<const std::byte> span() const noexcept { return {map_.base(), map_.size(), &known_}; }
 
   // The fsdax paths of file.hpp on this file: salvage reads around EIO with pread; repair
   // rewrites whole pages with pwrite (clearing the poison in the kernel) and removes the range
@@ -368,11 +319,11 @@ class mapped_file {
   // outside the file before writing anything, and a partial last page is padded, then the size
   // restored (file.hpp's repair).
   salvage_result salvage(std::uint64_t offset, std::span<std::byte> out) const noexcept {
-    return mcsafe::salvage(fd_, static_cast<off_t>(offset), out);
+    return mcsafe::salvage(map_.fd(), static_cast<off_t>(offset), out);
   }
   repair_result repair(std::uint64_t offset, std::span<const std::byte> data) noexcept {
     // An offset past off_t's range turns negative here, which repair refuses like any other.
-    repair_result r = mcsafe::repair(fd_, static_cast<off_t>(offset), data);
+    repair_result r = mcsafe::repair(map_.fd(), static_cast<off_t>(offset), data);
     if (r.error == std::errc::invalid_argument && r.written == 0 && r.refused.empty()) return r;
     known_.erase({static_cast<std::size_t>(offset), static_cast<std::size_t>(offset + data.size())});
     for (const byte_range& b : r.refused) known_.insert({b.begin + offset, b.end + offset});
@@ -380,42 +331,6 @@ class mapped_file {
   }
 
  private:
-  void swap(mapped_file& o) noexcept {
-    std::swap(fd_, o.fd_);
-    std::swap(mode_, o.mode_);
-    std::swap(base_, o.base_);
-    std::swap(size_, o.size_);
-    std::swap(known_, o.known_);
-  }
-  std::errc fail(int e) noexcept {
-    close();
-    return static_cast<std::errc>(e);
-  }
-  bool inside(std::uint64_t offset, std::size_t n) const noexcept { return offset <= size_ && n <= size_ - offset; }
-
-  std::errc set_file_size(std::uint64_t length) noexcept { return detail::set_length(fd_, length); }
-
-  // Maps [0, length) of the file, moving or replacing the current mapping.
-  std::errc remap(std::uint64_t length) noexcept {
-    if (length > static_cast<std::uint64_t>(PTRDIFF_MAX)) return std::errc::file_too_large;
-    const auto n = static_cast<std::size_t>(length);
-    if (n == size_) return {};
-    void* m;
-    if (n == 0) {
-      munmap(base_, size_);
-      m = nullptr;
-    } else if (base_ == nullptr) {
-      const int prot = mode_ == map_mode::read_write ? PROT_READ | PROT_WRITE : PROT_READ;
-      m = mmap(nullptr, n, prot, MAP_SHARED, fd_, 0);
-    } else {
-      m = mremap(base_, size_, n, MREMAP_MAYMOVE);
-    }
-    if (m == MAP_FAILED) return static_cast<std::errc>(errno);
-    base_ = static_cast<std::byte*>(m);
-    size_ = n;
-    return {};
-  }
-
   static mapped_result done(std::size_t n) noexcept {
     mapped_result r;
     r.done = n;
@@ -423,23 +338,23 @@ class mapped_file {
   }
   MCSAFE_COLD mapped_result after_fault(std::uint64_t offset, const copy_result& c, bool store) const noexcept {
     mapped_result r;
-    return finish(offset, c, store, r);
+    detail::classify_copy(map_.fd(), map_.base(), map_.size(), offset, c, store, r);
+    return r;
   }
-  // read and write with every check: refusals, and known-bad ranges stopping the copy.
-  mapped_result read_checked(std::uint64_t offset, std::span<std::byte> out) const noexcept {
+  // read (store false: buffer is the caller's out, which read got non-const) and write (store
+  // true: buffer is the data) with every check: refusals, and a known-bad range stopping the
+  // copy before it. The mapping's address is formed only once the range is known to be inside.
+  MCSAFE_COLD mapped_result checked_copy(std::uint64_t offset, const std::byte* buffer, std::size_t n,
+                                         bool store) const noexcept {
     mapped_result r;
-    if (!is_open() || !inside(offset, out.size())) return refuse(r, fault_kind::invalid_argument);
-    const std::size_t n = before_known_bad(offset, out.size(), r);
-    if (n == 0 && r.fault.has_fault()) return r;
-    return finish(offset, mc_safe_copy(out.data(), base_ + offset, n), false, r);
-  }
-  mapped_result write_checked(std::uint64_t offset, std::span<const std::byte> data) const noexcept {
-    mapped_result r;
-    if (!is_open() || mode_ != map_mode::read_write || !inside(offset, data.size()))
+    if (!map_.is_open() || (store && !map_.writable()) || !map_.inside(offset, n))
       return refuse(r, fault_kind::invalid_argument);
-    const std::size_t n = before_known_bad(offset, data.size(), r);
-    if (n == 0 && r.fault.has_fault()) return r;
-    return finish(offset, mc_safe_copy(base_ + offset, data.data(), n), true, r);
+    const std::size_t before = before_known_bad(offset, n, r);
+    if (before == 0 && r.fault.has_fault()) return r;
+    std::byte* const file = map_.base() + offset;
+    const copy_result c = store ? mc_safe_copy(file, buffer, before) : mc_safe_copy(const_cast<std::byte*>(buffer), file, before);
+    detail::classify_copy(map_.fd(), map_.base(), map_.size(), offset, c, store, r);
+    return r;
   }
 
   static mapped_result& refuse(mapped_result& r, fault_kind k) noexcept {
@@ -459,49 +374,12 @@ class mapped_file {
     r.bad = *it;
     r.fault.side = fault_side::source;
     const std::size_t at = it->begin > lo ? it->begin : lo;
-    r.fault.address = reinterpret_cast<std::uintptr_t>(base_) + at;
+    r.fault.address = reinterpret_cast<std::uintptr_t>(map_.base()) + at;
     return at - lo;
   }
 
-  // Turns the copy's outcome into the result: a refusal after a clean copy stays, a fault is
-  // explained (hw_poison from the signal, a plain SIGBUS by looking at the file).
-  mapped_result finish(std::uint64_t offset, const copy_result& c, bool store, mapped_result& r) const noexcept {
-    r.done = c.copied;
-    if (c.ok()) return r;
-    r.fault = c.fault;
-    r.bad = {};
-    const fault_side file_side = store ? fault_side::destination : fault_side::source;
-    if (c.fault.side != file_side) {
-      r.cause = mapped_cause::buffer_fault;
-      return r;
-    }
-    const std::uint64_t o = c.fault.address - reinterpret_cast<std::uintptr_t>(base_);
-    if (c.fault.kind == fault_kind::hw_poison) {
-      // The whole granule is gone (fault::extent_begin/extent_end).
-      r.cause = mapped_cause::hw_poison;
-      const auto base = reinterpret_cast<std::uintptr_t>(base_);
-      const std::uintptr_t g0 = c.fault.extent_begin(c.fault.address, detail::mapped_page());
-      const std::uintptr_t g1 = c.fault.extent_end(c.fault.address, detail::mapped_page()) - base;
-      r.bad = {g0 > base ? static_cast<std::size_t>(g0 - base) : 0, g1 < size_ ? static_cast<std::size_t>(g1) : size_};
-      return r;
-    }
-    if (c.fault.kind != fault_kind::bus_error) {
-      r.cause = mapped_cause::unexplained;  // SIGSEGV inside the copy: the mapping's protection changed
-      return r;
-    }
-    detail::explain_bus_error(fd_, o, store, r);
-    // The kernel maps the whole last page: bytes past the new size read as zeros until the
-    // next page faults. They are not file data, so they are not counted as done.
-    if (r.cause == mapped_cause::file_ended && offset + r.done > r.file_size)
-      r.done = r.file_size > offset ? static_cast<std::size_t>(r.file_size - offset) : 0;
-    return r;
-  }
-
-  int fd_ = -1;
-  map_mode mode_ = map_mode::read_only;
-  std::byte* base_ = nullptr;
-  std::size_t size_ = 0;
-  poison_map known_;
+  detail::file_mapping map_;  // the file and its mapping: their lifetime (detail/file_mapping.hpp)
+  poison_map known_;          // what read and write refuse to touch
 };
 
 }  // namespace v1
