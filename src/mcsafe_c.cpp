@@ -239,10 +239,44 @@ __attribute__((noinline)) mcsafe_copy_result* copy_by_routine(mcsafe_copy_result
 }
 }  // namespace
 
+#if defined(MCSAFE_ARCH_X86_64)
+// Where zmm state is allowed (the copy state says so: detail/copy_state.hpp), 8 to 512 bytes
+// make no call here: one head-and-tail class per size range, each as the zmm routine would
+// copy it (detail/x86_64/inline_moves.hpp). A C++ call site stops at 128 bytes, since its
+// classes are inlined into every caller; this is one function.
+constexpr std::size_t k_c_inline_zmm_max = 512;
+MCSAFE_ALWAYS_INLINE bool try_zmm_inline_copy(void* dst, const void* src, std::size_t n, raw_result& r) noexcept {
+  using namespace mcsafe::detail;
+  if (n - 8 > k_c_inline_zmm_max - 8 || !both_words_ready(dst, src)) return false;
+  if (n < 16)
+    r = guarded_small_copy<std::uint64_t>(dst, src, n);
+  else if (n <= 32)
+    r = guarded_copy_16_32(dst, src, n);
+  else if (n <= 64)
+    r = guarded_copy_33_64_ymm(dst, src, n);
+  else if (n <= 128)
+    r = guarded_copy_65_128_zmm(dst, src, n);
+  else if (n <= 256)
+    r = guarded_copy_129_256_zmm(dst, src, n);
+  else
+    r = guarded_copy_257_512_zmm(dst, src, n);
+  return true;
+}
+#endif
+
+// The inline moves of mcsafe_copy: false when n or the ranges need the routine.
+MCSAFE_ALWAYS_INLINE bool try_c_inline_copy(void* dst, const void* src, std::size_t n, raw_result& r) noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if (mcsafe::detail::g_copy.inline_limit.load(std::memory_order_acquire) == mcsafe::detail::k_inline_upto_128)
+    return try_zmm_inline_copy(dst, src, n, r);
+#endif
+  return mcsafe::detail::try_inline_copy(dst, src, n, r);
+}
+
 extern "C" MCSAFE_HIDDEN mcsafe_copy_result* mcsafe_v1_copy_into(mcsafe_copy_result* out, void* dst, const void* src,
                                                                   std::size_t n) {
   raw_result r;
-  if (!mcsafe::detail::try_inline_copy(dst, src, n, r)) return copy_by_routine(out, dst, src, n);
+  if (!try_c_inline_copy(dst, src, n, r)) return copy_by_routine(out, dst, src, n);
   if (r.info != 0) [[unlikely]]
     return copy_after_inline_fault(out, dst, src, n, r);
   *out = {n, {}};

@@ -106,7 +106,7 @@ static void loads_and_stores(void) {
 /* Good memory at the sizes of every path (inline, routine, large): all bytes copied and every
    field of the result written, whatever the caller's result memory held before. */
 static void good_memory_every_path(void) {
-  static const size_t sizes[] = {0, 1, 7, 8, 16, 57, 64, 65, 120, 128, 129, 256, 1000, 4096, 70000};
+  static const size_t sizes[] = {0, 1, 7, 8, 15, 16, 32, 33, 57, 64, 65, 120, 128, 129, 200, 256, 257, 300, 512, 513, 1000, 4096, 70000};
   unsigned char *src = malloc(70000), *dst = malloc(70000);
   for (size_t i = 0; i < 70000; ++i) src[i] = (unsigned char)(i * 7 + 1);
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {

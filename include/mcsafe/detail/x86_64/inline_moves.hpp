@@ -135,6 +135,76 @@ MCSAFE_ALWAYS_INLINE raw_result guarded_copy_65_128_zmm(void* dst, const void* s
                      ("memory" MCSAFE_ZMM_CLOBBERS))
   return {address, info};
 }
+
+// libmcsafe's mcsafe_copy goes further than a C++ call site (src/mcsafe_c.cpp): it is one
+// function for every caller, so classes that would bloat each inlined mc_safe_copy cost it
+// nothing, and they spare a C call the routine call. Where zmm state is allowed, as above:
+// 33 <= n <= 64 in two 32-byte EVEX moves (ymm16-17, AVX512VL: no vzeroupper), 129..256 in
+// four 64-byte moves and 257..512 in eight, the zmm routine's 2V..4V and 4V..8V classes (the
+// first and the last 2V or 4V bytes, overlapping in the middle).
+MCSAFE_ALWAYS_INLINE raw_result guarded_copy_33_64_ymm(void* dst, const void* src, std::size_t n) noexcept {
+  std::uintptr_t address, info;
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}), MCSAFE_HEAD_TAIL_COPY("vmovdqu64", "%%ymm16", "%%ymm17", "-32"),
+                     ("=a"(address), [info] "=&d"(info)), ([src] "r"(src), [dst] "r"(dst), [n] "r"(n)),
+                     ("memory" MCSAFE_ZMM_CLOBBERS))
+  return {address, info};
+}
+#if defined(__AVX512F__)
+#define MCSAFE_ZMM_CLOBBERS_8 , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23"
+#else
+#define MCSAFE_ZMM_CLOBBERS_8
+#endif
+#define MCSAFE_ZMM_MOVE(label, from, to) label ": vmovdqu64 " from ", " to "\n"
+#define MCSAFE_ZMM_ENTRY(label) MCSAFE_EXTABLE_ENTRY(label, MCSAFE_RESUME)
+MCSAFE_ALWAYS_INLINE raw_result guarded_copy_129_256_zmm(void* dst, const void* src, std::size_t n) noexcept {
+  std::uintptr_t address, info;
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}),
+                     MCSAFE_ZMM_MOVE(".Lmcsafe_v1_cz%=", "(%[src])", "%%zmm16")
+                     MCSAFE_ZMM_MOVE("2", "64(%[src])", "%%zmm17")
+                     MCSAFE_ZMM_MOVE("3", "-128(%[src],%[n])", "%%zmm18")
+                     MCSAFE_ZMM_MOVE("4", "-64(%[src],%[n])", "%%zmm19")
+                     MCSAFE_ZMM_MOVE("5", "%%zmm16", "(%[dst])")
+                     MCSAFE_ZMM_MOVE("6", "%%zmm17", "64(%[dst])")
+                     MCSAFE_ZMM_MOVE("7", "%%zmm18", "-128(%[dst],%[n])")
+                     MCSAFE_ZMM_MOVE("8", "%%zmm19", "-64(%[dst],%[n])")
+                     MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cz%=") MCSAFE_ZMM_ENTRY(".Lmcsafe_v1_cz%=")
+                     MCSAFE_ZMM_ENTRY("2b") MCSAFE_ZMM_ENTRY("3b") MCSAFE_ZMM_ENTRY("4b") MCSAFE_ZMM_ENTRY("5b")
+                     MCSAFE_ZMM_ENTRY("6b") MCSAFE_ZMM_ENTRY("7b") MCSAFE_ZMM_ENTRY("8b") MCSAFE_EXTABLE_END,
+                     ("=a"(address), [info] "=&d"(info)), ([src] "r"(src), [dst] "r"(dst), [n] "r"(n)),
+                     ("memory" MCSAFE_ZMM_CLOBBERS_8))
+  return {address, info};
+}
+MCSAFE_ALWAYS_INLINE raw_result guarded_copy_257_512_zmm(void* dst, const void* src, std::size_t n) noexcept {
+  std::uintptr_t address, info;
+  MCSAFE_GUARDED_ASM((raw_result{0, 0}),
+                     MCSAFE_ZMM_MOVE(".Lmcsafe_v1_cw%=", "(%[src])", "%%zmm16")
+                     MCSAFE_ZMM_MOVE("2", "64(%[src])", "%%zmm17")
+                     MCSAFE_ZMM_MOVE("3", "128(%[src])", "%%zmm18")
+                     MCSAFE_ZMM_MOVE("4", "192(%[src])", "%%zmm19")
+                     MCSAFE_ZMM_MOVE("5", "-256(%[src],%[n])", "%%zmm20")
+                     MCSAFE_ZMM_MOVE("6", "-192(%[src],%[n])", "%%zmm21")
+                     MCSAFE_ZMM_MOVE("7", "-128(%[src],%[n])", "%%zmm22")
+                     MCSAFE_ZMM_MOVE("8", "-64(%[src],%[n])", "%%zmm23")
+                     MCSAFE_ZMM_MOVE("9", "%%zmm16", "(%[dst])")
+                     MCSAFE_ZMM_MOVE("10", "%%zmm17", "64(%[dst])")
+                     MCSAFE_ZMM_MOVE("11", "%%zmm18", "128(%[dst])")
+                     MCSAFE_ZMM_MOVE("12", "%%zmm19", "192(%[dst])")
+                     MCSAFE_ZMM_MOVE("13", "%%zmm20", "-256(%[dst],%[n])")
+                     MCSAFE_ZMM_MOVE("14", "%%zmm21", "-192(%[dst],%[n])")
+                     MCSAFE_ZMM_MOVE("15", "%%zmm22", "-128(%[dst],%[n])")
+                     MCSAFE_ZMM_MOVE("16", "%%zmm23", "-64(%[dst],%[n])")
+                     MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_cw%=") MCSAFE_ZMM_ENTRY(".Lmcsafe_v1_cw%=")
+                     MCSAFE_ZMM_ENTRY("2b") MCSAFE_ZMM_ENTRY("3b") MCSAFE_ZMM_ENTRY("4b") MCSAFE_ZMM_ENTRY("5b")
+                     MCSAFE_ZMM_ENTRY("6b") MCSAFE_ZMM_ENTRY("7b") MCSAFE_ZMM_ENTRY("8b") MCSAFE_ZMM_ENTRY("9b")
+                     MCSAFE_ZMM_ENTRY("10b") MCSAFE_ZMM_ENTRY("11b") MCSAFE_ZMM_ENTRY("12b") MCSAFE_ZMM_ENTRY("13b")
+                     MCSAFE_ZMM_ENTRY("14b") MCSAFE_ZMM_ENTRY("15b") MCSAFE_ZMM_ENTRY("16b") MCSAFE_EXTABLE_END,
+                     ("=a"(address), [info] "=&d"(info)), ([src] "r"(src), [dst] "r"(dst), [n] "r"(n)),
+                     ("memory" MCSAFE_ZMM_CLOBBERS_8))
+  return {address, info};
+}
+#undef MCSAFE_ZMM_ENTRY
+#undef MCSAFE_ZMM_MOVE
+#undef MCSAFE_ZMM_CLOBBERS_8
 #undef MCSAFE_ZMM_CLOBBERS
 #undef MCSAFE_HEAD_TAIL_COPY
 
