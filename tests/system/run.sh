@@ -3,23 +3,26 @@
 # initramfs and runs the static guest test inside it, where hardware poison (MADV_HWPOISON,
 # hwpoison_inject) and DAX bad blocks on an emulated pmem device are real.
 #
-#   run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]
+#   run.sh GUEST_TEST [--kernel 6.1|6.12] [--break] [--scan MCSAFE_SCAN]
 #
-# Prints the guest's kernel version and one PASS/FAIL/SKIP line per case; exits with the guest
-# test's status. Exits 77 (CTest: skipped) with "SKIP: reason" when QEMU or the kernel package
-# cannot be had. --break makes one guest case expect a wrong address: the run must then fail.
+# --kernel picks Debian's kernel: 6.1 (the release's own, the default) or 6.12 (its backports).
+# Prints the guest's kernel version and one PASS/FAIL/SKIP line per case, each prefixed with the
+# kernel's release in brackets; exits with the guest test's status. Exits 77 (CTest: skipped)
+# with "SKIP: reason" when QEMU or the kernel package cannot be had. --break makes one guest
+# case expect a wrong address: the run must then fail.
 set -euo pipefail
 
-guest=""; break_flag=""; scan=""
+guest=""; break_flag=""; scan=""; series=6.1
 while (($#)); do
   case "$1" in
     --break) break_flag="mcsafe.break=1" ;;
     --scan) scan="$2"; shift ;;
+    --kernel) series="$2"; shift ;;
     *) guest="$1" ;;
   esac
   shift
 done
-[ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--break] [--scan MCSAFE_SCAN]"; exit 2; }
+[ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--kernel 6.1|6.12] [--break] [--scan MCSAFE_SCAN]"; exit 2; }
 
 source "$(dirname "$0")/guest_lib.sh"
 
@@ -31,9 +34,11 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
 command -v python3 >/dev/null || need+=(python3)
 command -v file >/dev/null || need+=(file)
+command -v xz >/dev/null || need+=(xz-utils)
 install_packages "${need[@]}"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not available"
-fetch_debian_kernel
+fetch_debian_kernel "$series"
+guest_label=$(basename "$mods")  # the kernel release, on every line printed
 
 # The initramfs: busybox, the modules in load order, an ext4 image, the test binaries.
 work=$(mktemp -d)
@@ -46,9 +51,7 @@ order="crypto/crc32c_generic drivers/nvdimm/libnvdimm drivers/nvdimm/nd_btt driv
        drivers/dax/device_dax drivers/dax/dax_pmem
        drivers/block/loop drivers/md/dm-mod"
 for m in $order; do
-  f="$mods/kernel/$m.ko"
-  [ -f "$f" ] || skip "kernel module $m.ko missing from $(basename "$deb")"
-  cp "$f" "$root/lib/modules/"
+  copy_module "$m" "$root/lib/modules" || skip "kernel module $m missing from $(basename "$deb")"
   echo "$(basename "$m").ko" >>"$root/lib/modules/order"
 done
 # 4 KiB blocks (DAX needs block size == page size), no journal (as seen to mount with -o dax).
@@ -105,16 +108,16 @@ start=$(date +%s)
 timeout "${MCSAFE_SYSTEM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot \
   -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
   -append "console=ttyS0 quiet panic=-1 memmap=64M!512M memmap=64M!640M memmap=64M!768M $break_flag" </dev/null >"$log" 2>&1 || true
-tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' || true
-echo "boot-test-poweroff took $(( $(date +%s) - start )) s"
+tr -d '\r' <"$log" | grep -E '^(GUEST |PASS |FAIL |SKIP |INFO |insmod |dax mount)' | sed "s/^/[$guest_label] /" || true
+echo "[$guest_label] boot-test-poweroff took $(( $(date +%s) - start )) s"
 # Every JSON report mcsafe-scan printed in the guest (a "SCANJSON" line each) must parse and
 # follow the schema (docs/mcsafe-scan.md).
 if [ -n "$scan" ]; then
   reports=$(tr -d '\r' <"$log" | sed -n 's/^SCANJSON //p')
   if checked=$(printf '%s\n' "$reports" | python3 "$(dirname "$0")/../../tools/check_scan_report.py" 2>&1); then
-    echo "PASS scan_tool.json_reports ($(grep -c ^PASS <<<"$checked") checked against the schema)"
+    echo "[$guest_label] PASS scan_tool.json_reports ($(grep -c ^PASS <<<"$checked") checked against the schema)"
   else
-    echo "FAIL scan_tool.json_reports: $(grep -v ^PASS <<<"$checked")"
+    echo "[$guest_label] FAIL scan_tool.json_reports: $(grep -v ^PASS <<<"$checked")"
     exit 1
   fi
 fi
