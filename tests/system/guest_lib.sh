@@ -81,6 +81,24 @@ fetch_debian_kernel() {
   mods=$(ls -d "$kdir"/lib/modules/*)
 }
 
+# QEMU from the backports suite (10.x: it emulates a CXL type-3 device with a poison list; the
+# release's own 7.2 does not), unpacked under the cache once, not installed: the machine's QEMU
+# stays as it is. Its libraries are the release's. Sets qemu_bp (the binary and its firmware
+# path, as words to put before QEMU's options).
+fetch_backports_qemu() {
+  local dir="$cache/qemu-backports" pkgs=(qemu-system-x86 qemu-system-common qemu-system-data)
+  if [ ! -x "$dir/usr/bin/qemu-system-x86_64" ]; then
+    setup_backports_apt || skip "no backports suite for the machine's Debian mirror (see $cache/apt-backports.log)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/debs"
+    (cd "$dir.tmp/debs" && apt-get "${backports_apt[@]}" download -q -t "$(. /etc/os-release && echo "$VERSION_CODENAME")-backports" \
+       "${pkgs[@]}" >"$cache/apt-backports.log" 2>&1) || skip "apt-get download ${pkgs[*]} from backports failed (see $cache/apt-backports.log)"
+    for f in "$dir.tmp"/debs/*.deb; do dpkg-deb -x "$f" "$dir.tmp"; done
+    rm -rf "$dir.tmp/debs" "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  "$dir/usr/bin/qemu-system-x86_64" --version >/dev/null 2>&1 || skip "backports QEMU does not run here (missing libraries?)"
+  qemu_bp=("$dir/usr/bin/qemu-system-x86_64" -L "$dir/usr/share/qemu")
+}
+
 # Copies kernel module M (a path under the module tree, no suffix) into DIR as M's base name
 # with .ko, decompressed when the kernel ships it xz-compressed (6.12), so busybox's insmod
 # loads it. Returns 1 when the tree has no such module.

@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include <mcsafe/badblocks.hpp>
+#include <mcsafe/cxl.hpp>
 #include <mcsafe/file.hpp>
 #include <mcsafe/mapped_file.hpp>
 #include <mcsafe/mcsafe.hpp>
@@ -66,13 +68,14 @@ std::string describe(const mcsafe::copy_result& r, std::uintptr_t base) {
   return buf;
 }
 
-bool break_requested() {
+// Whether the kernel command line holds `word` (run.sh: mcsafe.break=1, mcsafe.only=cxl).
+bool cmdline_has(const char* word) {
   char buf[512] = {};
   const int fd = open("/proc/cmdline", O_RDONLY);
   if (fd < 0) return false;
   const ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  return n > 0 && std::strstr(buf, "mcsafe.break=1") != nullptr;
+  return n > 0 && std::strstr(buf, word) != nullptr;
 }
 
 // The running kernel's version as major * 100 + minor (6.12: 612), for the cases whose
@@ -1191,6 +1194,205 @@ void test_sqlite() {
 void test_sqlite() { skip("sqlite", "the guest test was built without SQLite (libsqlite3-dev not found)"); }
 #endif
 
+// ---- CXL: QEMU's emulated type-3 memory device (run.sh --cxl), through the paths 6.12 offers --
+
+std::string describe(const mcsafe::cxl::poison_list& l) {
+  std::string s = std::string("error=") + mcsafe::cxl::to_string(l.error) + " errno=" + std::to_string(l.sys_errno) +
+                  " records:";
+  for (const auto& r : l.records) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " [0x%llx,+0x%llx source=%d region='%s']", static_cast<unsigned long long>(r.dpa),
+                  static_cast<unsigned long long>(r.length), static_cast<int>(r.source), r.region.c_str());
+    s += buf;
+  }
+  return s;
+}
+bool lists_exactly(const mcsafe::cxl::poison_list& l, const std::vector<mcsafe::byte_range>& want) {
+  if (!l.ok() || l.records.size() != want.size()) return false;
+  for (const auto& r : l.records)
+    if (r.source != mcsafe::cxl::poison_source::injected) return false;
+  return std::vector<mcsafe::byte_range>(l.dpa.begin(), l.dpa.end()) == want;
+}
+std::string status(const mcsafe::cxl::poison_status& s) {
+  return std::string(mcsafe::cxl::to_string(s.error)) + "/" + std::to_string(s.sys_errno);
+}
+
+// A volatile region over the whole memdev, made through sysfs as `cxl create-region -t ram`
+// would (root decoder decoder0.0, endpoint decoder decoder2.0, one way); returns the path of its
+// device DAX node, or "" with why.
+std::string cxl_make_region(std::string& region, std::string& why) {
+  const std::string c = "/sys/bus/cxl/devices/";
+  if (mcsafe::detail::read_text_file(c + "decoder0.0/create_ram_region", region) != std::errc{} || region.size() < 2) {
+    why = "decoder0.0/create_ram_region unreadable";
+    return "";
+  }
+  region.pop_back();
+  const std::string size = "0x10000000";  // the device's 256 MiB
+  for (const auto& [file, value] : {std::pair<std::string, std::string>{"decoder0.0/create_ram_region", region},
+                                    {region + "/interleave_granularity", "256"},
+                                    {region + "/interleave_ways", "1"},
+                                    {"decoder2.0/mode", "ram"},
+                                    {"decoder2.0/dpa_size", size},
+                                    {region + "/size", size},
+                                    {region + "/target0", "decoder2.0"},
+                                    {region + "/commit", "1"}}) {
+    if (!write_sysfs(c + file, value)) {
+      why = file + " <- " + value + ": " + std::strerror(errno);
+      return "";
+    }
+  }
+  // Bound to the region driver (already bound is fine: EBUSY), which adds its DAX region with
+  // one device DAX in it.
+  (void)write_sysfs("/sys/bus/cxl/drivers/cxl_region/bind", region);
+  const std::string dax_region = c + region + "/dax_" + region;
+  for (int i = 0; i < 50; ++i) {
+    if (DIR* d = opendir(dax_region.c_str())) {
+      std::string dax;
+      while (const dirent* e = readdir(d))
+        if (std::strncmp(e->d_name, "dax", 3) == 0 && std::strchr(e->d_name, '.') != nullptr) dax = e->d_name;
+      closedir(d);
+      // A RAM region's device DAX is meant for kmem (system RAM) and stays unbound: bind it to
+      // device_dax by name, as `daxctl reconfigure-device -m devdax` does.
+      if (!dax.empty() && access(("/sys/bus/dax/devices/" + dax + "/driver").c_str(), F_OK) != 0) {
+        (void)write_sysfs("/sys/bus/dax/drivers/device_dax/new_id", dax);
+        (void)write_sysfs("/sys/bus/dax/drivers/device_dax/bind", dax);
+      }
+      if (!dax.empty() && access(("/sys/bus/dax/devices/" + dax + "/driver").c_str(), F_OK) == 0) return "/dev/" + dax;
+    }
+    usleep(100000);
+  }
+  why = "no device DAX under " + dax_region + " (" + c + region + ":";
+  if (DIR* d = opendir((c + region).c_str())) {
+    while (const dirent* e = readdir(d)) why += std::string(" ") + e->d_name;
+    closedir(d);
+  }
+  why += ")";
+  return "";
+}
+
+// Poison in a region: the list gives region offsets; clear_and_rewrite clears the line on the
+// device and writes new data through the device DAX mapping, which then reads back.
+void test_cxl_region() {
+  namespace cxl = mcsafe::cxl;
+  std::string why, region;
+  const std::string dax = cxl_make_region(region, why);
+  if (dax.empty()) {
+    report("cxl.region.setup", false, why);
+    return;
+  }
+  constexpr std::size_t len = 2u << 20;  // device DAX maps in 2 MiB units
+  const int fd = open(dax.c_str(), O_RDWR);
+  void* map = MAP_FAILED;
+  // The node appears just before the device is live (ENXIO until then).
+  for (int i = 0; fd >= 0 && map == MAP_FAILED && i < 50; ++i) {
+    map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED && errno != ENXIO) break;
+    if (map == MAP_FAILED) usleep(100000);
+  }
+  auto* m = static_cast<unsigned char*>(map);
+  if (fd >= 0) close(fd);
+  if (m == MAP_FAILED) {
+    report("cxl.region.mmap", false, dax + ": " + std::strerror(errno));
+    return;
+  }
+  for (std::size_t i = 0; i < len; ++i) m[i] = static_cast<unsigned char>(i * 7 + 1);
+  const bool injected = cxl::inject_poison("mem0", 0x3000).ok() && cxl::inject_poison("mem0", 0x100040).ok();
+  const cxl::poison_list l = cxl::read_poison_list("mem0");
+  const mcsafe::poison_map in_region = l.in_region(region);
+  const std::vector<mcsafe::byte_range> want{{0x3000, 0x3040}, {0x100040, 0x100080}};
+  bool hpa_ok = l.ok() && !l.records.empty();
+  for (const auto& r : l.records) hpa_ok = hpa_ok && r.region == region && r.region_offset_known && r.region_offset == r.dpa;
+  report("cxl.region.discover_offsets",
+         injected && hpa_ok && std::vector<mcsafe::byte_range>(in_region.begin(), in_region.end()) == want,
+         describe(l) + ", in " + region + ": " + std::to_string(in_region.size()) + " ranges");
+  // The emulated device keeps poison as a list only: a load of the line returns data.
+  unsigned char probe[64];
+  const mcsafe::copy_result pr = mcsafe::mc_safe_copy(probe, m + 0x3000, 64);
+  std::printf("INFO cxl: a load of an emulated poisoned line %s (QEMU keeps poison as bookkeeping, no machine check)\n",
+              pr.ok() ? "returned data" : "faulted");
+  alignas(64) unsigned char data[64];
+  for (int i = 0; i < 64; ++i) data[i] = static_cast<unsigned char>(0xA0 + i);
+  const cxl::rewrite_result w = cxl::clear_and_rewrite("mem0", 0x3000, m + 0x3000, data);
+  const cxl::poison_list after = cxl::read_poison_list("mem0");
+  unsigned char back[64];
+  const bool reads = mcsafe::mc_safe_copy(back, m + 0x3000, 64).ok() && std::memcmp(back, data, 64) == 0;
+  std::printf("INFO cxl: clear_and_rewrite stored the line with %s (atomic=%d)\n", mcsafe::to_string(w.write.method),
+              w.write.atomic);
+  report("cxl.region.clear_and_rewrite",
+         w.ok() && reads && lists_exactly(after, {{0x100040, 0x100080}}) && m[0x3000 - 1] == static_cast<unsigned char>((0x3000 - 1) * 7 + 1) &&
+             m[0x3040] == static_cast<unsigned char>(0x3040 * 7 + 1),
+         "clear " + status(w.clear) + ", store " + mcsafe::to_string(w.write.method) + " written " +
+             std::to_string(w.write.written) + ", reads back " + std::to_string(reads) + ", list after: " + describe(after));
+  munmap(m, len);
+}
+
+void test_cxl() {
+  namespace cxl = mcsafe::cxl;
+  using enum cxl::poison_error;
+  if (access("/sys/bus/cxl/devices/mem0", F_OK) != 0) {
+    skip("cxl", "no CXL memory device in this guest (system.qemu.6.12.cxl boots one: run.sh --cxl)");
+    return;
+  }
+  std::printf("INFO cxl: debugfs inject_poison %d, clear_poison %d; sysfs trigger_poison_list %d; tracefs cxl_poison %d\n",
+              access("/sys/kernel/debug/cxl/mem0/inject_poison", W_OK) == 0,
+              access("/sys/kernel/debug/cxl/mem0/clear_poison", W_OK) == 0,
+              access("/sys/bus/cxl/devices/mem0/trigger_poison_list", W_OK) == 0,
+              access("/sys/kernel/tracing/events/cxl/cxl_poison", F_OK) == 0);
+  // The memdev ioctl: since 6.4 the kernel no longer lists Clear Poison by id, and without
+  // CONFIG_CXL_MEM_RAW_COMMANDS (Debian does not set it) it does not list the raw command either.
+  const unsigned char zeros[64] = {};
+  const cxl::clear_poison_result typed = cxl::clear_poison("/dev/cxl/mem0", 0x1000, zeros);
+  const cxl::clear_poison_result raw = cxl::clear_poison("/dev/cxl/mem0", 0x1000, zeros, {.allow_raw = true});
+  report("cxl.ioctl_path_refused",
+         typed.error == cxl::clear_poison_error::deprecated && raw.error == cxl::clear_poison_error::deprecated,
+         std::string("by id: ") + cxl::to_string(typed.error) + "/" + std::to_string(typed.sys_errno) +
+             ", raw: " + cxl::to_string(raw.error) + "/" + std::to_string(raw.sys_errno));
+  // Poison injected at known DPAs is listed at exactly those lines.
+  bool injected = true;
+  std::string why;
+  for (const std::uint64_t dpa : {0x1000ull, 0x2040ull, 0x40000ull}) {
+    const cxl::poison_status st = cxl::inject_poison("mem0", dpa);
+    injected = injected && st.ok();
+    why += status(st) + " ";
+  }
+  cxl::poison_list l = cxl::read_poison_list("mem0");
+  report("cxl.discover_injected",
+         injected && lists_exactly(l, {{0x1000, 0x1040}, {0x2040, 0x2080}, {0x40000, 0x40040}}),
+         "inject: " + why + describe(l));
+  // Clearing one line takes it off the list; the others stay.
+  const cxl::poison_status cleared = cxl::clear_poison_debugfs("mem0", 0x2040);
+  l = cxl::read_poison_list("mem0");
+  report("cxl.clear_removes_from_list", cleared.ok() && lists_exactly(l, {{0x1000, 0x1040}, {0x40000, 0x40040}}),
+         "clear: " + status(cleared) + " " + describe(l));
+  // Refused before the kernel sees them: a DPA past the device (256 MiB), a misaligned one, a
+  // memdev that is not there. What the kernel itself says to the first two: INFO.
+  const cxl::poison_status past = cxl::inject_poison("mem0", 256ull << 20), odd = cxl::inject_poison("mem0", 0x1001),
+                           absent = cxl::inject_poison("mem9", 0);
+  report("cxl.errors_before_the_kernel",
+         past.error == out_of_range && odd.error == bad_alignment && absent.error == no_device,
+         "past the end: " + status(past) + ", misaligned: " + status(odd) + ", mem9: " + status(absent));
+  for (const char* text : {"0x10000000\n", "0x1001\n"}) {
+    const int fd = open("/sys/kernel/debug/cxl/mem0/inject_poison", O_WRONLY);
+    const bool took = fd >= 0 && write(fd, text, std::strlen(text)) > 0;
+    std::printf("INFO cxl: the kernel's own answer to inject_poison %.*s: %s\n", static_cast<int>(std::strlen(text) - 1),
+                text, took ? "accepted" : std::strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  // Without debugfs and without tracefs mounted: said so, nothing else tried.
+  const bool off = umount("/sys/kernel/debug") == 0;
+  const cxl::poison_status no_dbg = cxl::clear_poison_debugfs("mem0", 0x1000);
+  const bool on = mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr) == 0;
+  report("cxl.no_debugfs", off && on && no_dbg.error == no_debugfs, "umount/mount " + std::to_string(off) +
+                                                                        std::to_string(on) + ", " + status(no_dbg));
+  const bool t_off = umount("/sys/kernel/tracing") == 0;
+  const cxl::poison_list no_trace = cxl::read_poison_list("mem0");
+  const bool t_on = mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
+  report("cxl.no_tracefs", t_off && t_on && no_trace.error == no_tracefs,
+         "umount/mount " + std::to_string(t_off) + std::to_string(t_on) + ", " + describe(no_trace));
+  for (const std::uint64_t dpa : {0x1000ull, 0x40000ull}) (void)cxl::clear_poison_debugfs("mem0", dpa);
+  test_cxl_region();
+}
+
 void test_mapped_file() {
   test_mapped_file_ext4_full();
   test_mapped_file_dm_error();
@@ -1208,7 +1410,12 @@ int main() {
   std::printf("GUEST KERNEL %s %s\n", u.release, u.version);
   const std::string d = mcsafe::diagnose();
   std::printf("INFO %s", d.substr(0, d.find('\n') + 1).c_str());
-  test_hwpoison_sync(break_requested());
+  if (cmdline_has("mcsafe.only=cxl")) {  // the CXL guest (run.sh --cxl) runs its cases alone
+    test_cxl();
+    std::printf("INFO %d case(s) failed\n", g_failed);
+    return g_failed == 0 ? 0 : 1;
+  }
+  test_hwpoison_sync(cmdline_has("mcsafe.break=1"));
   test_hwpoison_async();
   test_madvise_hwpoison();
   test_dax_badblock();
@@ -1218,6 +1425,7 @@ int main() {
   test_scan_device_dax();
   test_mapped_file();
   test_sqlite();
+  test_cxl();
   std::printf("INFO %d case(s) failed\n", g_failed);
   return g_failed == 0 ? 0 : 1;
 }
