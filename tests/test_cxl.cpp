@@ -401,6 +401,30 @@ TEST_CASE("cxl: read_poison_list says what is missing before it triggers anythin
   CHECK(fake_tree::get(t.sysfs + "/mem0/trigger_poison_list").empty());
 }
 
+TEST_CASE("cxl: describe_paths says which path this kernel offers", "[cxl][diagnose]") {
+  fake_tree t;
+  const std::string dev = t.root + "/dev";
+  ::mkdir(dev.c_str(), 0700);
+  fake_tree::put(dev + "/mem0", "");
+  mcsafe::cxl::kernel_paths at = t.paths;
+  at.dev = dev;
+  kernel_lists(0, false, false);  // 6.4 and later without raw commands
+  std::string text = mcsafe::cxl::describe_paths("mem0", at, fake_ioctl);
+  INFO(text);
+  CHECK(text.find("trigger_poison_list no") != std::string::npos);
+  CHECK(text.find("inject_poison yes, clear_poison yes") != std::string::npos);
+  CHECK(text.find("ioctl Clear Poison: deprecated") != std::string::npos);
+  kernel_lists(0, false, true);
+  CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("the raw command is listed") != std::string::npos);
+  kernel_lists(0);
+  CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("offered by id") != std::string::npos);
+  at.debugfs = t.root + "/nowhere";
+  text = mcsafe::cxl::describe_paths("mem9", at, fake_ioctl);
+  CHECK(text.find("not a CXL memdev") != std::string::npos);
+  CHECK(text.find("debugfs not mounted") != std::string::npos);
+  CHECK(text.find("cannot open") != std::string::npos);
+}
+
 TEST_CASE("cxl: clear_and_rewrite refuses a null or misaligned line before clearing", "[cxl][errors]") {
   using enum mcsafe::cxl::poison_error;
   fake_tree t;

@@ -162,6 +162,7 @@ struct kernel_paths {
   std::string_view sysfs = "/sys/bus/cxl/devices";  // memX/, regionY/
   std::string_view debugfs = "/sys/kernel/debug";   // cxl/memX/{inject,clear}_poison
   std::string_view tracefs = "/sys/kernel/tracing";
+  std::string_view dev = "/dev/cxl";                // memX: the memdev for the ioctl
 };
 
 struct poison_status {
@@ -577,6 +578,39 @@ inline rewrite_result clear_and_rewrite(std::string_view memdev, std::uint64_t d
   r.clear = clear_poison_debugfs(memdev, dpa, at);
   if (r.clear.ok()) r.write = atomic_clear_write(line, data64, options);
   return r;
+}
+
+// Which of the paths above this kernel offers for memdev, and why not where it does not: one
+// line each, for a bug report (as mcsafe::diagnose() is for the copy path). Reads sysfs,
+// debugfs and tracefs, and asks the memdev's ioctl which commands it lists (io: the seam, as in
+// clear_poison_options). Allocates; never from a signal handler.
+inline std::string describe_paths(std::string_view memdev, const kernel_paths& at = {}, ioctl_fn io = nullptr) {
+  const auto yes_no = [](bool b) { return b ? "yes" : "no"; };
+  const std::string name(memdev), sys = std::string(at.sysfs) + "/" + name;
+  std::string out = "CXL " + name + ": " + (detail::exists(sys) ? sys : "no " + sys + " (not a CXL memdev, or cxl_mem not loaded)") + "\n";
+  out += "  poison list: " + sys + "/trigger_poison_list " +
+         yes_no(detail::exists(sys + "/trigger_poison_list")) + " (Linux 6.4+), tracefs cxl:cxl_poison " +
+         yes_no(detail::exists(std::string(at.tracefs) + "/events/cxl/cxl_poison")) +
+         " (mount -t tracefs none /sys/kernel/tracing; root)\n";
+  const std::string dbg = std::string(at.debugfs) + "/cxl";
+  out += "  debugfs " + dbg + "/" + name + ": ";
+  if (!detail::exists(dbg)) out += std::string("no (") + (errno == EACCES ? "root only" : "debugfs not mounted, or no CXL driver") + ")\n";
+  else
+    out += std::string("inject_poison ") + yes_no(detail::exists(dbg + "/" + name + "/inject_poison")) + ", clear_poison " +
+           yes_no(detail::exists(dbg + "/" + name + "/clear_poison")) + "\n";
+  out += "  ioctl Clear Poison: ";
+  const std::string node = std::string(at.dev) + "/" + name;
+  const int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return out + "cannot open " + node + ": " + std::strerror(errno) + "\n";
+  detail::command_support support;
+  const int err = detail::query(fd, io != nullptr ? io : &detail::native_ioctl, support);
+  ::close(fd);
+  if (err != 0) out += std::string("the command query failed: ") + std::strerror(err);
+  else if (support.clear_poison_exclusive) out += "reserved_by_kernel (the kernel keeps it for itself)";
+  else if (support.clear_poison) out += "offered by id (clear_poison)";
+  else if (support.raw) out += "not by id; the raw command is listed (CONFIG_CXL_MEM_RAW_COMMANDS): clear_poison with allow_raw";
+  else out += "deprecated (neither by id nor raw, as since Linux 6.4 without raw commands): use clear_and_rewrite";
+  return out + "\n";
 }
 
 }  // namespace cxl
