@@ -21,12 +21,13 @@ while (($#)); do
     --break) cmdline_extra="mcsafe.break=1" ;;
     --scan) scan="$2"; shift ;;
     --kernel) series="$2"; shift ;;
-    --cxl) cxl=1; series=6.12 ;;
+    --cxl) cxl=1 ;;
     *) guest="$1" ;;
   esac
   shift
 done
 [ -x "$guest" ] || { echo "usage: run.sh GUEST_TEST [--kernel 6.1|6.12] [--cxl] [--break] [--scan MCSAFE_SCAN]"; exit 2; }
+[ -z "$cxl" ] || series=6.12  # the CXL paths the cases use need 6.4 or later
 
 source "$(dirname "$0")/guest_lib.sh"
 
