@@ -384,8 +384,9 @@ TEST_CASE("cxl: inject and clear write the DPA to debugfs, after checking it", "
   CHECK(mcsafe::cxl::inject_poison("mem0", 0, t.paths).error == malformed);
   fake_tree::put(t.sysfs + "/mem0/ram/size", "0x10000000\n");
   // debugfs not mounted (no cxl directory), and a device without the commands (no file).
+  const std::string nowhere = t.root + "/nowhere";  // kernel_paths holds views: keep the string
   mcsafe::cxl::kernel_paths unmounted = t.paths;
-  unmounted.debugfs = t.root + "/nowhere";
+  unmounted.debugfs = nowhere;
   CHECK(mcsafe::cxl::inject_poison("mem0", 0, unmounted).error == no_debugfs);
   ::unlink((t.debugfs + "/cxl/mem0/inject_poison").c_str());
   CHECK(mcsafe::cxl::inject_poison("mem0", 0, t.paths).error == not_supported);
@@ -418,7 +419,8 @@ TEST_CASE("cxl: describe_paths says which path this kernel offers", "[cxl][diagn
   CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("the raw command is listed") != std::string::npos);
   kernel_lists(0);
   CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("offered by id") != std::string::npos);
-  at.debugfs = t.root + "/nowhere";
+  const std::string nowhere = t.root + "/nowhere";
+  at.debugfs = nowhere;
   text = mcsafe::cxl::describe_paths("mem9", at, fake_ioctl);
   CHECK(text.find("not a CXL memdev") != std::string::npos);
   CHECK(text.find("debugfs not mounted") != std::string::npos);

@@ -157,7 +157,8 @@ constexpr const char* to_string(poison_error e) noexcept {
   return i < sizeof names / sizeof names[0] ? names[i] : "unknown";
 }
 
-// Where the kernel's files are; tests point these at a copy.
+// Where the kernel's files are; tests point these at a copy. Views: the strings they name must
+// outlive the call.
 struct kernel_paths {
   std::string_view sysfs = "/sys/bus/cxl/devices";  // memX/, regionY/
   std::string_view debugfs = "/sys/kernel/debug";   // cxl/memX/{inject,clear}_poison
