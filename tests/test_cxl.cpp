@@ -5,9 +5,15 @@
 #include "catch2_any.hpp"
 
 #if MCSAFE_HAS_CXL
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 using mcsafe::cxl::clear_poison_error;
@@ -116,6 +122,8 @@ constexpr kernel_answer refusals[] = {
      .sys_errno = ENOTTY},
     {.what = "the kernel does not list the command (deprecated there), and RAW is not allowed",
      .lists_clear_poison = false, .lists_raw = true, .error = not_supported},
+    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)", .lists_clear_poison = false,
+     .error = deprecated},
     {.what = "the kernel reserves the command for itself: EXCLUSIVE in the query",
      .flags = mcsafe::cxl::command_flag_exclusive, .error = reserved_by_kernel},
     {.what = "the kernel reserves it at send time: EBUSY", .send_errno = EBUSY, .error = reserved_by_kernel,
@@ -137,7 +145,8 @@ constexpr kernel_answer raw_answers[] = {
      .error = not_supported, .sys_errno = ENOTTY, .raw = true, .sends = 2},
     {.what = "a kernel without CONFIG_CXL_MEM_RAW_COMMANDS refuses RAW with EPERM", .lists_clear_poison = false,
      .lists_raw = true, .send_errno = EPERM, .error = permission, .sys_errno = EPERM, .raw = true, .sends = 1},
-    {.what = "neither listed", .lists_clear_poison = false, .error = not_supported},
+    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)", .lists_clear_poison = false,
+     .error = deprecated},
 };
 
 // Runs one row against the fake kernel and checks every field of the result.
@@ -224,6 +233,214 @@ TEST_CASE("cxl: the real ioctl on files that are not CXL devices", "[cxl][real]"
   CHECK(mcsafe::cxl::clear_poison("/nonexistent/cxl/mem0", 0, data.bytes).error == clear_poison_error::no_device);
   CHECK(mcsafe::cxl::clear_poison("/dev/null", 0, data.bytes).error == clear_poison_error::not_a_memdev);
   CHECK(mcsafe::cxl::clear_poison(-1, 0, data.bytes).error == clear_poison_error::invalid_argument);
+}
+
+// ---- The sysfs / debugfs / tracefs path (kernels 6.4 and later) ----------------------------
+
+namespace {
+// As a 6.12 kernel wrote it under QEMU's cxl-type3 device (tests/system: the guest's cxl cases),
+// with two lines made up for what the emulation did not show: a record mapped in a region, and
+// another memdev's.
+constexpr const char* k_trace =
+    "# tracer: nop\n"
+    "#\n"
+    "# entries-in-buffer/entries-written: 5/5   #P:1\n"
+    "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
+    "            init-1       [000] .....     4.864822: cxl_poison: memdev=mem0 host=0000:0d:00.0 serial=1 "
+    "trace_type=Inject region= region_uuid=00000000-0000-0000-0000-000000000000 hpa=0xffffffffffffffff dpa=0x1000 "
+    "dpa_length=0x40 source=Unknown flags= overflow_time=0\n"
+    "            init-1       [000] .....     4.873349: cxl_poison: memdev=mem0 host=0000:0d:00.0 serial=1 "
+    "trace_type=List region= region_uuid=00000000-0000-0000-0000-000000000000 hpa=0xffffffffffffffff dpa=0x2040 "
+    "dpa_length=0x40 source=Injected flags= overflow_time=0\n"
+    "            init-1       [000] .....     4.873394: cxl_poison: memdev=mem0 host=0000:0d:00.0 serial=1 "
+    "trace_type=List region= region_uuid=00000000-0000-0000-0000-000000000000 hpa=0xffffffffffffffff dpa=0x1000 "
+    "dpa_length=0x40 source=Injected flags= overflow_time=0\n"
+    "            init-1       [000] .....     4.873400: cxl_poison: memdev=mem0 host=0000:0d:00.0 serial=1 "
+    "trace_type=List region=region0 region_uuid=00000000-0000-0000-0000-000000000000 hpa=0x390080000 dpa=0x80000 "
+    "dpa_length=0x80 source=External flags= overflow_time=0\n"
+    "            init-1       [000] .....     4.873500: cxl_poison: memdev=mem1 host=0000:0e:00.0 serial=2 "
+    "trace_type=List region= region_uuid=00000000-0000-0000-0000-000000000000 hpa=0xffffffffffffffff dpa=0x3000 "
+    "dpa_length=0x40 source=Injected flags= overflow_time=0\n"
+    "            init-1       [000] .....     4.873600: cxl_general_media: memdev=mem0 dpa=0x5000\n";
+}  // namespace
+
+TEST_CASE("cxl: the poison list is parsed from the cxl_poison trace events", "[cxl][trace]") {
+  const mcsafe::cxl::poison_list l = mcsafe::cxl::parse_poison_trace(k_trace, "mem0");
+  REQUIRE(l.ok());
+  REQUIRE(l.records.size() == 3);  // List events of mem0 only: not Inject, not mem1, not other events
+  CHECK(l.records[0].dpa == 0x2040);
+  CHECK(l.records[0].length == 0x40);
+  CHECK(l.records[0].source == mcsafe::cxl::poison_source::injected);
+  CHECK(l.records[0].region.empty());
+  CHECK(l.records[1].dpa == 0x1000);
+  CHECK(l.records[2].region == "region0");
+  CHECK(l.records[2].hpa == 0x390080000);
+  CHECK(l.records[2].source == mcsafe::cxl::poison_source::external);
+  CHECK_FALSE(l.records[2].region_offset_known);  // the region's start comes from sysfs
+  const std::vector<mcsafe::byte_range> want{{0x1000, 0x1040}, {0x2040, 0x2080}, {0x80000, 0x80080}};
+  CHECK(std::vector<mcsafe::byte_range>(l.dpa.begin(), l.dpa.end()) == want);
+  CHECK(mcsafe::cxl::parse_poison_trace(k_trace, "mem1").records.size() == 1);
+  CHECK(mcsafe::cxl::parse_poison_trace(k_trace, "mem7").records.empty());
+  CHECK(mcsafe::cxl::parse_poison_trace("", "mem0").ok());
+}
+
+TEST_CASE("cxl: a malformed cxl_poison event is an error with its line, no partial list", "[cxl][trace][errors]") {
+  const std::string head =
+      "# tracer: nop\n"
+      "  init-1 [000] ..... 1.0: cxl_poison: memdev=mem0 trace_type=List region= hpa=0xffffffffffffffff dpa=0x40 "
+      "dpa_length=0x40 source=Injected\n";
+  for (const char* bad : {
+           "dpa=0x80 source=Injected hpa=0xffffffffffffffff",                        // no dpa_length
+           "dpa=0x80 dpa_length=0x40 source=Injected",                               // no hpa
+           "dpa=80 dpa_length=0x40 hpa=0xffffffffffffffff",                          // not hex
+           "dpa=0x8g dpa_length=0x40 hpa=0xffffffffffffffff",                        // bad digit
+           "dpa=0x10000000000000000 dpa_length=0x40 hpa=0xffffffffffffffff",         // over 64 bits
+           "dpa=0x80 dpa_length=0x0 hpa=0xffffffffffffffff",                         // empty range
+           "dpa=0xffffffffffffffc0 dpa_length=0x80 hpa=0xffffffffffffffff",          // wraps
+       }) {
+    INFO(bad);
+    const std::string text = head + "  init-1 [000] ..... 1.1: cxl_poison: memdev=mem0 trace_type=List region= " + bad + "\n";
+    const mcsafe::cxl::poison_list l = mcsafe::cxl::parse_poison_trace(text, "mem0");
+    CHECK(l.error == mcsafe::cxl::poison_error::malformed);
+    CHECK(l.line == 3);
+    CHECK(l.records.empty());
+    CHECK(l.dpa.empty());
+  }
+}
+
+TEST_CASE("cxl: in_region gives the records mapped in a region as offsets from its start", "[cxl][trace]") {
+  mcsafe::cxl::poison_list l;
+  mcsafe::cxl::poison_record a;
+  a.dpa = 0x80000;
+  a.length = 0x80;
+  a.region = "region0";
+  a.hpa = 0x390080000;
+  a.region_offset = 0x80000;
+  a.region_offset_known = true;
+  mcsafe::cxl::poison_record b = a;
+  b.region = "region1";
+  l.records = {a, b};
+  const mcsafe::poison_map m = l.in_region("region0");
+  REQUIRE(m.size() == 1);
+  CHECK(*m.begin() == mcsafe::byte_range{0x80000, 0x80080});
+  CHECK(l.in_region("region2").empty());
+}
+
+namespace {
+// A copy of the kernel's files in a temporary directory: sysfs memdev with its sizes, debugfs
+// inject/clear files (plain files here: what was written can be read back).
+struct fake_tree {
+  std::string root;
+  mcsafe::cxl::kernel_paths paths;
+  std::string sysfs, debugfs, tracefs;
+  fake_tree() {
+    char tmpl[] = "/tmp/mcsafe-cxl-XXXXXX";
+    root = ::mkdtemp(tmpl);
+    sysfs = root + "/sys";
+    debugfs = root + "/debug";
+    tracefs = root + "/tracing";
+    for (const std::string& d : {sysfs, sysfs + "/mem0", sysfs + "/mem0/ram", sysfs + "/mem0/pmem", debugfs,
+                                 debugfs + "/cxl", debugfs + "/cxl/mem0", tracefs})
+      ::mkdir(d.c_str(), 0700);
+    put(sysfs + "/mem0/ram/size", "0x10000000\n");
+    put(sysfs + "/mem0/pmem/size", "0x0\n");
+    put(debugfs + "/cxl/mem0/inject_poison", "");
+    put(debugfs + "/cxl/mem0/clear_poison", "");
+    paths = {sysfs, debugfs, tracefs};
+  }
+  ~fake_tree() { (void)std::system(("rm -rf " + root).c_str()); }
+  static void put(const std::string& path, const std::string& text) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) return;
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  static std::string get(const std::string& path) {
+    std::string text;
+    (void)mcsafe::detail::read_text_file(path, text);
+    return text;
+  }
+};
+}  // namespace
+
+TEST_CASE("cxl: inject and clear write the DPA to debugfs, after checking it", "[cxl][debugfs]") {
+  using enum mcsafe::cxl::poison_error;
+  fake_tree t;
+  CHECK(mcsafe::cxl::inject_poison("mem0", 0x1000, t.paths).ok());
+  CHECK(fake_tree::get(t.debugfs + "/cxl/mem0/inject_poison") == "0x1000\n");
+  CHECK(mcsafe::cxl::clear_poison_debugfs("mem0", 0xfffffc0, t.paths).ok());  // the last line
+  CHECK(fake_tree::get(t.debugfs + "/cxl/mem0/clear_poison") == "0xfffffc0\n");
+  fake_tree::put(t.debugfs + "/cxl/mem0/clear_poison", "");
+  // Refused before anything is written.
+  CHECK(mcsafe::cxl::clear_poison_debugfs("mem0", 0x1001, t.paths).error == bad_alignment);
+  CHECK(mcsafe::cxl::clear_poison_debugfs("mem0", 0x10000000, t.paths).error == out_of_range);
+  CHECK(mcsafe::cxl::inject_poison("mem0", ~0ull << 6, t.paths).error == out_of_range);
+  CHECK(mcsafe::cxl::inject_poison("mem9", 0, t.paths).error == no_device);
+  CHECK(mcsafe::cxl::inject_poison("", 0, t.paths).error == invalid_argument);
+  CHECK(mcsafe::cxl::inject_poison("../mem0", 0, t.paths).error == invalid_argument);
+  CHECK(fake_tree::get(t.debugfs + "/cxl/mem0/clear_poison").empty());
+  // A malformed size attribute is an error, not a guess.
+  fake_tree::put(t.sysfs + "/mem0/ram/size", "256M\n");
+  CHECK(mcsafe::cxl::inject_poison("mem0", 0, t.paths).error == malformed);
+  fake_tree::put(t.sysfs + "/mem0/ram/size", "0x10000000\n");
+  // debugfs not mounted (no cxl directory), and a device without the commands (no file).
+  const std::string nowhere = t.root + "/nowhere";  // kernel_paths holds views: keep the string
+  mcsafe::cxl::kernel_paths unmounted = t.paths;
+  unmounted.debugfs = nowhere;
+  CHECK(mcsafe::cxl::inject_poison("mem0", 0, unmounted).error == no_debugfs);
+  ::unlink((t.debugfs + "/cxl/mem0/inject_poison").c_str());
+  CHECK(mcsafe::cxl::inject_poison("mem0", 0, t.paths).error == not_supported);
+}
+
+TEST_CASE("cxl: read_poison_list says what is missing before it triggers anything", "[cxl][errors]") {
+  using enum mcsafe::cxl::poison_error;
+  fake_tree t;
+  CHECK(mcsafe::cxl::read_poison_list("mem9", t.paths).error == no_device);
+  CHECK(mcsafe::cxl::read_poison_list("mem0", t.paths).error == not_supported);  // no trigger_poison_list
+  fake_tree::put(t.sysfs + "/mem0/trigger_poison_list", "");
+  CHECK(mcsafe::cxl::read_poison_list("mem0", t.paths).error == no_tracefs);  // no cxl_poison event
+  CHECK(fake_tree::get(t.sysfs + "/mem0/trigger_poison_list").empty());
+}
+
+TEST_CASE("cxl: describe_paths says which path this kernel offers", "[cxl][diagnose]") {
+  fake_tree t;
+  const std::string dev = t.root + "/dev";
+  ::mkdir(dev.c_str(), 0700);
+  fake_tree::put(dev + "/mem0", "");
+  mcsafe::cxl::kernel_paths at = t.paths;
+  at.dev = dev;
+  kernel_lists(0, false, false);  // 6.4 and later without raw commands
+  std::string text = mcsafe::cxl::describe_paths("mem0", at, fake_ioctl);
+  INFO(text);
+  CHECK(text.find("trigger_poison_list no") != std::string::npos);
+  CHECK(text.find("inject_poison yes, clear_poison yes") != std::string::npos);
+  CHECK(text.find("ioctl Clear Poison: deprecated") != std::string::npos);
+  kernel_lists(0, false, true);
+  CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("the raw command is listed") != std::string::npos);
+  kernel_lists(0);
+  CHECK(mcsafe::cxl::describe_paths("mem0", at, fake_ioctl).find("offered by id") != std::string::npos);
+  const std::string nowhere = t.root + "/nowhere";
+  at.debugfs = nowhere;
+  text = mcsafe::cxl::describe_paths("mem9", at, fake_ioctl);
+  CHECK(text.find("not a CXL memdev") != std::string::npos);
+  CHECK(text.find("debugfs not mounted") != std::string::npos);
+  CHECK(text.find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("cxl: clear_and_rewrite refuses a null or misaligned line before clearing", "[cxl][errors]") {
+  using enum mcsafe::cxl::poison_error;
+  fake_tree t;
+  alignas(64) unsigned char line[128] = {};
+  const unsigned char data[64] = {1};
+  CHECK(mcsafe::cxl::clear_and_rewrite("mem0", 0, nullptr, data, {}, t.paths).clear.error == invalid_argument);
+  CHECK(mcsafe::cxl::clear_and_rewrite("mem0", 0, line + 8, data, {}, t.paths).clear.error == bad_alignment);
+  CHECK(fake_tree::get(t.debugfs + "/cxl/mem0/clear_poison").empty());
+  // Through the fake debugfs: cleared (written), then the line rewritten by the active store.
+  const mcsafe::cxl::rewrite_result r = mcsafe::cxl::clear_and_rewrite("mem0", 0x40, line, data, {}, t.paths);
+  CHECK(r.ok());
+  CHECK(fake_tree::get(t.debugfs + "/cxl/mem0/clear_poison") == "0x40\n");
+  CHECK(std::memcmp(line, data, 64) == 0);
+  CHECK(r.write.written == 64);
 }
 #else
 TEST_CASE("cxl: not built here", "[cxl]") { WARN("SKIP cxl: <linux/cxl_mem.h> is not available"); }

@@ -75,6 +75,15 @@ inline bool parse_u64(std::string_view s, std::size_t& i, std::uint64_t& v, bool
   }
   return i > start;
 }
+
+// The line of text starting at pos, without its '\n'; pos moves past it.
+inline std::string_view next_line(std::string_view text, std::size_t& pos) noexcept {
+  std::size_t nl = text.find('\n', pos);
+  if (nl == std::string_view::npos) nl = text.size();
+  const std::string_view l = text.substr(pos, nl - pos);
+  pos = nl + 1;
+  return l;
+}
 }  // namespace detail
 
 // Parses badblocks text: lines "first_sector count" (decimal, one space), each ending in '\n'
@@ -84,10 +93,7 @@ inline badblocks_list parse_badblocks(std::string_view text) noexcept {
   std::size_t line = 0, pos = 0;
   while (pos < text.size()) {
     ++line;
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string_view l = text.substr(pos, nl - pos);
-    pos = nl + 1;
+    const std::string_view l = detail::next_line(text, pos);
     auto fail = [&](std::errc e) {
       badblocks_list bad;
       bad.error = e;
