@@ -121,7 +121,9 @@ void BM_raw_nt(benchmark::State& state, bool avx512) {
 #endif
 
 // For scale: cached stores.
-void BM_memcpy(benchmark::State& state) { run_bulk(state, [](void* d, const void* s, std::size_t n) { std::memcpy(d, s, n); }); }
+void BM_memcpy(benchmark::State& state) {
+  run_bulk(state, [](void* d, const void* s, std::size_t n) { std::memcpy(d, s, n); });
+}
 
 [[maybe_unused]] const bool registered = [] {
   for (mcsafe::store_method m : mcsafe::all_store_methods) {

@@ -52,8 +52,9 @@ int shm_file() {
 
 void sizes(benchmark::internal::Benchmark* b) {
   for (std::int64_t mis : {0, 1})
-    for (std::int64_t n : {8, 16, 32, 64, 128, 256, 512, 1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10,
-                           256 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20})
+    for (std::int64_t n :
+         {8,        16,       32,       64,        128,     256,     512,     1 << 10, 2 << 10,  4 << 10,  8 << 10,
+          16 << 10, 32 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20})
       b->Args({n, mis});
   b->ArgNames({"bytes", "misalign"});
 }
@@ -112,7 +113,8 @@ void BM_mc_safe_copy(benchmark::State& state, mcsafe::copy_backend b) {
     state.SkipWithError("backend not available on this CPU");
     return;
   }
-  run_copy(state, [](void* d, const void* s, std::size_t n) { benchmark::DoNotOptimize(mcsafe::mc_safe_copy(d, s, n).copied); });
+  run_copy(state,
+           [](void* d, const void* s, std::size_t n) { benchmark::DoNotOptimize(mcsafe::mc_safe_copy(d, s, n).copied); });
   mcsafe::testing::reset_copy();
 }
 
@@ -131,9 +133,7 @@ void BM_sigsetjmp_memcpy(benchmark::State& state) {
 
 void BM_pread_tmpfs(benchmark::State& state) {
   const int fd = shm_file();
-  run_copy(state, [fd](void* d, const void*, std::size_t n) {
-    benchmark::DoNotOptimize(pread(fd, d, n, 1));
-  });
+  run_copy(state, [fd](void* d, const void*, std::size_t n) { benchmark::DoNotOptimize(pread(fd, d, n, 1)); });
 }
 
 #if defined(MCSAFE_BENCH_HAVE_PMEM2)
@@ -145,9 +145,8 @@ pmem2_source* pmem2_src() {
 
 void BM_pmem2_pread_mcsafe(benchmark::State& state) {
   pmem2_source* s = pmem2_src();
-  run_copy(state, [s](void* d, const void*, std::size_t n) {
-    benchmark::DoNotOptimize(pmem2_source_pread_mcsafe(s, d, n, 1));
-  });
+  run_copy(state,
+           [s](void* d, const void*, std::size_t n) { benchmark::DoNotOptimize(pmem2_source_pread_mcsafe(s, d, n, 1)); });
 }
 
 // libpmem2's copy into a mapping (its memcpy_fn: non-temporal for large sizes, no flush
@@ -156,8 +155,7 @@ void BM_pmem2_memcpy_fn(benchmark::State& state) {
   static pmem2_map* map = nullptr;
   if (map == nullptr) {
     pmem2_config* cfg = nullptr;
-    if (pmem2_config_new(&cfg) != 0 ||
-        pmem2_config_set_required_store_granularity(cfg, PMEM2_GRANULARITY_PAGE) != 0 ||
+    if (pmem2_config_new(&cfg) != 0 || pmem2_config_set_required_store_granularity(cfg, PMEM2_GRANULARITY_PAGE) != 0 ||
         pmem2_map_new(&map, cfg, pmem2_src()) != 0) {
       state.SkipWithError(pmem2_errormsg());
       return;
@@ -198,8 +196,7 @@ template <class Call>
 // median time of one of `units` (default: one call) on each side, which say which side moved
 // when the ratio does.
 template <class Safe, class Ref>
-double paired_median(benchmark::State& state, std::size_t calls, Safe safe_call, Ref ref_call,
-                     std::size_t units = 0) {
+double paired_median(benchmark::State& state, std::size_t calls, Safe safe_call, Ref ref_call, std::size_t units = 0) {
   std::vector<double> ratios, safe, ref;
   bool safe_first = false;
   for (auto _ : state) {
@@ -469,8 +466,7 @@ const bool registered = [] {
       ->Args({1, 512})
       ->Args({256, 4096});
   benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<false>, load_block_sum<true>>);
-  benchmark::RegisterBenchmark("paired_load_u64.chase",
-                               BM_paired_load<load_block_chase<false>, load_block_chase<true>>);
+  benchmark::RegisterBenchmark("paired_load_u64.chase", BM_paired_load<load_block_chase<false>, load_block_chase<true>>);
   benchmark::RegisterBenchmark("recovered_fault", BM_recovered_fault)->ArgName("bytes")->Arg(64)->Arg(1 << 20);
   return true;
 }();

@@ -44,7 +44,8 @@ const std::string& bench_file() {
     std::vector<unsigned char> chunk(1u << 20);
     for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<unsigned char>(i * 7 + 1);
     for (std::size_t off = 0; off < kFileSize; off += chunk.size())
-      if (pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) != static_cast<ssize_t>(chunk.size())) std::abort();
+      if (pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) != static_cast<ssize_t>(chunk.size()))
+        std::abort();
     for (std::size_t off = 0; off < kFileSize; off += chunk.size())
       if (pread(fd, chunk.data(), chunk.size(), static_cast<off_t>(off)) != static_cast<ssize_t>(chunk.size())) std::abort();
     close(fd);
@@ -193,7 +194,8 @@ void BM_paired_leveldb_get(benchmark::State& state) {
   leveldb::DB* raw[2] = {nullptr, nullptr};
   leveldb::Options options[2];
   options[0].env = &env;
-  if (!leveldb::DB::Open(options[0], base + "/a", &raw[0]).ok() || !leveldb::DB::Open(options[1], base + "/b", &raw[1]).ok()) {
+  if (!leveldb::DB::Open(options[0], base + "/a", &raw[0]).ok() ||
+      !leveldb::DB::Open(options[1], base + "/b", &raw[1]).ok()) {
     state.SkipWithError("cannot open the benchmark databases");
     return;
   }

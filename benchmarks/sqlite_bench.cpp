@@ -54,9 +54,12 @@ std::string make_database(const options& o) {
   std::remove(tmp.c_str());
   sqlite3* h = nullptr;
   if (sqlite3_open_v2(tmp.c_str(), &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "unix") != SQLITE_OK) die(tmp.c_str(), h);
-  exec(h, "pragma journal_mode = off; pragma synchronous = off; create table t(a integer primary key, b blob);"
-          "with recursive c(x) as (select 1 union all select x + 1 from c where x < " + std::to_string(o.rows) + ") "
-          "insert into t select x, randomblob(200) from c;");
+  exec(h,
+       "pragma journal_mode = off; pragma synchronous = off; create table t(a integer primary key, b blob);"
+       "with recursive c(x) as (select 1 union all select x + 1 from c where x < " +
+           std::to_string(o.rows) +
+           ") "
+           "insert into t select x, randomblob(200) from c;");
   sqlite3_close(h);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) die("rename", nullptr);
   return path;
@@ -107,20 +110,27 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--dir") == 0) o.dir = argv[i + 1];
-    else if (std::strcmp(argv[i], "--rows") == 0) o.rows = std::atol(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--rounds") == 0) o.rounds = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--seconds") == 0) o.seconds = std::atof(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--only") == 0) o.only = argv[i + 1];
+    if (std::strcmp(argv[i], "--dir") == 0)
+      o.dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--rows") == 0)
+      o.rows = std::atol(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--rounds") == 0)
+      o.rounds = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--seconds") == 0)
+      o.seconds = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--only") == 0)
+      o.only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: %s [--dir DIR] [--rows N] [--rounds R] [--seconds S] [--only pread|mmap|mcsafe]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--dir DIR] [--rows N] [--rounds R] [--seconds S] [--only pread|mmap|mcsafe]\n",
+                   argv[0]);
       return 2;
     }
   }
   if (o.rows < 200 || o.rounds < 1) return 2;
   if (mcsafe_sqlite::register_vfs(false) != SQLITE_OK) die("register_vfs", nullptr);
   const std::string path = make_database(o);
-  arm arms[] = {{"pread (default VFS)", "unix", false}, {"mmap_size (default VFS)", "unix", true},
+  arm arms[] = {{"pread (default VFS)", "unix", false},
+                {"mmap_size (default VFS)", "unix", true},
                 {"mcsafe VFS", mcsafe_sqlite::vfs_name, false}};
   const char* keys[] = {"pread", "mmap", "mcsafe"};
   int only = -1;
@@ -132,7 +142,8 @@ int main(int argc, char** argv) {
     exec(a.h, "pragma cache_size = -2000");  // SQLite's default page cache, 2 MB
     if (a.mmap) exec(a.h, "pragma mmap_size = 1073741824");
     if (sqlite3_prepare_v2(a.h, "select b from t where a = ?1", -1, &a.point, nullptr) != SQLITE_OK ||
-        sqlite3_prepare_v2(a.h, "select sum(length(b)) from t where a between ?1 and ?1 + 99", -1, &a.range, nullptr) != SQLITE_OK)
+        sqlite3_prepare_v2(a.h, "select sum(length(b)) from t where a between ?1 and ?1 + 99", -1, &a.range, nullptr) !=
+            SQLITE_OK)
       die("prepare", a.h);
     exec(a.h, "select sum(length(b)) from t");  // the file into the OS page cache, the mappings faulted in
   }
@@ -158,13 +169,16 @@ int main(int argc, char** argv) {
     std::printf("%s, queries per second (median, min-max over rounds):\n", names[w]);
     for (arm& a : arms)
       if (!a.qps[w].empty())
-        std::printf("  %-24s %10.0f  (%.0f-%.0f)\n", a.name, median(a.qps[w]), *std::min_element(a.qps[w].begin(), a.qps[w].end()),
-                  *std::max_element(a.qps[w].begin(), a.qps[w].end()));
+        std::printf("  %-24s %10.0f  (%.0f-%.0f)\n", a.name, median(a.qps[w]),
+                    *std::min_element(a.qps[w].begin(), a.qps[w].end()),
+                    *std::max_element(a.qps[w].begin(), a.qps[w].end()));
     if (only >= 0) continue;
     std::printf("  mcsafe / pread     %.2fx (per-round %.2f-%.2f)\n", median(vs_pread[w]),
-                *std::min_element(vs_pread[w].begin(), vs_pread[w].end()), *std::max_element(vs_pread[w].begin(), vs_pread[w].end()));
+                *std::min_element(vs_pread[w].begin(), vs_pread[w].end()),
+                *std::max_element(vs_pread[w].begin(), vs_pread[w].end()));
     std::printf("  mcsafe / mmap_size %.2fx (per-round %.2f-%.2f)\n", median(vs_mmap[w]),
-                *std::min_element(vs_mmap[w].begin(), vs_mmap[w].end()), *std::max_element(vs_mmap[w].begin(), vs_mmap[w].end()));
+                *std::min_element(vs_mmap[w].begin(), vs_mmap[w].end()),
+                *std::max_element(vs_mmap[w].begin(), vs_mmap[w].end()));
   }
   for (arm& a : arms) {
     sqlite3_finalize(a.point);

@@ -51,10 +51,10 @@ int main(int argc, char** argv) {
   std::printf("mc_safe_copy(buf, map + %zu, %zu) ...\n", from, buf.size());
   const mcsafe::copy_result r = mcsafe::mc_safe_copy(buf.data(), map + from, buf.size());
   std::printf("  copied  = %zu bytes (the bytes before the cut)\n", r.copied);
-  std::printf("  fault   = %s on the %s side at %p (%s)\n", mcsafe::to_string(r.fault.kind),
-              mcsafe::to_string(r.fault.side), reinterpret_cast<void*>(r.fault.address),
+  std::printf("  fault   = %s on the %s side at %p (%s)\n", mcsafe::to_string(r.fault.kind), mcsafe::to_string(r.fault.side),
+              reinterpret_cast<void*>(r.fault.address),
               r.fault.address == reinterpret_cast<std::uintptr_t>(map + cut) ? "the first byte past the cut"
-                                                                              : "UNEXPECTED address");
+                                                                             : "UNEXPECTED address");
   const bool data_ok = std::memcmp(buf.data(), map + from, r.copied) == 0;
   std::printf("  data    = %s\n", data_ok ? "the copied bytes equal the source" : "MISMATCH");
 

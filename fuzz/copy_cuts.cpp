@@ -154,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(std::memcmp(buf.data(), a.data() + off_a, r.copied) == 0);
     check(buf[n] == 0xEE);  // nothing written past the end
-  } else if (mode == 1) {  // destination in the cut file
+  } else if (mode == 1) {   // destination in the cut file
     for (std::size_t i = 0; i < n; ++i) buf[i] = static_cast<std::uint8_t>(~pattern(i, seed));
     const mcsafe::copy_result r = mcsafe::mc_safe_copy(a.data() + off_a, buf.data(), n);
     const std::size_t want = n < limit_a ? n : limit_a;

@@ -24,7 +24,9 @@ struct input {
   }
 };
 
-inline std::uint8_t pattern(std::size_t i, std::uint8_t seed) { return static_cast<std::uint8_t>((i * 131 + seed) ^ (i >> 7)); }
+inline std::uint8_t pattern(std::size_t i, std::uint8_t seed) {
+  return static_cast<std::uint8_t>((i * 131 + seed) ^ (i >> 7));
+}
 
 inline void check(bool ok) {
   if (!ok) __builtin_trap();

@@ -34,12 +34,12 @@ struct record {
 
 // The model, in byte offsets from the subspan's first byte (may be negative for the map).
 struct model {
-  const std::uint8_t* data;     // the subspan's first byte
-  std::size_t good;             // bytes before the cut, counted from data
+  const std::uint8_t* data;  // the subspan's first byte
+  std::size_t good;          // bytes before the cut, counted from data
   const mcsafe::poison_map* known;
-  std::size_t origin;           // offset of data from the known map's origin
+  std::size_t origin;  // offset of data from the known map's origin
   std::uint8_t seed;
-  std::size_t base;             // offset of data in the file (for the pattern)
+  std::size_t base;  // offset of data in the file (for the pattern)
 
   // The first byte of [b, e) inside a known range, or e.
   std::size_t first_known(std::size_t b, std::size_t e) const {
@@ -85,8 +85,8 @@ void read_case(const mcsafe::poison_span<const T>& s, const model& m, std::size_
     return;
   }
   const std::size_t b = first * sizeof(T), e = b + count * sizeof(T);
-  const std::size_t k = m.first_known(b, e);                             // first refused byte
-  const std::size_t c = std::max(b, std::min(m.good, e));                 // first faulting byte
+  const std::size_t k = m.first_known(b, e);               // first refused byte
+  const std::size_t c = std::max(b, std::min(m.good, e));  // first faulting byte
   const std::size_t k_el = k / sizeof(T), c_el = c < e ? c / sizeof(T) : first + count;
   if (k < e && k_el <= c_el) {  // refused first: nothing at or past that element is touched
     check(r.copied == k_el - first && r.fault.kind == mcsafe::fault_kind::known_bad);
@@ -111,7 +111,8 @@ void scan_case(const mcsafe::poison_span<const T>& s, const model& m) {
   const std::size_t total = s.size_bytes();
   // Never a good byte; every bad byte that no known range covers (a page recorded after a
   // fault may run into a known range: that part was bad anyway, and is allowed).
-  for (const mcsafe::byte_range& r : found) check(r.begin >= m.origin + std::min(m.good, total) && r.end <= m.origin + total);
+  for (const mcsafe::byte_range& r : found)
+    check(r.begin >= m.origin + std::min(m.good, total) && r.end <= m.origin + total);
   for (std::size_t at = std::min(m.good, total); at < total; ++at)
     if (m.first_known(at, at + 1) == at + 1) check(found.contains(m.origin + at));
 }
@@ -139,8 +140,8 @@ template <class T>
 void count_case(const T* data, std::size_t count) {
   const mcsafe::poison_span<const T> s(data, count);
   const unsigned __int128 bytes = static_cast<unsigned __int128>(count) * sizeof(T);
-  const bool fits = bytes <= SIZE_MAX && reinterpret_cast<std::uintptr_t>(data) + bytes <=
-                                            static_cast<unsigned __int128>(UINTPTR_MAX) + 1;
+  const bool fits = bytes <= SIZE_MAX &&
+                    reinterpret_cast<std::uintptr_t>(data) + bytes <= static_cast<unsigned __int128>(UINTPTR_MAX) + 1;
   check(s.size() == (fits ? count : 0));
   check(s.size_bytes() == (fits ? static_cast<std::size_t>(bytes) : 0));
   if (!fits) check(s.load(count / 2).error().kind == mcsafe::fault_kind::invalid_argument);

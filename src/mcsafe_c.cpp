@@ -24,9 +24,9 @@
 #include "mcsafe/mcsafe.hpp"
 
 // The C structs must keep the C++ layouts (field offsets and sizes), so a binding may map either.
-#define MCSAFE_SAME_FIELD(c_type, cxx_type, c_field, cxx_field)                   \
-  static_assert(offsetof(c_type, c_field) == offsetof(cxx_type, cxx_field) &&    \
-                    sizeof(c_type::c_field) == sizeof(cxx_type::cxx_field),      \
+#define MCSAFE_SAME_FIELD(c_type, cxx_type, c_field, cxx_field)               \
+  static_assert(offsetof(c_type, c_field) == offsetof(cxx_type, cxx_field) && \
+                    sizeof(c_type::c_field) == sizeof(cxx_type::cxx_field),   \
                 #c_type "::" #c_field " differs from " #cxx_type "::" #cxx_field)
 
 MCSAFE_SAME_FIELD(mcsafe_fault, mcsafe::fault, kind, kind);
@@ -65,8 +65,10 @@ static_assert(sizeof(mcsafe_mapped_result) == sizeof(mcsafe::mapped_result));
 #undef MCSAFE_SAME_FIELD
 
 // The enumerators are the C++ enumerators' values.
-static_assert(MCSAFE_FAULT_NONE == int(mcsafe::fault_kind::none) && MCSAFE_FAULT_HW_POISON == int(mcsafe::fault_kind::hw_poison) &&
-              MCSAFE_FAULT_BUS_ERROR == int(mcsafe::fault_kind::bus_error) && MCSAFE_FAULT_SEGV == int(mcsafe::fault_kind::segv) &&
+static_assert(MCSAFE_FAULT_NONE == int(mcsafe::fault_kind::none) &&
+              MCSAFE_FAULT_HW_POISON == int(mcsafe::fault_kind::hw_poison) &&
+              MCSAFE_FAULT_BUS_ERROR == int(mcsafe::fault_kind::bus_error) &&
+              MCSAFE_FAULT_SEGV == int(mcsafe::fault_kind::segv) &&
               MCSAFE_FAULT_INVALID_ARGUMENT == int(mcsafe::fault_kind::invalid_argument) &&
               MCSAFE_FAULT_KNOWN_BAD == int(mcsafe::fault_kind::known_bad));
 static_assert(MCSAFE_SIDE_NONE == int(mcsafe::fault_side::none) && MCSAFE_SIDE_SOURCE == int(mcsafe::fault_side::source) &&
@@ -77,8 +79,10 @@ static_assert(MCSAFE_STORE_MOVDIR64B == int(mcsafe::store_method::movdir64b) &&
               MCSAFE_STORE_PORTABLE == int(mcsafe::store_method::portable) && MCSAFE_LINE_SIZE == mcsafe::line_size);
 static_assert(MCSAFE_FLUSH_CLWB == int(mcsafe::flush_method::clwb) &&
               MCSAFE_FLUSH_CLFLUSHOPT == int(mcsafe::flush_method::clflushopt) &&
-              MCSAFE_FLUSH_CLFLUSH == int(mcsafe::flush_method::clflush) && MCSAFE_FLUSH_NONE == int(mcsafe::flush_method::none));
-static_assert(MCSAFE_MAP_READ_ONLY == int(mcsafe::map_mode::read_only) && MCSAFE_MAP_READ_WRITE == int(mcsafe::map_mode::read_write));
+              MCSAFE_FLUSH_CLFLUSH == int(mcsafe::flush_method::clflush) &&
+              MCSAFE_FLUSH_NONE == int(mcsafe::flush_method::none));
+static_assert(MCSAFE_MAP_READ_ONLY == int(mcsafe::map_mode::read_only) &&
+              MCSAFE_MAP_READ_WRITE == int(mcsafe::map_mode::read_write));
 static_assert(MCSAFE_CAUSE_NONE == int(mcsafe::mapped_cause::none) &&
               MCSAFE_CAUSE_FILE_ENDED == int(mcsafe::mapped_cause::file_ended) &&
               MCSAFE_CAUSE_NO_SPACE == int(mcsafe::mapped_cause::no_space) &&
@@ -102,8 +106,8 @@ mcsafe_fault to_c(const mcsafe::fault& f) noexcept {
 mcsafe_copy_result to_c(const mcsafe::copy_result& r) noexcept { return {r.copied, to_c(r.fault)}; }
 mcsafe_byte_range to_c(const mcsafe::byte_range& r) noexcept { return {r.begin, r.end}; }
 mcsafe_write_result to_c(const mcsafe::write_result& r) noexcept {
-  return {r.written, static_cast<std::uint8_t>(r.method), r.atomic, r.no_read, static_cast<std::int32_t>(r.error),
-          to_c(r.fault)};
+  return {r.written, static_cast<std::uint8_t>(r.method), r.atomic,
+          r.no_read, static_cast<std::int32_t>(r.error),  to_c(r.fault)};
 }
 mcsafe_mapped_result to_c(const mcsafe::mapped_result& r) noexcept {
   return {r.done, static_cast<std::uint8_t>(r.cause), to_c(r.fault), to_c(r.bad), r.file_size, r.sys_errno};
@@ -197,8 +201,8 @@ const char* mcsafe_fault_side_string(std::uint8_t side) { return mcsafe::to_stri
 namespace {
 using mcsafe::detail::raw_result;
 
-MCSAFE_COLD mcsafe_copy_result* copy_after_inline_fault(mcsafe_copy_result* out, void* dst, const void* src,
-                                                        std::size_t n, raw_result r) noexcept {
+MCSAFE_COLD mcsafe_copy_result* copy_after_inline_fault(mcsafe_copy_result* out, void* dst, const void* src, std::size_t n,
+                                                        raw_result r) noexcept {
   *out = to_c(mcsafe::detail::inline_copy_result(dst, src, n, r));
   return out;
 }
@@ -216,8 +220,8 @@ inline void park_arguments(mcsafe_copy_result* out, std::size_t n, void* dst, co
 MCSAFE_COLD mcsafe_copy_result* copy_after_routine_fault(mcsafe_copy_result* out, raw_result r) noexcept {
   std::uintptr_t a[k_in_flight_words];
   std::memcpy(a, out, sizeof a);
-  *out = to_c(mcsafe::detail::finish_after_fault(reinterpret_cast<void*>(a[1]), reinterpret_cast<const void*>(a[2]), a[0],
-                                                 r, mcsafe::detail::active_copy()));
+  *out = to_c(mcsafe::detail::finish_after_fault(reinterpret_cast<void*>(a[1]), reinterpret_cast<const void*>(a[2]), a[0], r,
+                                                 mcsafe::detail::active_copy()));
   return out;
 }
 
@@ -274,7 +278,7 @@ MCSAFE_ALWAYS_INLINE bool try_c_inline_copy(void* dst, const void* src, std::siz
 }
 
 extern "C" MCSAFE_HIDDEN mcsafe_copy_result* mcsafe_v1_copy_into(mcsafe_copy_result* out, void* dst, const void* src,
-                                                                  std::size_t n) {
+                                                                 std::size_t n) {
   raw_result r;
   if (!try_c_inline_copy(dst, src, n, r)) return copy_by_routine(out, dst, src, n);
   if (r.info != 0) [[unlikely]]
@@ -420,9 +424,7 @@ int mcsafe_mapped_file_resize(mcsafe_mapped_file* file, std::uint64_t length) {
 }
 std::size_t mcsafe_mapped_file_size(const mcsafe_mapped_file* file) { return file != nullptr ? file->file.size() : 0; }
 int mcsafe_mapped_file_fd(const mcsafe_mapped_file* file) { return file != nullptr ? file->file.fd() : -1; }
-const void* mcsafe_mapped_file_data(const mcsafe_mapped_file* file) {
-  return file != nullptr ? file->file.data() : nullptr;
-}
+const void* mcsafe_mapped_file_data(const mcsafe_mapped_file* file) { return file != nullptr ? file->file.data() : nullptr; }
 mcsafe_poison_map* mcsafe_mapped_file_known_bad(mcsafe_mapped_file* file) {
   return file != nullptr ? reinterpret_cast<mcsafe_poison_map*>(&file->file.known_bad()) : nullptr;
 }

@@ -15,10 +15,9 @@
 
 namespace {
 
-[[maybe_unused]] void claims(void* p, const void* q, std::size_t n, int fd, siginfo_t* si,
-                             std::span<int> ints, std::span<const int> cints, std::span<std::byte> bytes,
-                             std::span<const std::byte> cbytes, mcsafe::poison_map& map,
-                             const std::vector<mcsafe::sector_range>& sectors) {
+[[maybe_unused]] void claims(void* p, const void* q, std::size_t n, int fd, siginfo_t* si, std::span<int> ints,
+                             std::span<const int> cints, std::span<std::byte> bytes, std::span<const std::byte> cbytes,
+                             mcsafe::poison_map& map, const std::vector<mcsafe::sector_range>& sectors) {
   namespace m = mcsafe;
   // fault.hpp
   const m::fault f{};

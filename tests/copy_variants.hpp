@@ -47,9 +47,12 @@ struct copy_variant_scope {
     if (only != nullptr && std::string(only) != mcsafe::to_string(v.backend)) return;
     ok = mcsafe::testing::force_copy(v.backend);
     if (!ok && only != nullptr) FAIL(v.name << ": backend required by MCSAFE_TEST_ONLY_BACKEND is not available");
-    if (!ok) WARN("SKIP " << v.name << ": backend not available on this CPU/build");
-    else if (v.rep_upto != 0) mcsafe::testing::force_vector_rep_band(v.rep_above, v.rep_upto);
-    else if (v.rep_above != 0) mcsafe::testing::force_vector_rep_above(v.rep_above);
+    if (!ok)
+      WARN("SKIP " << v.name << ": backend not available on this CPU/build");
+    else if (v.rep_upto != 0)
+      mcsafe::testing::force_vector_rep_band(v.rep_above, v.rep_upto);
+    else if (v.rep_above != 0)
+      mcsafe::testing::force_vector_rep_above(v.rep_above);
   }
   ~copy_variant_scope() { mcsafe::testing::reset_copy(); }
   copy_variant_scope(const copy_variant_scope&) = delete;

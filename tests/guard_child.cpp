@@ -181,8 +181,7 @@ int main(int argc, char** argv) {
     // Standard signals do not queue: a SIGBUS sent while one is pending is merged with it,
     // so the previous handler sees between 1 and `sent` of them. Let the last one land.
     usleep(20000);
-    std::printf("sent %d, received %d by the previous handler, %d copies reported a fault\n", sent, g_count.load(),
-                wrong);
+    std::printf("sent %d, received %d by the previous handler, %d copies reported a fault\n", sent, g_count.load(), wrong);
     const int got = g_count.load();
     if (wrong != 0) return 45;
     if (got == 0 || got > sent) return 55;
@@ -247,8 +246,7 @@ int main(int argc, char** argv) {
     if (mcsafe::install() != std::errc::device_or_resource_busy) return 64;
     const std::string d = mcsafe::diagnose();
     std::fputs(d.c_str(), stdout);
-    return d.find("not mcsafe: faults are caught only if it calls mcsafe::handle_signal") != std::string::npos ? 0
-                                                                                                                 : 65;
+    return d.find("not mcsafe: faults are caught only if it calls mcsafe::handle_signal") != std::string::npos ? 0 : 65;
   }
   if (s == "print-diagnose") {  // prints the report after one copy (env forcing is checked by the parent)
     mcsafe::install();
@@ -281,11 +279,12 @@ int main(int argc, char** argv) {
     const std::size_t segv = depth() - frame;
     paint();
     queue_self(BUS_ADRERR, f.cut(), 0);  // not in a routine: chained to the probe
-    const std::size_t chain = static_cast<std::size_t>(
-        reinterpret_cast<std::uintptr_t>(g_alt + k_alt_size) - frame - g_prev_local.load());
-    std::printf("kernel frame %zu bytes (AT_MINSIGSTKSZ %lu, a plain handler used %zu); mcsafe's handler below it: "
-                "copy fault %zu, inline load %zu, SIGSEGV %zu, down to a chained handler's locals %zu; limit %zu\n",
-                frame, getauxval(AT_MINSIGSTKSZ), probe, copy, load, segv, chain, mcsafe::k_handler_stack_bytes);
+    const std::size_t chain =
+        static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(g_alt + k_alt_size) - frame - g_prev_local.load());
+    std::printf(
+        "kernel frame %zu bytes (AT_MINSIGSTKSZ %lu, a plain handler used %zu); mcsafe's handler below it: "
+        "copy fault %zu, inline load %zu, SIGSEGV %zu, down to a chained handler's locals %zu; limit %zu\n",
+        frame, getauxval(AT_MINSIGSTKSZ), probe, copy, load, segv, chain, mcsafe::k_handler_stack_bytes);
     const std::size_t most = std::max({copy, load, segv, chain});
     if (!copy_ok || !load_ok || !segv_ok) return 66;
     return most <= mcsafe::k_handler_stack_bytes ? 0 : 67;

@@ -18,7 +18,8 @@ namespace mcsafe_test {
 inline bool movdir64b_executes() {
   static const bool executes = [] {
     static sigjmp_buf back;
-    struct sigaction sa {}, old {};
+    struct sigaction sa {
+    }, old{};
     sa.sa_handler = [](int) { siglongjmp(back, 1); };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGILL, &sa, &old);

@@ -42,7 +42,7 @@ TEST_CASE("badblocks: malformed, negative, overflowing and huge input is refused
       {"1 1\n2 2\n\n", std::errc::invalid_argument, 3},
       {"18446744073709551616 1\n", std::errc::value_too_large, 1},
       {"1 99999999999999999999\n", std::errc::value_too_large, 1},
-      {"36028797018963967 2\n", std::errc::value_too_large, 1},  // byte end past 2^64
+      {"36028797018963967 2\n", std::errc::value_too_large, 1},    // byte end past 2^64
       {"0 36028797018963968\n", std::errc::value_too_large, 1},    // count alone past 2^64 bytes
       {"1 9223372036854775808\n", std::errc::value_too_large, 1},  // count * 512 wraps
       {"0 18446744073709551615\n", std::errc::value_too_large, 1},
@@ -110,7 +110,7 @@ TEST_CASE("badblocks: device sectors map to file ranges through FIEMAP, rounded 
   char path[] = "/tmp/mcsafe-fiemap-XXXXXX";
   const int fd = mkstemp(path);
   unlink(path);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(fstat(fd, &st) == 0);
   const std::size_t blk = static_cast<std::size_t>(st.st_blksize);
   mcsafe::poison_map m;

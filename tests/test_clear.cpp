@@ -207,7 +207,8 @@ TEST_CASE("clear: the method is chosen from CPUID, and require_atomic refuses wi
   CHECK(a.matches(L, a.src.data() + 3, L, 3 * L));
 }
 
-TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable ones are ignored", "[clear][dispatch][env]") {
+TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable ones are ignored",
+          "[clear][dispatch][env]") {
   using mcsafe::detail::choose_store;
   const mcsafe::cpu_features zen4 = mcsafe::detect(zen4_like, xcr0_avx512);
   const auto forced = choose_store(zen4, "portable");
@@ -228,8 +229,7 @@ TEST_CASE("clear: MCSAFE_FORCE_STORE values are parsed, and unknown or unusable 
   CHECK_FALSE(mcsafe::parse("movdir64", parsed));
 
   const std::string report = mcsafe::diagnose();
-  CHECK(report.find(std::string("store method: ") + mcsafe::to_string(mcsafe::active_store_method())) !=
-        std::string::npos);
+  CHECK(report.find(std::string("store method: ") + mcsafe::to_string(mcsafe::active_store_method())) != std::string::npos);
   CHECK(report.find("flush method: ") != std::string::npos);
 }
 

@@ -61,13 +61,10 @@ using enum mcsafe::fault_side;
 // A range that runs past the top is bad input, like a null pointer: the check must not wrap
 // into "fine" (SIZE_MAX from a length computed as a - b with b > a).
 constexpr bad_copy bad_copies[] = {
-    {at::null, at::buffer, 4, destination},
-    {at::buffer, at::null, 4, source},
+    {at::null, at::buffer, 4, destination},     {at::buffer, at::null, 4, source},
     {at::buffer, at::buffer, SIZE_MAX, source},  // both wrap: the source is named first
-    {at::buffer, at::last_8, 16, source},
-    {at::last_8, at::buffer, 9, destination},
-    {at::buffer, at::last_16, 64, source},
-    {at::last_16, at::buffer, 64, destination},
+    {at::buffer, at::last_8, 16, source},       {at::last_8, at::buffer, 9, destination},
+    {at::buffer, at::last_16, 64, source},      {at::last_16, at::buffer, 64, destination},
 };
 
 const char* to_string(at where) {
@@ -119,7 +116,7 @@ TEST_CASE("copy: null pointers and ranges that wrap the address space are refuse
 }
 
 TEST_CASE("copy: a range that wraps the address space is refused by the loads and the span form", "[copy][args]") {
-  auto* top = reinterpret_cast<unsigned char*>(~std::uintptr_t{0} - 7);  // the last 8 bytes
+  auto* top = reinterpret_cast<unsigned char*>(~std::uintptr_t{0} - 7);                  // the last 8 bytes
   const auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(top + 1));  // 7 bytes left
   REQUIRE_FALSE(v.has_value());
   CHECK(v.error().kind == fault_kind::invalid_argument);
@@ -325,8 +322,17 @@ TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv wit
 TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what they pass over is copied", "[copy][args]") {
   namespace d = mcsafe::detail;
   constexpr std::uintptr_t top_half = std::uintptr_t{1} << 63;
-  const std::uintptr_t points[] = {0, 1, 4096, 0x7fff'ffff'f000, top_half - 65, top_half - 1, top_half, top_half + 1,
-                                   UINTPTR_MAX - 64, UINTPTR_MAX - 7, UINTPTR_MAX};
+  const std::uintptr_t points[] = {0,
+                                   1,
+                                   4096,
+                                   0x7fff'ffff'f000,
+                                   top_half - 65,
+                                   top_half - 1,
+                                   top_half,
+                                   top_half + 1,
+                                   UINTPTR_MAX - 64,
+                                   UINTPTR_MAX - 7,
+                                   UINTPTR_MAX};
   const std::size_t lengths[] = {0, 1, 8, 64, 65, 4096, top_half / 2, top_half - 1, top_half, SIZE_MAX};
   int plain = 0, inline_ok = 0;
   for (const std::uintptr_t a : points)

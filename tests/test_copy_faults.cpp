@@ -31,8 +31,8 @@ std::vector<std::size_t> lengths_across_cut() {
 // The checks every copy that starts `off` bytes before a cut on `side` must pass (`where` names
 // the case). Returns 1 when the copy had to fault (n > off), else 0.
 template <class Where>
-std::size_t check_across_cut(mcsafe_test::case_log& log, const Where& where, const mcsafe::copy_result& r,
-                             std::size_t off, std::size_t n, fault_side side, const unsigned char* cut) {
+std::size_t check_across_cut(mcsafe_test::case_log& log, const Where& where, const mcsafe::copy_result& r, std::size_t off,
+                             std::size_t n, fault_side side, const unsigned char* cut) {
   if (n <= off) {
     MCSAFE_CHECK_CASE(log, r.ok(), where);
     MCSAFE_CHECK_CASE(log, r.copied == n, where);
@@ -61,8 +61,7 @@ void fill_complement(unsigned char* dst, const unsigned char* src, std::size_t n
 
 }  // namespace
 
-TEST_CASE("copy faults: source or destination past the end of a truncated file, every backend",
-          "[copy][fault][bus]") {
+TEST_CASE("copy faults: source or destination past the end of a truncated file, every backend", "[copy][fault][bus]") {
   const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
   const sweep_side s = GENERATE(from_range(std::begin(sweep_sides), std::end(sweep_sides)));
   mcsafe_test::copy_variant_scope scope(v);
@@ -172,7 +171,8 @@ TEST_CASE("copy faults: SIGSEGV on a PROT_NONE page with catch_segv, every backe
 // The two kinds a non-canonical access can give (see the test below).
 inline bool no_address_fault(fault_kind k) { return k == fault_kind::segv || k == fault_kind::bus_error; }
 
-TEST_CASE("copy faults: a non-canonical address gives side none and address 0 (segv, or bus_error via rbp)", "[copy][fault][segv]") {
+TEST_CASE("copy faults: a non-canonical address gives side none and address 0 (segv, or bus_error via rbp)",
+          "[copy][fault][segv]") {
   // Bit 63 set and bits 62..47 clear: not canonical with 4- or 5-level paging. The CPU raises
   // a general-protection fault (SIGSEGV), or a stack-segment fault (SIGBUS) when the address is
   // formed from rbp or rsp, which the compiler may choose for an inlined guarded move (clang 14

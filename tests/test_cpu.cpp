@@ -47,18 +47,28 @@ mcsafe::cpu_features detect_recorded(const record& r) {
 }
 
 constexpr mcsafe::cpuid_regs k_intel_0x24{0x00000024, 0x756e6547, 0x6c65746e, 0x49656e69};
-const record xeon_spr_vm{"xeon_spr_vm", k_intel_0x24, {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
-                         {0x00000002, 0xf1bf2ffb, 0x1a415f46, 0x23c14010}, 0x600e7};
-const record skylake_client{"skylake_client", {0x00000016, 0x756E6547, 0x6C65746E, 0x49656E69},
+const record xeon_spr_vm{"xeon_spr_vm",
+                         k_intel_0x24,
+                         {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
+                         {0x00000002, 0xf1bf2ffb, 0x1a415f46, 0x23c14010},
+                         0x600e7};
+const record skylake_client{"skylake_client",
+                            {0x00000016, 0x756E6547, 0x6C65746E, 0x49656E69},
                             {0x000406E3, 0x00100800, 0x7FFAFBBF, 0xBFEBFBFF},
-                            {0x00000000, 0x029C67AF, 0x00000000, 0x00000000}, 0x7};
-const record amd_stoney_ridge{"amd_stoney_ridge", {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
+                            {0x00000000, 0x029C67AF, 0x00000000, 0x00000000},
+                            0x7};
+const record amd_stoney_ridge{"amd_stoney_ridge",
+                              {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
                               {0x00670F00, 0x00020800, 0x7ED8320B, 0x178BFBFF},
-                              {0x00000000, 0x000001A9, 0x00000000, 0x00000000}, 0x7};
-const record amd_interlagos{"amd_interlagos", {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
+                              {0x00000000, 0x000001A9, 0x00000000, 0x00000000},
+                              0x7};
+const record amd_interlagos{"amd_interlagos",
+                            {0x0000000D, 0x68747541, 0x444D4163, 0x69746E65},
                             {0x00600F12, 0x000C0800, 0x1E98220B, 0x178BFBFF},
-                            {0x00000000, 0x00000000, 0x00000000, 0x00000000}, 0x7};
-const record amd_griffin{"amd_griffin", {0x00000001, 0x68747541, 0x444D4163, 0x69746E65},
+                            {0x00000000, 0x00000000, 0x00000000, 0x00000000},
+                            0x7};
+const record amd_griffin{"amd_griffin",
+                         {0x00000001, 0x68747541, 0x444D4163, 0x69746E65},
                          {0x00200F30, 0x00020800, 0x00002001, 0x178BFBFF},
                          {0x7fffffff, 0xffffffff, 0xffffffff, 0xffffffff},  // must never be read
                          0};

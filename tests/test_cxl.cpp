@@ -118,34 +118,59 @@ struct kernel_answer {
 
 using enum clear_poison_error;
 constexpr kernel_answer refusals[] = {
-    {.what = "a file that is not a CXL memdev: ENOTTY on the query", .query_errno = ENOTTY, .error = not_a_memdev,
+    {.what = "a file that is not a CXL memdev: ENOTTY on the query",
+     .query_errno = ENOTTY,
+     .error = not_a_memdev,
      .sys_errno = ENOTTY},
     {.what = "the kernel does not list the command (deprecated there), and RAW is not allowed",
-     .lists_clear_poison = false, .lists_raw = true, .error = not_supported},
-    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)", .lists_clear_poison = false,
+     .lists_clear_poison = false,
+     .lists_raw = true,
+     .error = not_supported},
+    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)",
+     .lists_clear_poison = false,
      .error = deprecated},
     {.what = "the kernel reserves the command for itself: EXCLUSIVE in the query",
-     .flags = mcsafe::cxl::command_flag_exclusive, .error = reserved_by_kernel},
-    {.what = "the kernel reserves it at send time: EBUSY", .send_errno = EBUSY, .error = reserved_by_kernel,
-     .sys_errno = EBUSY, .sends = 1},
-    {.what = "the device does not support it: ENOTTY at send time", .send_errno = ENOTTY, .error = not_supported,
-     .sys_errno = ENOTTY, .sends = 1},
-    {.what = "permission", .send_errno = EACCES, .error = permission, .sys_errno = EACCES, .sends = 1},
-    {.what = "the device refuses (Invalid Physical Address): its mailbox return code comes back", .retval = 0xF,
-     .error = device_error, .device_status = 0xF, .sends = 1},
-    {.what = "the device went away", .send_errno = ENXIO, .error = no_device, .sys_errno = ENXIO, .sends = 1},
-    {.what = "other errors keep their errno", .send_errno = ENOMEM, .error = system_error, .sys_errno = ENOMEM,
+     .flags = mcsafe::cxl::command_flag_exclusive,
+     .error = reserved_by_kernel},
+    {.what = "the kernel reserves it at send time: EBUSY",
+     .send_errno = EBUSY,
+     .error = reserved_by_kernel,
+     .sys_errno = EBUSY,
      .sends = 1},
+    {.what = "the device does not support it: ENOTTY at send time",
+     .send_errno = ENOTTY,
+     .error = not_supported,
+     .sys_errno = ENOTTY,
+     .sends = 1},
+    {.what = "permission", .send_errno = EACCES, .error = permission, .sys_errno = EACCES, .sends = 1},
+    {.what = "the device refuses (Invalid Physical Address): its mailbox return code comes back",
+     .retval = 0xF,
+     .error = device_error,
+     .device_status = 0xF,
+     .sends = 1},
+    {.what = "the device went away", .send_errno = ENXIO, .error = no_device, .sys_errno = ENXIO, .sends = 1},
+    {.what = "other errors keep their errno", .send_errno = ENOMEM, .error = system_error, .sys_errno = ENOMEM, .sends = 1},
 };
 // With allow_raw: the raw mailbox command 0x4302 where the command id is not offered.
 constexpr kernel_answer raw_answers[] = {
-    {.what = "the command is not listed, RAW is", .lists_clear_poison = false, .lists_raw = true, .raw = true,
+    {.what = "the command is not listed, RAW is", .lists_clear_poison = false, .lists_raw = true, .raw = true, .sends = 1},
+    {.what = "listed but ENOTTY by id: RAW is tried next",
+     .lists_raw = true,
+     .send_errno = ENOTTY,
+     .error = not_supported,
+     .sys_errno = ENOTTY,
+     .raw = true,
+     .sends = 2},
+    {.what = "a kernel without CONFIG_CXL_MEM_RAW_COMMANDS refuses RAW with EPERM",
+     .lists_clear_poison = false,
+     .lists_raw = true,
+     .send_errno = EPERM,
+     .error = permission,
+     .sys_errno = EPERM,
+     .raw = true,
      .sends = 1},
-    {.what = "listed but ENOTTY by id: RAW is tried next", .lists_raw = true, .send_errno = ENOTTY,
-     .error = not_supported, .sys_errno = ENOTTY, .raw = true, .sends = 2},
-    {.what = "a kernel without CONFIG_CXL_MEM_RAW_COMMANDS refuses RAW with EPERM", .lists_clear_poison = false,
-     .lists_raw = true, .send_errno = EPERM, .error = permission, .sys_errno = EPERM, .raw = true, .sends = 1},
-    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)", .lists_clear_poison = false,
+    {.what = "neither listed (6.4 and later without CONFIG_CXL_MEM_RAW_COMMANDS)",
+     .lists_clear_poison = false,
      .error = deprecated},
 };
 
@@ -290,16 +315,17 @@ TEST_CASE("cxl: a malformed cxl_poison event is an error with its line, no parti
       "  init-1 [000] ..... 1.0: cxl_poison: memdev=mem0 trace_type=List region= hpa=0xffffffffffffffff dpa=0x40 "
       "dpa_length=0x40 source=Injected\n";
   for (const char* bad : {
-           "dpa=0x80 source=Injected hpa=0xffffffffffffffff",                        // no dpa_length
-           "dpa=0x80 dpa_length=0x40 source=Injected",                               // no hpa
-           "dpa=80 dpa_length=0x40 hpa=0xffffffffffffffff",                          // not hex
-           "dpa=0x8g dpa_length=0x40 hpa=0xffffffffffffffff",                        // bad digit
-           "dpa=0x10000000000000000 dpa_length=0x40 hpa=0xffffffffffffffff",         // over 64 bits
-           "dpa=0x80 dpa_length=0x0 hpa=0xffffffffffffffff",                         // empty range
-           "dpa=0xffffffffffffffc0 dpa_length=0x80 hpa=0xffffffffffffffff",          // wraps
+           "dpa=0x80 source=Injected hpa=0xffffffffffffffff",                 // no dpa_length
+           "dpa=0x80 dpa_length=0x40 source=Injected",                        // no hpa
+           "dpa=80 dpa_length=0x40 hpa=0xffffffffffffffff",                   // not hex
+           "dpa=0x8g dpa_length=0x40 hpa=0xffffffffffffffff",                 // bad digit
+           "dpa=0x10000000000000000 dpa_length=0x40 hpa=0xffffffffffffffff",  // over 64 bits
+           "dpa=0x80 dpa_length=0x0 hpa=0xffffffffffffffff",                  // empty range
+           "dpa=0xffffffffffffffc0 dpa_length=0x80 hpa=0xffffffffffffffff",   // wraps
        }) {
     INFO(bad);
-    const std::string text = head + "  init-1 [000] ..... 1.1: cxl_poison: memdev=mem0 trace_type=List region= " + bad + "\n";
+    const std::string text =
+        head + "  init-1 [000] ..... 1.1: cxl_poison: memdev=mem0 trace_type=List region= " + bad + "\n";
     const mcsafe::cxl::poison_list l = mcsafe::cxl::parse_poison_trace(text, "mem0");
     CHECK(l.error == mcsafe::cxl::poison_error::malformed);
     CHECK(l.line == 3);

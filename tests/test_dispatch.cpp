@@ -39,7 +39,8 @@ mcsafe::detail::raw_result copy(void* dst, const void* src, std::size_t n) noexc
 
 // The one test that reads the copy state (detail/copy_state.hpp) directly: what publish_copy
 // stores for each backend, and what the inline limit means for the calls that reach the routine.
-TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes inline only with vector_avx512", "[dispatch]") {
+TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes inline only with vector_avx512",
+          "[dispatch]") {
   namespace d = mcsafe::detail;
   const mcsafe::cpu_features& cpu = d::host_cpu();
   for (const copy_backend b : mcsafe::all_copy_backends) {

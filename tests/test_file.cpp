@@ -77,7 +77,8 @@ TEST_CASE("file: salvage reads around EIO ranges down to 512-byte sectors", "[fi
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool hole = r.holes.contains(i);
     const auto want = hole ? std::byte{0} : f.content[i + 1000];
-    MCSAFE_CHECK_CASE(log, std::to_integer<unsigned>(out[i]) == std::to_integer<unsigned>(want), "out[" << i << "], " << (hole ? "in a hole" : "read"));
+    MCSAFE_CHECK_CASE(log, std::to_integer<unsigned>(out[i]) == std::to_integer<unsigned>(want),
+                      "out[" << i << "], " << (hole ? "in a hole" : "read"));
   }
   CHECK(log.failures == 0);
   g_bad.clear();

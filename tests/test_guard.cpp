@@ -206,8 +206,8 @@ TEST_CASE("guard: threads faulting at once get exact results", "[guard][threads]
                                        : (r.ok() && r.copied == n);
         if (!good && ++wrong == 1)
           first_wrong = "thread " + std::to_string(t) + ", iteration " + std::to_string(i) + ": " + std::to_string(n) +
-                        " bytes from " + std::to_string(off) + " below the cut: copied " + std::to_string(r.copied) +
-                        ", " + mcsafe::to_string(r.fault.kind);
+                        " bytes from " + std::to_string(off) + " below the cut: copied " + std::to_string(r.copied) + ", " +
+                        mcsafe::to_string(r.fault.kind);
       }
     });
   }

@@ -21,9 +21,9 @@
 #include "catch2_any.hpp"
 #include "support.hpp"
 
+using mcsafe::map_mode;
 using mcsafe::mapped_cause;
 using mcsafe::mapped_file;
-using mcsafe::map_mode;
 
 namespace {
 
@@ -293,7 +293,8 @@ TEST_CASE("mapped_file: resize grows and shrinks the file and the mapping", "[ma
   CHECK(m.size() == 3 * k_page);
 }
 
-TEST_CASE("mapped_file: on a full tmpfs a store into a hole is no_space, the bytes before it landed", "[mapped_file][tmpfs]") {
+TEST_CASE("mapped_file: on a full tmpfs a store into a hole is no_space, the bytes before it landed",
+          "[mapped_file][tmpfs]") {
   small_tmpfs fs;
   if (!fs.ready()) return;
   // A sparse file: its first two pages written (allocated), the rest a hole.
@@ -354,8 +355,8 @@ TEST_CASE("mapped_file: repair keeps the file's length and refuses a range outsi
   REQUIRE(m.open(f.path.c_str(), map_mode::read_write) == std::errc{});
   const std::vector<std::byte> fresh(k_page, std::byte{0x3c});
   struct stat st {};
-  for (const std::uint64_t at : {std::uint64_t{1} << 40, std::uint64_t{3} * k_page, std::uint64_t{2} * k_page,
-                                 ~std::uint64_t{0} - k_page + 1}) {
+  for (const std::uint64_t at :
+       {std::uint64_t{1} << 40, std::uint64_t{3} * k_page, std::uint64_t{2} * k_page, ~std::uint64_t{0} - k_page + 1}) {
     INFO("offset " << at);
     const auto r = m.repair(at, fresh);
     CHECK(r.error == std::errc::invalid_argument);

@@ -127,9 +127,8 @@ TEST_CASE("persist: plain stores at odd offsets and lengths, then persist", "[pe
       std::memset(file.data() + off, static_cast<int>(off + n + 1), n);
       mcsafe::persist(file.data() + off, n);
       const auto back = read_back(file, pg);
-      CHECK(std::count(back.begin() + static_cast<std::ptrdiff_t>(off),
-                       back.begin() + static_cast<std::ptrdiff_t>(off + n), static_cast<unsigned char>(off + n + 1)) ==
-            static_cast<std::ptrdiff_t>(n));
+      CHECK(std::count(back.begin() + static_cast<std::ptrdiff_t>(off), back.begin() + static_cast<std::ptrdiff_t>(off + n),
+                       static_cast<unsigned char>(off + n + 1)) == static_cast<std::ptrdiff_t>(n));
     }
   }
   mcsafe::flush(file.data(), pg);

@@ -44,7 +44,8 @@ TEST_CASE("poison_map: random insert/erase/round_to against a bitmap model", "[p
       std::size_t prev_end = 0, bytes = 0;
       bool first = true;
       const auto where = [&](const char* what) {
-        return mcsafe_test::describe([=](std::ostream& os) { os << "sequence " << seq << ", after operation " << op << ": " << what; });
+        return mcsafe_test::describe(
+            [=](std::ostream& os) { os << "sequence " << seq << ", after operation " << op << ": " << what; });
       };
       for (byte_range r : m) {
         MCSAFE_CHECK_CASE(log, !r.empty(), where("an empty range"));
@@ -165,7 +166,7 @@ TEST_CASE("poison_span: repair rewrites bad lines through clear_write, verifies,
   const auto w = span.repair(0, std::span<const std::uint64_t>(fresh.data(), 512), bad);
   CHECK(w.ok());
   CHECK(bad.empty());
-  CHECK(std::memcmp(p + 8, fresh.data() + 8, 128) == 0);    // bytes 64..192 rewritten
+  CHECK(std::memcmp(p + 8, fresh.data() + 8, 128) == 0);     // bytes 64..192 rewritten
   CHECK(std::memcmp(p + 120, fresh.data() + 120, 64) == 0);  // bytes 960..1024 rewritten
   CHECK(p[0] == 0xDEAD);                                     // good lines untouched
   CHECK(p[30] == 0xDEAD);
@@ -242,8 +243,7 @@ std::size_t good_range_mismatches() {
 }
 }  // namespace
 
-TEST_CASE("poison_span: for_each_good_range reports each good element once, with known ranges up to SIZE_MAX",
-          "[span]") {
+TEST_CASE("poison_span: for_each_good_range reports each good element once, with known ranges up to SIZE_MAX", "[span]") {
   CHECK(good_range_mismatches<std::uint8_t>() == 0);
   CHECK(good_range_mismatches<std::uint16_t>() == 0);
   CHECK(good_range_mismatches<std::uint64_t>() == 0);

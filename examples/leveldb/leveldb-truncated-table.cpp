@@ -18,8 +18,10 @@ int main(int argc, char** argv) {
   bool stock = false;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--stock") == 0) stock = true;
-    else dir = argv[i];
+    if (std::strcmp(argv[i], "--stock") == 0)
+      stock = true;
+    else
+      dir = argv[i];
   }
   if (dir.empty()) {
     char tmpl[] = "/tmp/mcsafe-leveldb-XXXXXX";

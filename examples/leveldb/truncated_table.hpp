@@ -54,19 +54,18 @@ inline std::vector<std::string> table_files(const std::string& dir) {
     }
     closedir(d);
   }
-  std::sort(out.begin(), out.end(), [](const std::string& x, const std::string& y) {
-    return x.size() != y.size() ? x.size() < y.size() : x < y;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const std::string& x, const std::string& y) { return x.size() != y.size() ? x.size() < y.size() : x < y; });
   return out;
 }
 
 struct outcome {
-  leveldb::Status open;          // opening the database
+  leveldb::Status open;                       // opening the database
   int a_ok = 0, a_io_error = 0, a_other = 0;  // Get of the keys in the truncated table
-  int b_ok = 0, b_wrong = 0;     // Get of the keys in the intact table (wrong: not OK, or a bad value)
-  std::string first_error;       // the first a-key status, as LevelDB prints it
-  int iterated = 0;              // keys a full iteration returned
-  leveldb::Status iteration;     // the iterator's status at the end
+  int b_ok = 0, b_wrong = 0;                  // Get of the keys in the intact table (wrong: not OK, or a bad value)
+  std::string first_error;                    // the first a-key status, as LevelDB prints it
+  int iterated = 0;                           // keys a full iteration returned
+  leveldb::Status iteration;                  // the iterator's status at the end
 };
 
 // Opens the database in `dir` with `env`, reads one key of each table (LevelDB opens and maps
@@ -85,7 +84,8 @@ inline outcome read_after_truncation(const std::string& dir, leveldb::Env* env) 
   no_cache.fill_cache = false;  // nothing read before the cut may be served from the block cache
   std::string value;
   const std::vector<std::string> tables = table_files(dir);
-  if (tables.size() != 2 || !db->Get(no_cache, key_of('a', 0), &value).ok() || !db->Get(no_cache, key_of('b', 0), &value).ok()) {
+  if (tables.size() != 2 || !db->Get(no_cache, key_of('a', 0), &value).ok() ||
+      !db->Get(no_cache, key_of('b', 0), &value).ok()) {
     out.open = leveldb::Status::Corruption(dir, "expected two table files holding a0000 and b0000");
     return out;
   }
@@ -95,15 +95,20 @@ inline outcome read_after_truncation(const std::string& dir, leveldb::Env* env) 
   }
   for (int i = keys_per_table - 1; i >= 0; --i) {  // from the end: the index block says where
     const leveldb::Status s = db->Get(no_cache, key_of('a', i), &value);
-    if (s.ok()) ++out.a_ok;
-    else if (s.IsIOError()) ++out.a_io_error;
-    else ++out.a_other;
+    if (s.ok())
+      ++out.a_ok;
+    else if (s.IsIOError())
+      ++out.a_io_error;
+    else
+      ++out.a_other;
     if (!s.ok() && out.first_error.empty()) out.first_error = s.ToString();
   }
   for (int i = 0; i < keys_per_table; ++i) {
     const leveldb::Status s = db->Get(no_cache, key_of('b', i), &value);
-    if (s.ok() && value == value_of(key_of('b', i))) ++out.b_ok;
-    else ++out.b_wrong;
+    if (s.ok() && value == value_of(key_of('b', i)))
+      ++out.b_ok;
+    else
+      ++out.b_wrong;
   }
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(no_cache));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++out.iterated;

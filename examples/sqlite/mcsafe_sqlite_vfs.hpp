@@ -96,9 +96,9 @@ inline void retire(inode_entry* e, mcsafe::mapped_file& m) noexcept {
 struct file {
   sqlite3_file base{};
   sqlite3_file* real = nullptr;
-  mcsafe::mapped_file map;          // open only for a main database file
-  inode_entry* inode = nullptr;     // null: every call goes to the wrapped file
-  int lock = SQLITE_LOCK_NONE;      // the lock level this file holds, as the wrapped VFS granted it
+  mcsafe::mapped_file map;       // open only for a main database file
+  inode_entry* inode = nullptr;  // null: every call goes to the wrapped file
+  int lock = SQLITE_LOCK_NONE;   // the lock level this file holds, as the wrapped VFS granted it
 };
 inline constexpr std::size_t real_offset = (sizeof(file) + 15) / 16 * 16;
 
@@ -184,8 +184,10 @@ inline int x_lock(sqlite3_file* f, int level) {
   const bool first = p->inode != nullptr && p->lock == SQLITE_LOCK_NONE && level != SQLITE_LOCK_NONE;
   if (first) count_lock(p, true);
   const int rc = p->real->pMethods->xLock(p->real, level);
-  if (rc == SQLITE_OK) p->lock = level;
-  else if (first) count_lock(p, false);  // a failed lock from NONE leaves the file unlocked
+  if (rc == SQLITE_OK)
+    p->lock = level;
+  else if (first)
+    count_lock(p, false);  // a failed lock from NONE leaves the file unlocked
   return rc;
 }
 
@@ -221,7 +223,9 @@ inline int x_unfetch(sqlite3_file*, sqlite3_int64, void*) { return SQLITE_OK; }
 
 // The rest goes to the wrapped file unchanged.
 inline sqlite3_file* real(sqlite3_file* f) noexcept { return self(f)->real; }
-inline int x_write(sqlite3_file* f, const void* b, int n, sqlite3_int64 o) { return real(f)->pMethods->xWrite(real(f), b, n, o); }
+inline int x_write(sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
+  return real(f)->pMethods->xWrite(real(f), b, n, o);
+}
 inline int x_truncate(sqlite3_file* f, sqlite3_int64 n) { return real(f)->pMethods->xTruncate(real(f), n); }
 inline int x_sync(sqlite3_file* f, int flags) { return real(f)->pMethods->xSync(real(f), flags); }
 inline int x_file_size(sqlite3_file* f, sqlite3_int64* n) { return real(f)->pMethods->xFileSize(real(f), n); }
@@ -246,9 +250,25 @@ inline int x_shm_unmap(sqlite3_file* f, int del) {
 }
 
 inline constexpr sqlite3_io_methods io_methods = {
-    3,           x_close,        x_read,  x_write, x_truncate, x_sync,    x_file_size, x_lock, x_unlock,
-    x_check_reserved_lock,       x_file_control,   x_sector_size,      x_device_characteristics,
-    x_shm_map,   x_shm_lock,     x_shm_barrier,    x_shm_unmap,        x_fetch,    x_unfetch,
+    3,
+    x_close,
+    x_read,
+    x_write,
+    x_truncate,
+    x_sync,
+    x_file_size,
+    x_lock,
+    x_unlock,
+    x_check_reserved_lock,
+    x_file_control,
+    x_sector_size,
+    x_device_characteristics,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    x_fetch,
+    x_unfetch,
 };
 
 // Opens the mapping of a main database file the wrapped VFS has just opened, and joins its
@@ -282,7 +302,8 @@ inline void map_main_db(file* p, const char* path) noexcept {
 // mapped, and the wrapped VFS says the path still names its own (SQLITE_FCNTL_HAS_MOVED). A
 // file renamed over the path between the two opens fails this; the wrapped VFS then serves it.
 inline bool same_file(file* p, const char* path) noexcept {
-  struct stat mapped {}, named {};
+  struct stat mapped {
+  }, named{};
   int moved = 0;
   if (fstat(p->map.fd(), &mapped) != 0 || stat(path, &named) != 0 || mapped.st_dev != named.st_dev ||
       mapped.st_ino != named.st_ino)

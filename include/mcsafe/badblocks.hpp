@@ -40,8 +40,8 @@ struct sector_range {
 
 struct badblocks_list {
   std::vector<sector_range> ranges;
-  std::errc error{};      // invalid_argument (malformed), value_too_large (overflow), or an errno
-  std::size_t line = 0;   // 1-based line of the first problem, 0 when not a parse error
+  std::errc error{};     // invalid_argument (malformed), value_too_large (overflow), or an errno
+  std::size_t line = 0;  // 1-based line of the first problem, 0 when not a parse error
   bool ok() const noexcept { return error == std::errc{}; }
 };
 
@@ -241,7 +241,7 @@ inline int fiemap_extents(int fd, std::vector<file_extent>& out) noexcept {
 // read_partition_badblocks. Returns an errno-style error on failure, no partial map.
 inline std::errc file_bad_ranges(int fd, const std::vector<sector_range>& bad, poison_map& out,
                                  extents_fn extents = detail::fiemap_extents) noexcept {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return static_cast<std::errc>(errno);
   std::vector<file_extent> ex;
   if (const int e = extents(fd, ex); e != 0) return static_cast<std::errc>(e);

@@ -50,8 +50,8 @@ inline constexpr std::size_t line_size = 64;
 
 enum class store_method : std::uint8_t { movdir64b, avx512_nt, sse2_nt, portable };
 // In order of preference.
-inline constexpr store_method all_store_methods[] = {store_method::movdir64b, store_method::avx512_nt,
-                                                     store_method::sse2_nt, store_method::portable};
+inline constexpr store_method all_store_methods[] = {store_method::movdir64b, store_method::avx512_nt, store_method::sse2_nt,
+                                                     store_method::portable};
 
 struct clear_options {
   bool require_atomic = false;  // refuse (std::errc::not_supported) rather than use a non-atomic method
@@ -61,9 +61,9 @@ struct write_result {
   std::size_t written = 0;  // bytes stored, whole lines, before any fault
   store_method method{};    // what ran (or would have run, when refused)
   bool atomic = false, no_read = false;
-  std::errc error{};        // invalid_argument (misaligned, null, not whole lines),
-                            // not_supported (require_atomic and no atomic method)
-  mcsafe::fault fault;      // a store (or a load of the source) that faulted
+  std::errc error{};    // invalid_argument (misaligned, null, not whole lines),
+                        // not_supported (require_atomic and no atomic method)
+  mcsafe::fault fault;  // a store (or a load of the source) that faulted
   constexpr bool ok() const noexcept { return error == std::errc{} && fault.kind == fault_kind::none; }
   constexpr explicit operator bool() const noexcept { return ok(); }
 };
@@ -98,26 +98,30 @@ inline constexpr raw_copy_fn k_portable_store = k_generic_copy;
 // In order of preference.
 inline constexpr store_method_row k_store_methods[] = {
     {{store_method::movdir64b, "movdir64b", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_movdir64b),
-     [](const cpu_features& f) noexcept { return f.movdir64b; },
-     [](const cpu_features&) noexcept -> const char* { return "CPUID: MOVDIR64B (atomic 64-byte store, no read)"; }},
-     true, true},
+      [](const cpu_features& f) noexcept { return f.movdir64b; },
+      [](const cpu_features&) noexcept -> const char* { return "CPUID: MOVDIR64B (atomic 64-byte store, no read)"; }},
+     true,
+     true},
     {{store_method::avx512_nt, "avx512_nt", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_avx512_nt),
-     [](const cpu_features& f) noexcept { return f.avx512f; },
-     [](const cpu_features&) noexcept -> const char* {
-       return "CPUID: AVX-512F, no MOVDIR64B (64-byte non-temporal store, not atomic)";
-     }},
-     false, true},
+      [](const cpu_features& f) noexcept { return f.avx512f; },
+      [](const cpu_features&) noexcept -> const char* {
+        return "CPUID: AVX-512F, no MOVDIR64B (64-byte non-temporal store, not atomic)";
+      }},
+     false,
+     true},
     {{store_method::sse2_nt, "sse2_nt", MCSAFE_X86_64_ROUTINE(mcsafe_v1_store_sse2_nt),
-     [](const cpu_features& f) noexcept { return f.sse2; },
-     [](const cpu_features&) noexcept -> const char* {
-       return "CPUID: SSE2 only (4 x 16-byte non-temporal stores, not atomic)";
-     }},
-     false, true},
+      [](const cpu_features& f) noexcept { return f.sse2; },
+      [](const cpu_features&) noexcept -> const char* {
+        return "CPUID: SSE2 only (4 x 16-byte non-temporal stores, not atomic)";
+      }},
+     false,
+     true},
     {{store_method::portable, "portable", k_portable_store, &any_cpu,
-     [](const cpu_features&) noexcept -> const char* {
-       return "no non-temporal stores here: plain stores (read the line first)";
-     }},
-     false, false},
+      [](const cpu_features&) noexcept -> const char* {
+        return "no non-temporal stores here: plain stores (read the line first)";
+      }},
+     false,
+     false},
 };
 static_assert(one_row_each(k_store_methods, all_store_methods), "one row per store_method");
 
@@ -183,8 +187,8 @@ inline write_result outcome(const store_method_row& m, std::errc why) noexcept {
 // the routine once over all n bytes, and on a fault reports whole lines below the faulting one.
 inline write_result write_lines(const store_method_row& e, void* dst, const void* src, std::size_t n,
                                 clear_options options) noexcept {
-  if (dst == nullptr || src == nullptr || reinterpret_cast<std::uintptr_t>(dst) % line_size != 0 ||
-      n % line_size != 0 || bad_ranges(dst, src, n)) [[unlikely]]
+  if (dst == nullptr || src == nullptr || reinterpret_cast<std::uintptr_t>(dst) % line_size != 0 || n % line_size != 0 ||
+      bad_ranges(dst, src, n)) [[unlikely]]
     return outcome(e, std::errc::invalid_argument);
   if (options.require_atomic && !e.atomic) [[unlikely]]
     return outcome(e, std::errc::not_supported);

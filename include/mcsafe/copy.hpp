@@ -48,7 +48,7 @@ inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
 // lower fault (on either side), that fault becomes the answer and the range shrinks again.
 // Terminates because `below` strictly decreases.
 MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r,
-                                                 raw_copy_fn fn) noexcept {
+                                                  raw_copy_fn fn) noexcept {
   fn = forward_routine(fn);
   for (;;) {
     std::size_t below = 0;
@@ -107,7 +107,9 @@ MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void* dst, const void* src, 
 }
 #else
 MCSAFE_ALWAYS_INLINE bool try_inline_copy(void*, const void*, std::size_t, raw_result&) noexcept { return false; }
-MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void*, const void*, std::size_t n, raw_result) noexcept { return {n, {}}; }
+MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void*, const void*, std::size_t n, raw_result) noexcept {
+  return {n, {}};
+}
 #endif
 
 // The refusal of a copy whose range is bad: the source is named when its range is bad,
@@ -164,8 +166,8 @@ MCSAFE_ALWAYS_INLINE copy_result mc_safe_copy(void* dst, const void* src, std::s
 // Copies whole elements from src into dst (dst must be at least as long). `copied` counts
 // whole elements: a fault in the middle of an element leaves that element uncounted.
 template <class T, std::size_t E1, std::size_t E2>
-  requires std::is_trivially_copyable_v<T>
-copy_result mc_safe_copy(std::span<T, E1> dst, std::span<const T, E2> src) noexcept {
+  requires std::is_trivially_copyable_v<T> copy_result mc_safe_copy(std::span<T, E1> dst, std::span<const T, E2> src)
+noexcept {
   if (dst.size() < src.size() || src.size() > SIZE_MAX / sizeof(T))  // short, or a byte count that overflows
     return {0, detail::invalid_argument_fault(dst.size() < src.size() ? fault_side::destination : fault_side::source)};
   copy_result r = mc_safe_copy(dst.data(), src.data(), src.size_bytes());
@@ -202,21 +204,29 @@ MCSAFE_ALWAYS_INLINE bool word_access_ready(const void* p, std::size_t size) noe
 template <std::size_t N>
 struct load_word {};
 template <>
-struct load_word<1> { using type = std::uint8_t; };
+struct load_word<1> {
+  using type = std::uint8_t;
+};
 template <>
-struct load_word<2> { using type = std::uint16_t; };
+struct load_word<2> {
+  using type = std::uint16_t;
+};
 template <>
-struct load_word<4> { using type = std::uint32_t; };
+struct load_word<4> {
+  using type = std::uint32_t;
+};
 template <>
-struct load_word<8> { using type = std::uint64_t; };
+struct load_word<8> {
+  using type = std::uint64_t;
+};
 }  // namespace detail
 
 // Reads one T. A fault anywhere in its bytes gives the fault instead of a value. On x86-64 a
 // T of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (detail/x86_64/inline_moves.hpp); other
 // sizes go through mc_safe_copy.
 template <class T>
-  requires std::is_trivially_copyable_v<T>
-MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p) noexcept {
+  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p)
+noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
     if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
@@ -242,8 +252,8 @@ MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p) noexcept {
 // mc_safe_load); a fault goes to mc_safe_copy's slow path, which makes `copied` exact for a
 // store that straddles into a bad page. Other sizes go through mc_safe_copy.
 template <class T>
-  requires std::is_trivially_copyable_v<T>
-MCSAFE_ALWAYS_INLINE copy_result mc_safe_store(T* p, const T& v) noexcept {
+  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE copy_result mc_safe_store(T* p, const T& v)
+noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
     if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]

@@ -28,19 +28,19 @@ struct cpu_features {
   char vendor[13] = {};
   std::uint32_t max_leaf = 0;
   bool sse2 = false;
-  bool osxsave = false;     // CPUID.1:ECX[27]: XGETBV usable
-  bool avx = false;         // CPU bit and XCR0 has SSE+AVX state
-  bool avx2 = false;        // CPU bit and XCR0 has SSE+AVX state
-  bool avx512f = false;     // CPU bit and XCR0 has opmask+ZMM state
+  bool osxsave = false;  // CPUID.1:ECX[27]: XGETBV usable
+  bool avx = false;      // CPU bit and XCR0 has SSE+AVX state
+  bool avx2 = false;     // CPU bit and XCR0 has SSE+AVX state
+  bool avx512f = false;  // CPU bit and XCR0 has opmask+ZMM state
   bool avx512bw = false;
-  bool avx512vl = false;    // EVEX encodings of xmm/ymm and registers 16-31 at those widths
-  bool avx_vnni = false;    // CPUID.(7,1):EAX[4]; glibc takes it as "zmm stores do not lower the clock"
-  bool erms = false;        // CPUID.7.0:EBX[9] enhanced rep movsb
-  bool fsrm = false;        // CPUID.7.0:EDX[4] fast short rep movsb
-  bool movdir64b = false;   // CPUID.7.0:ECX[28]
-  bool clflush = false;     // CPUID.1:EDX[19]
-  bool clflushopt = false;  // CPUID.7.0:EBX[23]
-  bool clwb = false;        // CPUID.7.0:EBX[24]
+  bool avx512vl = false;         // EVEX encodings of xmm/ymm and registers 16-31 at those widths
+  bool avx_vnni = false;         // CPUID.(7,1):EAX[4]; glibc takes it as "zmm stores do not lower the clock"
+  bool erms = false;             // CPUID.7.0:EBX[9] enhanced rep movsb
+  bool fsrm = false;             // CPUID.7.0:EDX[4] fast short rep movsb
+  bool movdir64b = false;        // CPUID.7.0:ECX[28]
+  bool clflush = false;          // CPUID.1:EDX[19]
+  bool clflushopt = false;       // CPUID.7.0:EBX[23]
+  bool clwb = false;             // CPUID.7.0:EBX[24]
   bool avx_cpu_only = false;     // the CPU has AVX but the OS did not enable its state
   bool avx512_cpu_only = false;  // likewise for AVX-512
   std::uint64_t xcr0 = 0;
@@ -95,7 +95,7 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
   cpuid_regs l7_1;
   if (f.max_leaf >= 7 && l7.eax >= 1) l7_1 = cpuid(7, 1);  // l7.eax: the highest subleaf
   if (f.osxsave) f.xcr0 = xgetbv();
-  const bool os_avx = (f.xcr0 & 0x6) == 0x6;               // XMM | YMM state
+  const bool os_avx = (f.xcr0 & 0x6) == 0x6;                 // XMM | YMM state
   const bool os_avx512 = os_avx && (f.xcr0 & 0xe0) == 0xe0;  // opmask | ZMM_Hi256 | Hi16_ZMM
   f.avx = cpu_avx && os_avx;
   f.avx2 = cpu_avx2 && os_avx;

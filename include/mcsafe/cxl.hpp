@@ -100,10 +100,10 @@ constexpr const char* to_string(clear_poison_error e) noexcept {
 
 struct clear_poison_result {
   clear_poison_error error = clear_poison_error::none;
-  int sys_errno = 0;               // errno of the open() or ioctl() that failed
-  std::uint32_t device_status = 0; // the mailbox return code (0002h invalid input, 0003h
-                                   // unsupported, 000Fh invalid physical address, ...)
-  bool raw = false;                // sent as CXL_MEM_COMMAND_ID_RAW, opcode 0x4302
+  int sys_errno = 0;                // errno of the open() or ioctl() that failed
+  std::uint32_t device_status = 0;  // the mailbox return code (0002h invalid input, 0003h
+                                    // unsupported, 000Fh invalid physical address, ...)
+  bool raw = false;                 // sent as CXL_MEM_COMMAND_ID_RAW, opcode 0x4302
   constexpr bool ok() const noexcept { return error == clear_poison_error::none; }
   constexpr explicit operator bool() const noexcept { return ok(); }
 };
@@ -150,9 +150,9 @@ enum class poison_error : std::uint8_t {
 };
 
 constexpr const char* to_string(poison_error e) noexcept {
-  constexpr const char* names[] = {"none",          "invalid_argument", "bad_alignment", "out_of_range",
-                                   "no_device",     "no_debugfs",       "no_tracefs",    "not_supported",
-                                   "permission",    "rejected",         "malformed",     "system_error"};
+  constexpr const char* names[] = {"none",       "invalid_argument", "bad_alignment", "out_of_range",
+                                   "no_device",  "no_debugfs",       "no_tracefs",    "not_supported",
+                                   "permission", "rejected",         "malformed",     "system_error"};
   const auto i = static_cast<std::size_t>(e);
   return i < sizeof names / sizeof names[0] ? names[i] : "unknown";
 }
@@ -163,7 +163,7 @@ struct kernel_paths {
   std::string_view sysfs = "/sys/bus/cxl/devices";  // memX/, regionY/
   std::string_view debugfs = "/sys/kernel/debug";   // cxl/memX/{inject,clear}_poison
   std::string_view tracefs = "/sys/kernel/tracing";
-  std::string_view dev = "/dev/cxl";                // memX: the memdev for the ioctl
+  std::string_view dev = "/dev/cxl";  // memX: the memdev for the ioctl
 };
 
 struct poison_status {
@@ -180,11 +180,11 @@ enum class poison_source : std::uint8_t { unknown, external, internal, injected,
 struct poison_record {
   std::uint64_t dpa = 0, length = 0;  // device physical address and bytes (multiples of 64)
   poison_source source = poison_source::unknown;
-  std::string region;                 // the region that maps it ("region0"), empty when none
-  std::uint64_t hpa = 0;              // host physical address, when region is not empty
-  bool region_offset_known = false;   // the region's start was read: region_offset is valid
-  std::uint64_t region_offset = 0;    // hpa - the region's start: the offset in a mapping of the
-                                      // whole region (device DAX of it, or its memory block range)
+  std::string region;                // the region that maps it ("region0"), empty when none
+  std::uint64_t hpa = 0;             // host physical address, when region is not empty
+  bool region_offset_known = false;  // the region's start was read: region_offset is valid
+  std::uint64_t region_offset = 0;   // hpa - the region's start: the offset in a mapping of the
+                                     // whole region (device DAX of it, or its memory block range)
 };
 
 struct poison_list {
@@ -192,7 +192,7 @@ struct poison_list {
   poison_map dpa;                      // every record's [dpa, dpa + length), merged
   poison_error error = poison_error::none;
   int sys_errno = 0;
-  std::size_t line = 0;                // malformed: the 1-based line of the trace text
+  std::size_t line = 0;  // malformed: the 1-based line of the trace text
   bool ok() const noexcept { return error == poison_error::none; }
 
   // The records mapped in `region`, as offsets from the region's start: a map to hand to
@@ -256,8 +256,8 @@ struct command_support {
 inline constexpr std::uint32_t query_capacity = 64;
 
 inline int query(int fd, ioctl_fn io, command_support& out) noexcept {
-  alignas(cxl_mem_query_commands) unsigned char buf[sizeof(cxl_mem_query_commands) +
-                                                   query_capacity * sizeof(cxl_command_info)] = {};
+  alignas(cxl_mem_query_commands) unsigned char
+      buf[sizeof(cxl_mem_query_commands) + query_capacity * sizeof(cxl_command_info)] = {};
   // Filled through memcpy: a struct with a flexible array member is not a C++ object type
   // one may declare (clang: -Wzero-length-array).
   const std::uint32_t n = query_capacity;
@@ -348,10 +348,14 @@ inline bool parse_hex(std::string_view s, std::uint64_t& v) noexcept {
   v = 0;
   for (char c : s.substr(2)) {
     unsigned d;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = static_cast<unsigned>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<unsigned>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      d = static_cast<unsigned>(c - 'A' + 10);
+    else
+      return false;
     v = v << 4 | d;
   }
   return true;
@@ -485,8 +489,10 @@ inline poison_list parse_poison_trace(std::string_view text, std::string_view me
     }
     r.source = detail::parse_source(detail::field(ev, "source", has));
     r.region = std::string(detail::field(ev, "region", has));
-    if (!r.region.empty() && hpa != detail::no_hpa) r.hpa = hpa;
-    else r.region.clear();
+    if (!r.region.empty() && hpa != detail::no_hpa)
+      r.hpa = hpa;
+    else
+      r.region.clear();
     out.dpa.insert({static_cast<std::size_t>(r.dpa), static_cast<std::size_t>(r.dpa + r.length)});
     out.records.push_back(std::move(r));
   }
@@ -554,8 +560,7 @@ inline poison_status inject_poison(std::string_view memdev, std::uint64_t dpa, c
 
 // Clears the poison of the 64-byte line at dpa through debugfs cxl/<memdev>/clear_poison: the
 // kernel sends Clear Poison with zeros as the data, so the line reads zeros afterwards.
-inline poison_status clear_poison_debugfs(std::string_view memdev, std::uint64_t dpa,
-                                          const kernel_paths& at = {}) noexcept {
+inline poison_status clear_poison_debugfs(std::string_view memdev, std::uint64_t dpa, const kernel_paths& at = {}) noexcept {
   return detail::debugfs_write(memdev, dpa, "clear_poison", at);
 }
 
@@ -588,14 +593,16 @@ inline rewrite_result clear_and_rewrite(std::string_view memdev, std::uint64_t d
 inline std::string describe_paths(std::string_view memdev, const kernel_paths& at = {}, ioctl_fn io = nullptr) {
   const auto yes_no = [](bool b) { return b ? "yes" : "no"; };
   const std::string name(memdev), sys = std::string(at.sysfs) + "/" + name;
-  std::string out = "CXL " + name + ": " + (detail::exists(sys) ? sys : "no " + sys + " (not a CXL memdev, or cxl_mem not loaded)") + "\n";
-  out += "  poison list: " + sys + "/trigger_poison_list " +
-         yes_no(detail::exists(sys + "/trigger_poison_list")) + " (Linux 6.4+), tracefs cxl:cxl_poison " +
+  std::string out =
+      "CXL " + name + ": " + (detail::exists(sys) ? sys : "no " + sys + " (not a CXL memdev, or cxl_mem not loaded)") + "\n";
+  out += "  poison list: " + sys + "/trigger_poison_list " + yes_no(detail::exists(sys + "/trigger_poison_list")) +
+         " (Linux 6.4+), tracefs cxl:cxl_poison " +
          yes_no(detail::exists(std::string(at.tracefs) + "/events/cxl/cxl_poison")) +
          " (mount -t tracefs none /sys/kernel/tracing; root)\n";
   const std::string dbg = std::string(at.debugfs) + "/cxl";
   out += "  debugfs " + dbg + "/" + name + ": ";
-  if (!detail::exists(dbg)) out += std::string("no (") + (errno == EACCES ? "root only" : "debugfs not mounted, or no CXL driver") + ")\n";
+  if (!detail::exists(dbg))
+    out += std::string("no (") + (errno == EACCES ? "root only" : "debugfs not mounted, or no CXL driver") + ")\n";
   else
     out += std::string("inject_poison ") + yes_no(detail::exists(dbg + "/" + name + "/inject_poison")) + ", clear_poison " +
            yes_no(detail::exists(dbg + "/" + name + "/clear_poison")) + "\n";
@@ -606,11 +613,16 @@ inline std::string describe_paths(std::string_view memdev, const kernel_paths& a
   detail::command_support support;
   const int err = detail::query(fd, io != nullptr ? io : &detail::native_ioctl, support);
   ::close(fd);
-  if (err != 0) out += std::string("the command query failed: ") + std::strerror(err);
-  else if (support.clear_poison_exclusive) out += "reserved_by_kernel (the kernel keeps it for itself)";
-  else if (support.clear_poison) out += "offered by id (clear_poison)";
-  else if (support.raw) out += "not by id; the raw command is listed (CONFIG_CXL_MEM_RAW_COMMANDS): clear_poison with allow_raw";
-  else out += "deprecated (neither by id nor raw, as since Linux 6.4 without raw commands): use clear_and_rewrite";
+  if (err != 0)
+    out += std::string("the command query failed: ") + std::strerror(err);
+  else if (support.clear_poison_exclusive)
+    out += "reserved_by_kernel (the kernel keeps it for itself)";
+  else if (support.clear_poison)
+    out += "offered by id (clear_poison)";
+  else if (support.raw)
+    out += "not by id; the raw command is listed (CONFIG_CXL_MEM_RAW_COMMANDS): clear_poison with allow_raw";
+  else
+    out += "deprecated (neither by id nor raw, as since Linux 6.4 without raw commands): use clear_and_rewrite";
   return out + "\n";
 }
 

@@ -54,8 +54,10 @@ inline void describe_altstack(std::string& out) noexcept {
 #endif
   // MINSIGSTKSZ: a constant, or sysconf(_SC_MINSIGSTKSZ) (a long) with glibc 2.34's _GNU_SOURCE.
   const std::size_t frame = auxv_frame != 0 ? auxv_frame : static_cast<std::size_t>(MINSIGSTKSZ);
-  appendf(out, "  alternate signal stack (this thread): %zu bytes; a fault needs the kernel's frame (%zu, "
-          "AT_MINSIGSTKSZ) and %zu for the handler: ", ss.ss_size, frame, k_handler_stack_bytes);
+  appendf(out,
+          "  alternate signal stack (this thread): %zu bytes; a fault needs the kernel's frame (%zu, "
+          "AT_MINSIGSTKSZ) and %zu for the handler: ",
+          ss.ss_size, frame, k_handler_stack_bytes);
   if (ss.ss_size < frame)
     out += "TOO SMALL for the kernel's frame: a fault on this thread kills the process with SIGSEGV\n";
   else if (ss.ss_size < frame + k_handler_stack_bytes)
@@ -126,10 +128,11 @@ inline void describe_signal(std::string& out, int sig, const char* name) noexcep
     case chain_end::foreign:
       out += " ";
       describe_action(out, w.stop);
-      appendf(out, " in %s, not mcsafe: faults are caught only if it calls mcsafe::handle_signal or chains to "
-              "what it replaced", object_holding((w.stop.sa_flags & SA_SIGINFO) != 0
-                                                  ? reinterpret_cast<const void*>(w.stop.sa_sigaction)
-                                                  : reinterpret_cast<const void*>(w.stop.sa_handler)));
+      appendf(out,
+              " in %s, not mcsafe: faults are caught only if it calls mcsafe::handle_signal or chains to "
+              "what it replaced",
+              object_holding((w.stop.sa_flags & SA_SIGINFO) != 0 ? reinterpret_cast<const void*>(w.stop.sa_sigaction)
+                                                                 : reinterpret_cast<const void*>(w.stop.sa_handler)));
       break;
   }
   out += "; this copy chains to ";
@@ -170,8 +173,7 @@ inline std::string diagnose() {
   else if (band.upto == k_vector_rep_never)
     appendf(out, "vector backends: rep movsb above %zu bytes\n", band.above);
   else
-    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", band.above,
-            band.upto);
+    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", band.above, band.upto);
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)
@@ -195,10 +197,18 @@ inline std::string diagnose() {
   const struct {
     bool on;
     const char* name;
-  } flags[] = {{f.sse2, "sse2"},       {f.avx, "avx"},           {f.avx2, "avx2"},
-               {f.avx512f, "avx512f"}, {f.avx512bw, "avx512bw"}, {f.avx512vl, "avx512vl"}, {f.erms, "erms"},
-               {f.fsrm, "fsrm"},       {f.movdir64b, "movdir64b"}, {f.clflush, "clflush"},
-               {f.clflushopt, "clflushopt"}, {f.clwb, "clwb"}};
+  } flags[] = {{f.sse2, "sse2"},
+               {f.avx, "avx"},
+               {f.avx2, "avx2"},
+               {f.avx512f, "avx512f"},
+               {f.avx512bw, "avx512bw"},
+               {f.avx512vl, "avx512vl"},
+               {f.erms, "erms"},
+               {f.fsrm, "fsrm"},
+               {f.movdir64b, "movdir64b"},
+               {f.clflush, "clflush"},
+               {f.clflushopt, "clflushopt"},
+               {f.clwb, "clwb"}};
   for (const auto& fl : flags)
     if (fl.on) appendf(out, " %s", fl.name);
   out += "\n";

@@ -32,9 +32,9 @@ inline namespace v1 {
 
 // The later backends are appended so that the values of the others stay what they were.
 enum class copy_backend : std::uint8_t { rep_movsb, vector, fragile, generic, vector_sse2, vector_avx512 };
-inline constexpr copy_backend all_copy_backends[] = {
-    copy_backend::rep_movsb,   copy_backend::vector,  copy_backend::vector_avx512,
-    copy_backend::vector_sse2, copy_backend::fragile, copy_backend::generic};
+inline constexpr copy_backend all_copy_backends[] = {copy_backend::rep_movsb,     copy_backend::vector,
+                                                     copy_backend::vector_avx512, copy_backend::vector_sse2,
+                                                     copy_backend::fragile,       copy_backend::generic};
 
 namespace detail {
 // The vector routines' rep movsb bands (sizes above `above` and up to `upto` use rep movsb, the
@@ -84,12 +84,12 @@ inline constexpr copy_backend_row k_copy_backends[] = {
     // Intel with AVX-VNNI: glibc's rule for its own zmm memcpy). Only EVEX moves in registers
     // 16-31, so no vzeroupper: needs AVX512VL.
     {{copy_backend::vector_avx512, "vector_avx512", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector_avx512),
-     [](const cpu_features& f) noexcept { return f.avx512f && f.avx512vl; },
-     [](const cpu_features& f) noexcept -> const char* {
-       if (amd_like(f)) return "CPUID: AVX-512F with OS ZMM state (XCR0), AMD";
-       if (f.avx_vnni) return "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
-       return nullptr;
-     }},
+      [](const cpu_features& f) noexcept { return f.avx512f && f.avx512vl; },
+      [](const cpu_features& f) noexcept -> const char* {
+        if (amd_like(f)) return "CPUID: AVX-512F with OS ZMM state (XCR0), AMD";
+        if (f.avx_vnni) return "CPUID: AVX-512F with OS ZMM state (XCR0), and AVX-VNNI (zmm stores keep the clock)";
+        return nullptr;
+      }},
      false,
      // AMD: rep movsb from 16 KiB to 2 MiB, the loop elsewhere; Intel: glibc's default.
      // docs/benchmarks.md, "What the figures decided", has the figures behind both.
@@ -100,11 +100,11 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      }},
     // ymm moves where the OS allows AVX state.
     {{copy_backend::vector, "vector", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector),
-     [](const cpu_features& f) noexcept { return f.avx2; },
-     [](const cpu_features& f) noexcept -> const char* {
-       return f.avx512f ? "CPUID: AVX2; AVX-512 without AVX-VNNI (zmm stores may lower the clock)"
-                        : "CPUID: AVX2 with OS YMM state (XCR0)";
-     }},
+      [](const cpu_features& f) noexcept { return f.avx2; },
+      [](const cpu_features& f) noexcept -> const char* {
+        return f.avx512f ? "CPUID: AVX2; AVX-512 without AVX-VNNI (zmm stores may lower the clock)"
+                         : "CPUID: AVX2 with OS YMM state (XCR0)";
+      }},
      false,
      // AMD: the zmm routine's band; Intel: rep movsb above 2 KiB (docs/benchmarks.md).
      [](const cpu_features& f) noexcept -> rep_band {
@@ -115,10 +115,10 @@ inline constexpr copy_backend_row k_copy_backends[] = {
     // The same size classes in xmm: every x86-64 CPU has SSE2. rep movsb above 2 KiB, as
     // glibc's SSE2 memcpy (docs/benchmarks.md).
     {{copy_backend::vector_sse2, "vector_sse2", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector_sse2),
-     [](const cpu_features& f) noexcept { return f.sse2; },
-     [](const cpu_features&) noexcept -> const char* {
-       return "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
-     }},
+      [](const cpu_features& f) noexcept { return f.sse2; },
+      [](const cpu_features&) noexcept -> const char* {
+        return "CPUID: no AVX2 or no OS YMM state: SSE2 size classes (16-byte)";
+      }},
      false,
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
@@ -126,30 +126,31 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      }},
     // The kernel's copy_mc rule for a (typed-in) CPU without SSE2: rep movsb with ERMS. Correct
     // without ERMS, only slower; the re-copy after a vector routine's fault.
-    {{copy_backend::rep_movsb, "rep_movsb", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_rep_movsb),
-     &any_cpu,
-     [](const cpu_features& f) noexcept -> const char* {
-       if (!f.erms) return nullptr;
-       return f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)" : "CPUID: ERMS (rep movsb is fast)";
-     }},
-     true, &no_rep_band},
+    {{copy_backend::rep_movsb, "rep_movsb", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_rep_movsb), &any_cpu,
+      [](const cpu_features& f) noexcept -> const char* {
+        if (!f.erms) return nullptr;
+        return f.fsrm ? "CPUID: ERMS and FSRM (rep movsb is fast at every size)" : "CPUID: ERMS (rep movsb is fast)";
+      }},
+     true,
+     &no_rep_band},
     // ... else the kernel's copy_mc_fragile: aligned 8-byte loads.
-    {{copy_backend::fragile, "fragile", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_fragile),
-     &any_cpu,
-     [](const cpu_features&) noexcept -> const char* { return "CPUID: no SSE2, no ERMS; 8-byte aligned loop"; }},
-     true, &no_rep_band},
+    {{copy_backend::fragile, "fragile", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_fragile), &any_cpu,
+      [](const cpu_features&) noexcept -> const char* { return "CPUID: no SSE2, no ERMS; 8-byte aligned loop"; }},
+     true,
+     &no_rep_band},
     // The guarded byte loop of architectures other than x86-64; elsewhere plain memcpy.
     {{copy_backend::generic, "generic", k_generic_copy, &any_cpu,
-     [](const cpu_features&) noexcept -> const char* {
+      [](const cpu_features&) noexcept -> const char* {
 #if defined(MCSAFE_ARCH_X86_64)
-       return nullptr;  // fragile is always there
+        return nullptr;  // fragile is always there
 #elif defined(MCSAFE_HAS_GUARDED_ROUTINES)
-       return "not x86-64: the portable byte loop";
+        return "not x86-64: the portable byte loop";
 #else
-       return "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
+        return "no guarded routines for this architecture: plain memcpy, faults are NOT caught";
 #endif
-     }},
-     true, &no_rep_band},
+      }},
+     true,
+     &no_rep_band},
 };
 static_assert(one_row_each(k_copy_backends, all_copy_backends), "one row per copy_backend");
 
@@ -170,12 +171,8 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
 }
 
 // The band backend b gets on a CPU with features f (none for the routines without one).
-inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept {
-  return copy_row(b).band(f).above;
-}
-inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept {
-  return copy_row(b).band(f).upto;
-}
+inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).above; }
+inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).upto; }
 
 // The choice for a CPU with features f and the value of MCSAFE_FORCE_COPY (may be null): the
 // backend and its band. Pure: tests feed it recorded CPUs.
@@ -220,9 +217,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 // The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a
 // guarded routine: a fault is caught in the routine it calls, whose result it passes on (the
 // caller's slow path maps first_copy to the chosen routine, copy.hpp forward_routine).
-inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept {
-  return init_copy()(dst, src, n);
-}
+inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept { return init_copy()(dst, src, n); }
 
 // The chosen routine, set up on first use (never first_copy): one acquire load (a plain mov on
 // x86) and a predictable branch.
@@ -239,7 +234,6 @@ inline copy_backend active_copy_backend() noexcept {
   detail::active_copy();
   return detail::g_copy.backend.load(std::memory_order_relaxed);
 }
-
 
 }  // namespace v1
 }  // namespace mcsafe

@@ -58,14 +58,12 @@ struct fault {
   // with si_code SI_KERNEL and si_addr 0. Which one depends on the register the compiler chose
   // for an inlined load, store or constant-length copy.
   std::uintptr_t address = 0;
-  unsigned lsb = 0;            // si_addr_lsb: log2 of the failed granule, 0 when unknown
-  int si_code = 0;             // the kernel's si_code, for diagnostics (0 when refused early)
+  unsigned lsb = 0;  // si_addr_lsb: log2 of the failed granule, 0 when unknown
+  int si_code = 0;   // the kernel's si_code, for diagnostics (0 when refused early)
 
   // The failed granule: [granule_begin(), granule_begin() + granule_size()). With lsb == 0
   // the kernel named one byte.
-  constexpr std::size_t granule_size() const noexcept {
-    return lsb < sizeof(std::size_t) * 8 ? std::size_t{1} << lsb : 0;
-  }
+  constexpr std::size_t granule_size() const noexcept { return lsb < sizeof(std::size_t) * 8 ? std::size_t{1} << lsb : 0; }
   constexpr std::uintptr_t granule_begin() const noexcept {
     return address & ~(static_cast<std::uintptr_t>(granule_size()) - 1);
   }

@@ -42,7 +42,7 @@ struct salvage_result {
   poison_map holes;      // byte ranges (relative to `offset`) that returned EIO; zeroed in `out`
   std::size_t end = 0;   // where the file ended, relative to `offset`, when it is shorter than `out`
   bool short_file = false;
-  std::errc error{};     // another error (not EIO) that stopped the salvage, with nothing past it read
+  std::errc error{};  // another error (not EIO) that stopped the salvage, with nothing past it read
   bool ok() const noexcept { return error == std::errc{} && holes.empty() && !short_file; }
 };
 

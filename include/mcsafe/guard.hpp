@@ -129,14 +129,14 @@ inline const guard_state* mcsafe_state_of(const struct sigaction& sa) noexcept {
 // Where a fault in one of this copy's routines goes, followed from the action on top of `sig`
 // down through every copy of mcsafe it meets.
 enum class chain_end : std::uint8_t {
-  reaches_us,    // the chain reaches this copy's handler: its faults are caught
-  ends_before,   // it ends (SIG_DFL, SIG_IGN) without reaching us: faults kill
-  foreign,       // it goes through a handler that is not mcsafe: caught only if that one passes them on
+  reaches_us,   // the chain reaches this copy's handler: its faults are caught
+  ends_before,  // it ends (SIG_DFL, SIG_IGN) without reaching us: faults kill
+  foreign,      // it goes through a handler that is not mcsafe: caught only if that one passes them on
 };
 struct chain_walk {
   chain_end end = chain_end::ends_before;
-  int copies_above = 0;          // other mcsafe copies between the top and this one
-  struct sigaction stop {};      // the action where the walk stopped (foreign or terminal)
+  int copies_above = 0;      // other mcsafe copies between the top and this one
+  struct sigaction stop {};  // the action where the walk stopped (foreign or terminal)
 };
 inline chain_walk walk_chain(int sig) noexcept {
   chain_walk w;

@@ -93,17 +93,17 @@ constexpr const char* to_string(mapped_cause c) noexcept {
 struct mapped_result {
   std::size_t done = 0;
   mapped_cause cause = mapped_cause::none;
-  mcsafe::fault fault;         // the raw fault (kind known_bad / invalid_argument when refused)
-  byte_range bad;              // file offsets that failed: the granule (hw_poison), the page
-                               // (no_space, io_error), the known range (known_bad); else empty
-  std::uint64_t file_size = 0; // the size fstat saw after a SIGBUS (0 when no check ran)
-  int sys_errno = 0;           // errno of the check that decided: ENOSPC, EDQUOT, EIO, ...
+  mcsafe::fault fault;          // the raw fault (kind known_bad / invalid_argument when refused)
+  byte_range bad;               // file offsets that failed: the granule (hw_poison), the page
+                                // (no_space, io_error), the known range (known_bad); else empty
+  std::uint64_t file_size = 0;  // the size fstat saw after a SIGBUS (0 when no check ran)
+  int sys_errno = 0;            // errno of the check that decided: ENOSPC, EDQUOT, EIO, ...
   constexpr bool ok() const noexcept { return cause == mapped_cause::none; }
   constexpr explicit operator bool() const noexcept { return ok(); }
 };
 
 struct map_options {
-  bool create = false;      // O_CREAT (read_write only)
+  bool create = false;  // O_CREAT (read_write only)
   mode_t permissions = 0600;
 };
 
@@ -352,7 +352,8 @@ class mapped_file {
     const std::size_t before = before_known_bad(offset, n, r);
     if (before == 0 && r.fault.has_fault()) return r;
     std::byte* const file = map_.base() + offset;
-    const copy_result c = store ? mc_safe_copy(file, buffer, before) : mc_safe_copy(const_cast<std::byte*>(buffer), file, before);
+    const copy_result c = store ? mc_safe_copy(file, buffer, before)
+                                : mc_safe_copy(const_cast<std::byte*>(buffer), file, before);
     detail::classify_copy(map_.fd(), map_.base(), map_.size(), offset, c, store, r);
     return r;
   }

@@ -218,8 +218,7 @@ typedef struct mcsafe_mapped_file mcsafe_mapped_file;
 
 // Opens path and maps the whole file (mode MCSAFE_MAP_*; options may be NULL). Returns 0 and
 // the file in *out, or an errno and NULL in *out (ENOMEM when the handle cannot be allocated).
-int mcsafe_mapped_file_open(mcsafe_mapped_file **out, const char *path, uint8_t mode,
-                            const mcsafe_map_options *options);
+int mcsafe_mapped_file_open(mcsafe_mapped_file **out, const char *path, uint8_t mode, const mcsafe_map_options *options);
 // Takes ownership of an open descriptor (closed here even on failure) and maps the whole file.
 int mcsafe_mapped_file_adopt(mcsafe_mapped_file **out, int fd, uint8_t mode);
 // Unmaps, closes the descriptor and frees the handle (NULL: nothing).
@@ -229,8 +228,7 @@ void mcsafe_mapped_file_close(mcsafe_mapped_file *file);
 // `cause` says why. The range must lie inside the mapping (MCSAFE_CAUSE_INVALID_ARGUMENT).
 mcsafe_mapped_result mcsafe_mapped_file_read(const mcsafe_mapped_file *file, uint64_t offset, void *out, size_t n);
 // Copies n bytes of data into the file at offset through the mapping (read-write only).
-mcsafe_mapped_result mcsafe_mapped_file_write(const mcsafe_mapped_file *file, uint64_t offset, const void *data,
-                                              size_t n);
+mcsafe_mapped_result mcsafe_mapped_file_write(const mcsafe_mapped_file *file, uint64_t offset, const void *data, size_t n);
 // Allocates blocks for [offset, offset + length), growing the file and the mapping when needed.
 int mcsafe_mapped_file_reserve(mcsafe_mapped_file *file, uint64_t offset, uint64_t length);
 // Sets the file's size and maps all of it; the mapping may move (mcsafe_mapped_file_data is stale).

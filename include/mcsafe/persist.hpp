@@ -97,7 +97,8 @@ inline constexpr flush_method_row k_flush_methods[] = {
      [](const cpu_features&) noexcept -> const char* { return "CPUID: CLFLUSH only (ordered, slowest)"; }},
     {flush_method::none, "none", &flush_lines<flush_method::none>, &any_cpu,
      [](const cpu_features&) noexcept -> const char* {
-       return k_has_flush ? "CPUID: no cacheline flush instruction" : "not x86-64: no user-space cacheline flush (use msync)";
+       return k_has_flush ? "CPUID: no cacheline flush instruction"
+                          : "not x86-64: no user-space cacheline flush (use msync)";
      }},
 };
 static_assert(one_row_each(k_flush_methods, all_flush_methods), "one row per flush_method");

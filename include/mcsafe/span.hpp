@@ -57,9 +57,7 @@ class poison_span {
   }
 
   // Writes one element (only for a span of non-const T).
-  copy_result store(std::size_t i, const value_type& v) const noexcept
-    requires(!std::is_const_v<T>)
-  {
+  copy_result store(std::size_t i, const value_type& v) const noexcept requires(!std::is_const_v<T>) {
     if (i >= count_) return {0, invalid()};
     if (const fault f = known_fault(i * sizeof(T), sizeof(T)); f.has_fault()) return {0, f};
     return mc_safe_store(data_ + i, v);
@@ -161,8 +159,7 @@ class poison_span {
   // map and reported as invalid_argument. Returns the first failure, or success. Not noexcept:
   // erasing from `map` may split a range, which allocates (poison_map::erase).
   write_result repair(std::size_t first, std::span<const value_type> data, poison_map& map) const
-    requires(!std::is_const_v<T>)
-  {
+      requires(!std::is_const_v<T>) {
     write_result result;
     if (first > count_ || data.size() > count_ - first) {
       result.error = std::errc::invalid_argument;

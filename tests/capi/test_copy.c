@@ -12,13 +12,13 @@
 static const size_t k_before[] = {0, 1, 3, 7, 8, 15, 16, 31, 63, 64, 100, 127, 128, 1000, 4095};
 static const size_t k_after[] = {1, 2, 8, 57, 64, 200, 4096};
 
-static void check_fault(mcsafe_fault f, uint8_t kind, uint8_t side, const void *address, const char *what,
-                        size_t before, size_t after) {
+static void check_fault(mcsafe_fault f, uint8_t kind, uint8_t side, const void *address, const char *what, size_t before,
+                        size_t after) {
   CHECK(f.kind == kind, "%s, %zu bytes before the end, %zu after: kind %s", what, before, after,
         mcsafe_fault_kind_string(f.kind));
   CHECK(f.side == side, "%s, %zu before, %zu after: side %s", what, before, after, mcsafe_fault_side_string(f.side));
-  CHECK(f.address == (uint64_t)(uintptr_t)address, "%s, %zu before, %zu after: address %#llx, expected %p", what,
-        before, after, (unsigned long long)f.address, address);
+  CHECK(f.address == (uint64_t)(uintptr_t)address, "%s, %zu before, %zu after: address %#llx, expected %p", what, before,
+        after, (unsigned long long)f.address, address);
 }
 
 static void copy_across_truncated_end(void) {
@@ -73,10 +73,9 @@ static void loads_and_stores(void) {
     unsigned char *q = m + 128 + off;
     CHECK(mcsafe_store_u64(q, 0x0102030405060708ull).copied == 8, "store_u64 at +%zu", off);
     CHECK(memcmp(q, &(uint64_t){0x0102030405060708ull}, 8) == 0, "store_u64 at +%zu: bytes", off);
-    CHECK(mcsafe_store_u32(q, 0xa1b2c3d4u).copied == 4 && memcmp(q, &(uint32_t){0xa1b2c3d4u}, 4) == 0,
-          "store_u32 at +%zu", off);
-    CHECK(mcsafe_store_u16(q, 0xbeef).copied == 2 && memcmp(q, &(uint16_t){0xbeef}, 2) == 0, "store_u16 at +%zu",
+    CHECK(mcsafe_store_u32(q, 0xa1b2c3d4u).copied == 4 && memcmp(q, &(uint32_t){0xa1b2c3d4u}, 4) == 0, "store_u32 at +%zu",
           off);
+    CHECK(mcsafe_store_u16(q, 0xbeef).copied == 2 && memcmp(q, &(uint16_t){0xbeef}, 2) == 0, "store_u16 at +%zu", off);
     CHECK(mcsafe_store_u8(q, 0x5a).copied == 1 && *q == 0x5a, "store_u8 at +%zu", off);
   }
   /* Past the end of the file: the fault, and a zero value. */
@@ -98,15 +97,16 @@ static void loads_and_stores(void) {
   check_fault(r.fault, MCSAFE_FAULT_BUS_ERROR, MCSAFE_SIDE_DESTINATION, end, "store_u64 straddling", 3, 5);
   CHECK(memcmp(m + page - 3, &(uint64_t){0x1122334455667788ull}, 3) == 0, "store_u64 straddling: the 3 bytes");
   r = mcsafe_store_u16(m + page, 7);
-  CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_BUS_ERROR, "store_u16 past the end: copied %zu, kind %s",
-        r.copied, mcsafe_fault_kind_string(r.fault.kind));
+  CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_BUS_ERROR, "store_u16 past the end: copied %zu, kind %s", r.copied,
+        mcsafe_fault_kind_string(r.fault.kind));
   munmap(m, 2 * page);
 }
 
 /* Good memory at the sizes of every path (inline, routine, large): all bytes copied and every
    field of the result written, whatever the caller's result memory held before. */
 static void good_memory_every_path(void) {
-  static const size_t sizes[] = {0, 1, 7, 8, 15, 16, 32, 33, 57, 64, 65, 120, 128, 129, 200, 256, 257, 300, 512, 513, 1000, 4096, 70000};
+  static const size_t sizes[] = {0,   1,   7,   8,   15,  16,  32,  33,  57,   64,   65,   120,
+                                 128, 129, 200, 256, 257, 300, 512, 513, 1000, 4096, 70000};
   unsigned char *src = malloc(70000), *dst = malloc(70000);
   for (size_t i = 0; i < 70000; ++i) src[i] = (unsigned char)(i * 7 + 1);
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
@@ -115,8 +115,8 @@ static void good_memory_every_path(void) {
     memset(&r, 0xa5, sizeof r);
     memset(dst, 0, n);
     r = mcsafe_copy(dst, src, n);
-    CHECK(r.copied == n && r.fault.kind == MCSAFE_FAULT_NONE && r.fault.side == MCSAFE_SIDE_NONE &&
-              r.fault.address == 0 && r.fault.lsb == 0 && r.fault.si_code == 0,
+    CHECK(r.copied == n && r.fault.kind == MCSAFE_FAULT_NONE && r.fault.side == MCSAFE_SIDE_NONE && r.fault.address == 0 &&
+              r.fault.lsb == 0 && r.fault.si_code == 0,
           "good memory, %zu bytes: copied %zu kind %s side %s address %#llx lsb %u si_code %d", n, r.copied,
           mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side),
           (unsigned long long)r.fault.address, (unsigned)r.fault.lsb, (int)r.fault.si_code);
@@ -134,8 +134,7 @@ static void refused_arguments(void) {
         "copy to NULL: kind %s side %s", mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side));
   r = mcsafe_copy(buf, NULL, 5);
   CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_INVALID_ARGUMENT && r.fault.side == MCSAFE_SIDE_SOURCE,
-        "copy from NULL: kind %s side %s", mcsafe_fault_kind_string(r.fault.kind),
-        mcsafe_fault_side_string(r.fault.side));
+        "copy from NULL: kind %s side %s", mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side));
   r = mcsafe_copy(NULL, NULL, 0);
   CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_NONE, "copy of 0 bytes from NULL: kind %s",
         mcsafe_fault_kind_string(r.fault.kind));
@@ -173,7 +172,7 @@ static void segv_with_catch_segv(void) {
 }
 
 int main(void) {
-  copy_across_truncated_end();  /* first: the first copy installs the handler */
+  copy_across_truncated_end(); /* first: the first copy installs the handler */
   loads_and_stores();
   good_memory_every_path();
   refused_arguments();

@@ -17,8 +17,7 @@ static void truncated_by_another_process(void) {
   mcsafe_map_options o = {false, 0600};
   CHECK(mcsafe_mapped_file_open(&f, path, MCSAFE_MAP_READ_WRITE, &o) == 0 && f != NULL, "open %s", path);
   if (f == NULL) return;
-  CHECK(mcsafe_mapped_file_size(f) == 3 * page && mcsafe_mapped_file_fd(f) >= 0, "size %zu",
-        mcsafe_mapped_file_size(f));
+  CHECK(mcsafe_mapped_file_size(f) == 3 * page && mcsafe_mapped_file_fd(f) >= 0, "size %zu", mcsafe_mapped_file_size(f));
   unsigned char *buf = malloc(4 * page);
   mcsafe_mapped_result r = mcsafe_mapped_file_read(f, 0, buf, 3 * page);
   CHECK(r.cause == MCSAFE_CAUSE_NONE && r.done == 3 * page, "whole read: cause %s", mcsafe_mapped_cause_string(r.cause));
@@ -109,8 +108,8 @@ static void poison_map_alone(void) {
   mcsafe_byte_range r = mcsafe_poison_map_at(m, 0);
   CHECK(r.begin == 0 && r.end == 30, "merged [%zu, %zu)", r.begin, r.end);
   CHECK(mcsafe_poison_map_erase(m, 5, 25) == 0 && mcsafe_poison_map_size(m) == 2, "erase splits");
-  CHECK(mcsafe_poison_map_first_overlap(m, 3, 26, &r) && r.begin == 0 && r.end == 5, "first overlap [%zu, %zu)",
-        r.begin, r.end);
+  CHECK(mcsafe_poison_map_first_overlap(m, 3, 26, &r) && r.begin == 0 && r.end == 5, "first overlap [%zu, %zu)", r.begin,
+        r.end);
   r = mcsafe_poison_map_at(m, 1);
   CHECK(r.begin == 25 && r.end == 30, "second range [%zu, %zu)", r.begin, r.end);
   r = mcsafe_poison_map_at(m, 2);

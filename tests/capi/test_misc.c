@@ -59,8 +59,8 @@ static void persists(void) {
   mcsafe_flush(buf, 0);
   mcsafe_drain();
   const uint8_t method = mcsafe_active_flush_method();
-  CHECK(method <= MCSAFE_FLUSH_NONE && strcmp(mcsafe_flush_method_string(method), "unknown") != 0,
-        "flush method %u", (unsigned)method);
+  CHECK(method <= MCSAFE_FLUSH_NONE && strcmp(mcsafe_flush_method_string(method), "unknown") != 0, "flush method %u",
+        (unsigned)method);
   CHECK(buf[0] == 0x77 && buf[4095] == 0x77, "persist leaves the bytes");
 }
 

@@ -35,8 +35,10 @@ int run_example(bool stock, const std::string& dir) {
   if (pid == 0) {
     const int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1);
-    if (stock) execl(MCSAFE_LEVELDB_EXAMPLE, MCSAFE_LEVELDB_EXAMPLE, "--stock", dir.c_str(), static_cast<char*>(nullptr));
-    else execl(MCSAFE_LEVELDB_EXAMPLE, MCSAFE_LEVELDB_EXAMPLE, dir.c_str(), static_cast<char*>(nullptr));
+    if (stock)
+      execl(MCSAFE_LEVELDB_EXAMPLE, MCSAFE_LEVELDB_EXAMPLE, "--stock", dir.c_str(), static_cast<char*>(nullptr));
+    else
+      execl(MCSAFE_LEVELDB_EXAMPLE, MCSAFE_LEVELDB_EXAMPLE, dir.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int st = 0;

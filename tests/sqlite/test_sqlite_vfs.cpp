@@ -95,12 +95,15 @@ struct db {
 // A table of `n` rows with an index, text and blobs of varied length; deterministic content.
 void fill(const std::string& path, int n) {
   db d(path, "unix");
-  d.exec("create table t(a integer primary key, k integer, s text, b blob);"
-         "create index t_k on t(k);"
-         "with recursive c(x) as (select 1 union all select x + 1 from c where x < " + std::to_string(n) + ") "
-         "insert into t select x, (x * 7919) % 10007, printf('row %d %.*c', x, x % 300, 'x'), "
-         "zeroblob(x % 500) from c;"
-         "update t set b = cast(printf('%.*c', length(b), char(65 + a % 26)) as blob);");
+  d.exec(
+      "create table t(a integer primary key, k integer, s text, b blob);"
+      "create index t_k on t(k);"
+      "with recursive c(x) as (select 1 union all select x + 1 from c where x < " +
+      std::to_string(n) +
+      ") "
+      "insert into t select x, (x * 7919) % 10007, printf('row %d %.*c', x, x % 300, 'x'), "
+      "zeroblob(x % 500) from c;"
+      "update t set b = cast(printf('%.*c', length(b), char(65 + a % 26)) as blob);");
 }
 
 // The registered VFS and a temporary database of `rows` rows (fill).
@@ -145,9 +148,11 @@ int in_child(F child) {
 int truncated_reader(const std::string& path, const char* vfs) {
   sqlite3* h = nullptr;
   if (sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READWRITE, vfs) != SQLITE_OK) return 2;
-  if (sqlite3_exec(h, "pragma mmap_size = 1073741824; pragma cache_size = 100000;"
-                      "create table u as select * from t where a % 4 = 0;"
-                      "pragma cache_size = 10; begin; select count(*) from t where a < 50;", nullptr, nullptr, nullptr) != SQLITE_OK ||
+  if (sqlite3_exec(h,
+                   "pragma mmap_size = 1073741824; pragma cache_size = 100000;"
+                   "create table u as select * from t where a % 4 = 0;"
+                   "pragma cache_size = 10; begin; select count(*) from t where a < 50;",
+                   nullptr, nullptr, nullptr) != SQLITE_OK ||
       truncate(path.c_str(), 64 * 1024) != 0)
     return 2;
   const int rc = sqlite3_exec(h, "select count(*), sum(length(b)) from u", nullptr, nullptr, nullptr);
@@ -253,9 +258,11 @@ TEST_CASE("sqlite: the file grown by another process after the mapping is read w
   const int st = in_child([&] {
     sqlite3* h = nullptr;
     sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READWRITE, "unix");
-    const int rc = sqlite3_exec(h, "insert into t select a + 100, k, s, b from t; insert into t select a + 200, k, s, b from t;"
-                                   "insert into t select a + 400, k, s, b from t; insert into t select a + 800, k, s, b from t;",
-                                nullptr, nullptr, nullptr);
+    const int rc =
+        sqlite3_exec(h,
+                     "insert into t select a + 100, k, s, b from t; insert into t select a + 200, k, s, b from t;"
+                     "insert into t select a + 400, k, s, b from t; insert into t select a + 800, k, s, b from t;",
+                     nullptr, nullptr, nullptr);
     sqlite3_close(h);
     return rc;
   });
@@ -305,9 +312,12 @@ int writer(const std::string& path, const char* vfs, int w, int txns) {
   sqlite3_exec(h, "pragma synchronous = off; pragma cache_size = 20", nullptr, nullptr, nullptr);
   for (int i = 0; i < txns; ++i) {
     const std::string id = std::to_string(w * 100000 + i);
-    const std::string sql = "begin immediate; insert into t values (" + id + ", " + std::to_string(w) +
-                            ", printf('%.*c', " + std::to_string(50 + (i * 37) % 900) + ", 'w'), 0);"
-                            "update t set v = v + 1 where id = " + std::to_string(w * 100000 + i / 2) + ";"
+    const std::string sql = "begin immediate; insert into t values (" + id + ", " + std::to_string(w) + ", printf('%.*c', " +
+                            std::to_string(50 + (i * 37) % 900) +
+                            ", 'w'), 0);"
+                            "update t set v = v + 1 where id = " +
+                            std::to_string(w * 100000 + i / 2) +
+                            ";"
                             "update counter set n = n + 1; commit;";
     if (const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr); rc != SQLITE_OK) {
       std::printf("writer %d (%s) txn %d: %s\n", w, vfs, i, sqlite3_errmsg(h));
@@ -327,8 +337,10 @@ int reader(const std::string& path, const char* vfs, const std::string& stop) {
   sqlite3_exec(h, "pragma cache_size = 20", nullptr, nullptr, nullptr);
   for (int round = 0; access(stop.c_str(), F_OK) != 0 || round < 2; ++round) {
     sqlite3_stmt* st = nullptr;
-    const char* sql = round % 8 == 7 ? "select (select count(*) from t) - (select n from counter), (select integrity_check from pragma_integrity_check)"
-                                     : "select (select count(*) from t) - (select n from counter), (select total(length(s)) >= 0 from t)";
+    const char* sql =
+        round % 8 == 7
+            ? "select (select count(*) from t) - (select n from counter), (select integrity_check from pragma_integrity_check)"
+            : "select (select count(*) from t) - (select n from counter), (select total(length(s)) >= 0 from t)";
     if (sqlite3_prepare_v2(h, sql, -1, &st, nullptr) != SQLITE_OK) {
       std::printf("reader (%s): %s\n", vfs, sqlite3_errmsg(h));
       return 3;
@@ -355,8 +367,9 @@ std::string mixed_workload(const std::string& dir, const char* vfs, const char* 
   {
     db d(path, "unix");
     d.exec(std::string("pragma journal_mode = ") + journal);
-    d.exec("create table t(id integer primary key, w integer, s text, v integer);"
-           "create table counter(n integer); insert into counter values (0);");
+    d.exec(
+        "create table t(id integer primary key, w integer, s text, v integer);"
+        "create table counter(n integer); insert into counter values (0);");
   }
   std::fflush(nullptr);
   std::vector<pid_t> pids;
@@ -416,8 +429,10 @@ TEST_CASE("sqlite: integrity_check passes after a writer is killed with SIGKILL 
       sqlite3_open_v2(path.c_str(), &h, SQLITE_OPEN_READWRITE, mcsafe_sqlite::vfs_name);
       // A small cache spills the transaction's pages into the database (or the WAL) before it
       // commits: the next opener finds a hot journal to roll back, or uncommitted WAL frames.
-      sqlite3_exec(h, "pragma cache_size = 10; begin immediate; update t set s = s || 'changed', b = zeroblob(700);"
-                      "insert into t select a + 100000, k, s, b from t;", nullptr, nullptr, nullptr);
+      sqlite3_exec(h,
+                   "pragma cache_size = 10; begin immediate; update t set s = s || 'changed', b = zeroblob(700);"
+                   "insert into t select a + 100000, k, s, b from t;",
+                   nullptr, nullptr, nullptr);
       const char c = 1;
       if (write(ready[1], &c, 1) != 1) _exit(2);
       pause();
@@ -571,8 +586,8 @@ TEST_CASE("sqlite: threads opening, reading and closing connections while anothe
     sqlite3_busy_timeout(h, 20000);
     char c;
     while (read(go[0], &c, 1) == 1) {
-      c = static_cast<char>(sqlite3_exec(h, "insert into t select a + (select max(a) from t), k, s, b from t where a <= 1000",
-                                         nullptr, nullptr, nullptr));
+      c = static_cast<char>(sqlite3_exec(
+          h, "insert into t select a + (select max(a) from t), k, s, b from t where a <= 1000", nullptr, nullptr, nullptr));
       if (write(done[1], &c, 1) != 1) _exit(2);
     }
     sqlite3_close(h);
@@ -596,8 +611,9 @@ TEST_CASE("sqlite: threads opening, reading and closing connections while anothe
         sqlite3_stmt* st = nullptr;
         // Every committed state holds whole copies of the first 1000 rows: count(*) is a
         // multiple of 1000.
-        sqlite3_prepare_v2(h, t % 2 ? "select count(*) % 1000, sum(length(s)) from t" : "select count(*) % 1000 from t where a > 0",
-                           -1, &st, nullptr);
+        sqlite3_prepare_v2(
+            h, t % 2 ? "select count(*) % 1000, sum(length(s)) from t" : "select count(*) % 1000 from t where a > 0", -1,
+            &st, nullptr);
         if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0) ++bad;
         sqlite3_finalize(st);
         sqlite3_close(h);

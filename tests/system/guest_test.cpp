@@ -63,8 +63,8 @@ void skip(const char* name, const std::string& why) {
 std::string describe(const mcsafe::copy_result& r, std::uintptr_t base) {
   char buf[200];
   std::snprintf(buf, sizeof buf, "copied=%zu kind=%s side=%s address=base%+ld lsb=%u si_code=%d", r.copied,
-                mcsafe::to_string(r.fault.kind), mcsafe::to_string(r.fault.side),
-                static_cast<long>(r.fault.address - base), r.fault.lsb, r.fault.si_code);
+                mcsafe::to_string(r.fault.kind), mcsafe::to_string(r.fault.side), static_cast<long>(r.fault.address - base),
+                r.fault.lsb, r.fault.si_code);
   return buf;
 }
 
@@ -168,8 +168,8 @@ void test_hwpoison_sync(bool deliberately_wrong) {
              r.fault.granule_begin() == bad && r.fault.granule_size() == k_page,
          describe(r, bad));
   auto v = mcsafe::mc_safe_load(reinterpret_cast<const std::uint64_t*>(p + k_page + 8));
-  report("hwpoison.load", !v && v.error().kind == mcsafe::fault_kind::hw_poison && v.error().lsb == 12 &&
-                              v.error().address == bad + 8,
+  report("hwpoison.load",
+         !v && v.error().kind == mcsafe::fault_kind::hw_poison && v.error().lsb == 12 && v.error().address == bad + 8,
          v ? "got a value" : describe({0, v.error()}, bad));
   mcsafe::poison_map found;
   const mcsafe::poison_span<const unsigned char> span(p, 3 * k_page);
@@ -178,8 +178,7 @@ void test_hwpoison_sync(bool deliberately_wrong) {
          bad_bytes == k_page && found.size() == 1 && found.begin()->begin == k_page && found.begin()->end == 2 * k_page,
          "scan found " + std::to_string(bad_bytes) + " bytes in " + std::to_string(found.size()) + " ranges");
   r = mcsafe::mc_safe_copy(buf, p + 2 * k_page, 512);
-  const bool neighbours = r.ok() && std::memcmp(buf, p + 2 * k_page, 512) == 0 &&
-                          mcsafe::mc_safe_copy(buf, p, 512).ok();
+  const bool neighbours = r.ok() && std::memcmp(buf, p + 2 * k_page, 512) == 0 && mcsafe::mc_safe_copy(buf, p, 512).ok();
   report("hwpoison.neighbours_fine", neighbours, describe(r, bad));
 }
 
@@ -212,9 +211,8 @@ void test_hwpoison_async() {
   report("hwpoison.async_callback", injected.empty() && g_ao_addr.load() == page && g_ao_lsb.load() == 12, why);
   unsigned char buf[64];
   const auto r = mcsafe::mc_safe_copy(buf, p + 16, 64);
-  report("hwpoison.async_then_copy", r.fault.kind == mcsafe::fault_kind::hw_poison && r.copied == 0 &&
-                                         r.fault.address == page + 16,
-         describe(r, page));
+  report("hwpoison.async_then_copy",
+         r.fault.kind == mcsafe::fault_kind::hw_poison && r.copied == 0 && r.fault.address == page + 16, describe(r, page));
   mcsafe::on_async_poison(nullptr);
   prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0);
 }
@@ -264,13 +262,15 @@ void test_madvise_hwpoison() {
   const int where = WIFEXITED(st) ? WEXITSTATUS(st) : -1, want = kernel_version() >= 611 ? 11 : 12;
   char why[200];
   std::snprintf(why, sizeof why, "signal %s (exit %d; want %s), madvise rc=%d si_code=%d address=page%+ld lsb=%u",
-                where == 11 ? "inside madvise" : where == 12 ? "at the next access" : "not seen", where,
-                want == 11 ? "inside madvise" : "at the next access", g_seen->madvise_rc, g_seen->code,
+                where == 11   ? "inside madvise"
+                : where == 12 ? "at the next access"
+                              : "not seen",
+                where, want == 11 ? "inside madvise" : "at the next access", g_seen->madvise_rc, g_seen->code,
                 static_cast<long>(g_seen->addr - g_seen->page), g_seen->lsb);
   std::printf("INFO hwpoison.madvise_signal: %s\n", why);
   report("hwpoison.madvise_signal",
-         where == want && g_seen->code == BUS_MCEERR_AR && g_seen->addr == g_seen->page &&
-             g_seen->lsb == 12 && (want == 11 || g_seen->madvise_rc == 0),
+         where == want && g_seen->code == BUS_MCEERR_AR && g_seen->addr == g_seen->page && g_seen->lsb == 12 &&
+             (want == 11 || g_seen->madvise_rc == 0),
          why);
   munmap(g_seen, sizeof(madvise_seen));
 }
@@ -304,7 +304,8 @@ void check_one_page_range(const char* name, int fd, const mcsafe::badblocks_list
                           const std::string& context) {
   mcsafe::poison_map in_file;
   const std::errc e = list.ok() ? mcsafe::file_bad_ranges(fd, list.ranges, in_file) : list.error;
-  report(name, e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == off && in_file.begin()->end == off + k_page,
+  report(name,
+         e == std::errc{} && in_file.size() == 1 && in_file.begin()->begin == off && in_file.begin()->end == off + k_page,
          context + "error=" + std::to_string(static_cast<int>(e)) + " ranges=" + std::to_string(in_file.size()) +
              (in_file.empty() ? std::string() : " first=" + std::to_string(in_file.begin()->begin)));
 }
@@ -358,7 +359,8 @@ void test_dax_badblock() {
   std::vector<unsigned char> buf(3 * k_page);
   auto r = mcsafe::mc_safe_copy(buf.data(), m + bad_off - 1000, 2 * k_page);
   report("dax.copy_bad_block",
-         r.copied == 1000 && dax_bad_block_fault(r.fault, bad) && r.fault.side == mcsafe::fault_side::source && std::memcmp(buf.data(), data.data() + bad_off - 1000, 1000) == 0,
+         r.copied == 1000 && dax_bad_block_fault(r.fault, bad) && r.fault.side == mcsafe::fault_side::source &&
+             std::memcmp(buf.data(), data.data() + bad_off - 1000, 1000) == 0,
          describe(r, bad));
   ssize_t got = pread(fd, buf.data(), 512, static_cast<off_t>(bad_off));
   report("dax.pread_eio", got < 0 && errno == EIO, "pread over the bad block returned " + std::to_string(got));
@@ -406,11 +408,17 @@ void test_dax_badblock() {
     int found = 0;
     const std::string report_text = run_scan("--json --salvage /tmp/salvaged /mnt/data", found);
     const char* json = report_text.c_str();
-    const std::string want = "\"bad_ranges\": [{\"offset_bytes\": " + std::to_string(bad_off) + ", \"length_bytes\": " + std::to_string(k_page);
-    report("dax.mcsafe_scan_finds", again && WIFEXITED(found) && WEXITSTATUS(found) == 1 &&
-                                        std::strstr(json, want.c_str()) != nullptr &&
-                                        std::strstr(json, ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"partition\": null, \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off)).c_str()) != nullptr,
-           std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
+    const std::string want =
+        "\"bad_ranges\": [{\"offset_bytes\": " + std::to_string(bad_off) + ", \"length_bytes\": " + std::to_string(k_page);
+    report(
+        "dax.mcsafe_scan_finds",
+        again && WIFEXITED(found) && WEXITSTATUS(found) == 1 && std::strstr(json, want.c_str()) != nullptr &&
+            std::strstr(
+                json,
+                ("\"kernel_badblocks\": {\"source\": \"/sys/block/pmem0/badblocks\", \"partition\": null, \"error\": null, \"ranges\": [{\"offset_bytes\": " +
+                 std::to_string(bad_off))
+                    .c_str()) != nullptr,
+        std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
     int fixed = 0;
     run_scan("--repair-from /tmp/good /mnt/data", fixed);
     report("dax.mcsafe_scan_repairs", wrote && WIFEXITED(fixed) && WEXITSTATUS(fixed) == 0,
@@ -462,7 +470,8 @@ void test_dax_partition() {
     int found = 0;
     const std::string report_text = run_scan("--json /mnt2/data", found);
     const char* json = report_text.c_str();
-    const std::string want = "\"partition\": \"pmem1p1\", \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off);
+    const std::string want =
+        "\"partition\": \"pmem1p1\", \"error\": null, \"ranges\": [{\"offset_bytes\": " + std::to_string(bad_off);
     report("dax_partition.mcsafe_scan_finds",
            WIFEXITED(found) && WEXITSTATUS(found) == 1 && std::strstr(json, want.c_str()) != nullptr,
            std::string("exit ") + std::to_string(WEXITSTATUS(found)) + ", report: " + json);
@@ -521,7 +530,7 @@ void test_scan_partial_page_repair() {
   const std::string found = "\"bad_ranges\": [" + json_range(last, size - last) + "]";
   int st = 0;
   std::string out = run_scan("--json --repair-from /tmp/good-short /mnt/partial", st);
-  struct stat sb{};
+  struct stat sb {};
   report("scan_tool.partial_page.short_good_refused",
          exited(st, 2) && has(out, found) && has(out, "nothing written") && stat(path, &sb) == 0 &&
              static_cast<std::size_t>(sb.st_size) == size,
@@ -537,8 +546,8 @@ void test_scan_partial_page_repair() {
          exit_and(st, out) + (still_bad ? "" : " (the page reads now)"));
   out = run_scan("--json --repair-from /tmp/good-same /mnt/partial", st);
   report("scan_tool.partial_page.repair_same_size_good",
-         exited(st, 0) && has(out, found) && has(out, "\"rewritten_bytes\": 4096, \"refused\": [], \"bad_bytes_after\": 0") &&
-             file_equals(path, data),
+         exited(st, 0) && has(out, found) &&
+             has(out, "\"rewritten_bytes\": 4096, \"refused\": [], \"bad_bytes_after\": 0") && file_equals(path, data),
          exit_and(st, out));
   // Poisoned again, repaired from a longer GOOD, text report: found first, then repaired.
   const bool again = inject_badblock("pmem0", phys / 512, k_page / 512);
@@ -546,8 +555,8 @@ void test_scan_partial_page_repair() {
   const std::size_t at_found = out.find("bad: offset " + std::to_string(last) + ", 1808 bytes");
   const std::size_t at_repaired = out.find("repaired: 4096 bytes rewritten, 0 refused by the kernel; now 0 unreadable");
   report("scan_tool.partial_page.repair_longer_good_keeps_size",
-         again && exited(st, 0) && at_found != std::string::npos && at_repaired != std::string::npos && at_found < at_repaired &&
-             file_equals(path, data),
+         again && exited(st, 0) && at_found != std::string::npos && at_repaired != std::string::npos &&
+             at_found < at_repaired && file_equals(path, data),
          exit_and(st, out));
 }
 
@@ -580,7 +589,8 @@ void test_scan_block_pmem() {
   if (im >= 0) close(im);
   report("scan_tool.block_pmem.finds_and_salvages",
          exited(st, 1) && has(out, "\"target\": \"block_pmem\"") && has(out, "\"bad_ranges\": " + range) &&
-             has(out, "\"source\": \"/sys/block/pmem2/badblocks\", \"partition\": null, \"error\": null, \"ranges\": " + range) &&
+             has(out,
+                 "\"source\": \"/sys/block/pmem2/badblocks\", \"partition\": null, \"error\": null, \"ranges\": " + range) &&
              has(out, "\"holes\": [{\"offset_bytes\": " + std::to_string(bad_off)) && read_img &&
              std::memcmp(img.data(), data.data(), bad_off) == 0 &&
              std::memcmp(img.data() + bad_off + k_page, data.data() + bad_off + k_page, n - bad_off - k_page) == 0,
@@ -603,7 +613,8 @@ void test_scan_block_pmem() {
   std::vector<std::byte> back(n);
   const bool same = oe == std::errc{} && mf.read(0, back).ok() && std::memcmp(back.data(), data.data(), n) == 0;
   report("mapped_file.block_device", sized && oe == std::errc{} && mf.size() == bytes && same,
-         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " + std::to_string(bytes));
+         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " +
+             std::to_string(bytes));
 }
 
 bool write_sysfs(const std::string& path, const std::string& value) {
@@ -622,7 +633,8 @@ void test_scan_device_dax() {
     skip("scan_tool.device_dax", "no /mcsafe-scan or no /dev/pmem2 to reconfigure");
     return;
   }
-  const std::string ns_dir = ns_path, ns = ns_dir.substr(ns_dir.rfind('/') + 1), region = ns_dir.substr(0, ns_dir.rfind('/'));
+  const std::string ns_dir = ns_path, ns = ns_dir.substr(ns_dir.rfind('/') + 1),
+                    region = ns_dir.substr(0, ns_dir.rfind('/'));
   std::string seed;
   const bool seeded = mcsafe::detail::read_text_file(region + "/dax_seed", seed) == std::errc{} && !seed.empty();
   if (!seed.empty() && seed.back() == '\n') seed.pop_back();
@@ -642,7 +654,8 @@ void test_scan_device_dax() {
   std::uint64_t size = 0, align = 0;
   if (!ok || access(dev.c_str(), R_OK) != 0 || mcsafe::detail::read_u64_attribute(sys + "/size", size) != std::errc{}) {
     report("scan_tool.device_dax.setup", false,
-           "namespace " + ns + ", seed '" + seed + "': " + (ok ? dev + " did not appear" : step + ": " + std::strerror(errno)));
+           "namespace " + ns + ", seed '" + seed +
+               "': " + (ok ? dev + " did not appear" : step + ": " + std::strerror(errno)));
     return;
   }
   (void)mcsafe::detail::read_u64_attribute(sys + "/align", align);
@@ -653,7 +666,8 @@ void test_scan_device_dax() {
   std::vector<unsigned char> data(len);
   for (std::size_t i = 0; i < len; ++i) data[i] = static_cast<unsigned char>(i * 13 + 5);
   const int fd = open(dev.c_str(), O_RDWR);
-  void* m = fd >= 0 && size >= at + len ? mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(at)) : MAP_FAILED;
+  void* m = fd >= 0 && size >= at + len ? mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(at))
+                                        : MAP_FAILED;
   if (m != MAP_FAILED) {
     std::memcpy(m, data.data(), len);
     munmap(m, len);
@@ -663,12 +677,13 @@ void test_scan_device_dax() {
   const std::string out = run_scan("--json --salvage /tmp/dax.img " + dev, st);
   std::vector<unsigned char> img(len);
   const int im = open("/tmp/dax.img", O_RDONLY);
-  struct stat sb{};
+  struct stat sb {};
   const bool read_img = im >= 0 && pread(im, img.data(), len, static_cast<off_t>(at)) == static_cast<ssize_t>(len) &&
                         fstat(im, &sb) == 0 && static_cast<std::uint64_t>(sb.st_size) == size;
   if (im >= 0) close(im);
   report("scan_tool.device_dax.scan_and_salvage",
-         m != MAP_FAILED && exited(st, 0) && has(out, "\"target\": \"device_dax\", \"size_bytes\": " + std::to_string(size)) &&
+         m != MAP_FAILED && exited(st, 0) &&
+             has(out, "\"target\": \"device_dax\", \"size_bytes\": " + std::to_string(size)) &&
              has(out, "\"bad_ranges\": []") && has(out, "\"read_bytes\": " + std::to_string(size)) && read_img &&
              has(out, "\"source\": \"/sys/bus/nd/devices/" + region.substr(region.rfind('/') + 1) +
                           "/badblocks\", \"partition\": null, \"error\": null, \"ranges\": []") &&
@@ -680,10 +695,12 @@ void test_scan_device_dax() {
   std::vector<std::byte> back(len);
   const bool same = oe == std::errc{} && mf.read(at, back).ok() && std::memcmp(back.data(), data.data(), len) == 0;
   report("mapped_file.device_dax", oe == std::errc{} && mf.size() == size && same,
-         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " + std::to_string(size));
+         "open: " + std::make_error_code(oe).message() + ", size " + std::to_string(mf.size()) + " of " +
+             std::to_string(size));
   mf.close();
   const std::string refused = run_scan("--json --repair-from /tmp/good-dev " + dev, st);
-  report("scan_tool.device_dax.repair_refused", exited(st, 2) && has(refused, "cannot write device DAX"), exit_and(st, refused));
+  report("scan_tool.device_dax.repair_refused", exited(st, 2) && has(refused, "cannot write device DAX"),
+         exit_and(st, refused));
 }
 
 // ---- mapped_file (mapped_file.hpp): the causes, from a real kernel ---------------------------
@@ -862,9 +879,10 @@ void test_mapped_file_dm_error() {
   stat(loop.c_str(), &lst);
   const std::uint64_t sectors = static_cast<std::uint64_t>(st.st_size) / 512, bad = phys / 512, count = k_page / 512;
   const std::string lin = std::to_string(major(lst.st_rdev)) + ":" + std::to_string(minor(lst.st_rdev)) + " ";
-  const std::string dm = dm_create("mcsafe-eio", {{0, bad, "linear", lin + "0"},
-                                                   {bad, count, "error", ""},
-                                                   {bad + count, sectors - bad - count, "linear", lin + std::to_string(bad + count)}});
+  const std::string dm =
+      dm_create("mcsafe-eio", {{0, bad, "linear", lin + "0"},
+                               {bad, count, "error", ""},
+                               {bad + count, sectors - bad - count, "linear", lin + std::to_string(bad + count)}});
   if (dm.empty() || mount(dm.c_str(), "/mnt-eio", "ext4", MS_RDONLY, "") != 0) {
     report("mapped_file.dm_error.setup", false, "dm device with an error target: " + std::string(std::strerror(errno)));
     return;
@@ -881,7 +899,8 @@ void test_mapped_file_dm_error() {
              r.bad.end == bad_off + k_page && r.fault.si_code == BUS_ADRERR && mf_matches(buf.data(), bad_off - 1000, 1000),
          describe(r));
   const mcsafe::mapped_result before = m.read(0, std::span<std::byte>(buf.data(), bad_off));
-  const mcsafe::mapped_result after = m.read(bad_off + k_page, std::span<std::byte>(buf.data() + bad_off + k_page, size - bad_off - k_page));
+  const mcsafe::mapped_result after =
+      m.read(bad_off + k_page, std::span<std::byte>(buf.data() + bad_off + k_page, size - bad_off - k_page));
   report("mapped_file.dm_error.neighbours_fine",
          before.ok() && after.ok() && mf_matches(buf.data(), 0, bad_off) &&
              mf_matches(buf.data() + bad_off + k_page, bad_off + k_page, size - bad_off - k_page),
@@ -965,7 +984,8 @@ void test_mapped_file_hugetlb() {
          describe(r));
   r = m.read(huge + huge / 2, std::span<std::byte>(buf.data(), 100));
   report("mapped_file.hugetlb.read_inside_granule",
-         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 0 && r.bad.begin == huge && r.bad.end == 2 * huge, describe(r));
+         r.cause == mcsafe::mapped_cause::hw_poison && r.done == 0 && r.bad.begin == huge && r.bad.end == 2 * huge,
+         describe(r));
   mcsafe::poison_map via_file, via_span;
   const std::size_t a = m.span().scan(via_file);
   const std::size_t b = mcsafe::poison_span<const std::byte>(m.data(), m.size()).scan(via_span);
@@ -993,8 +1013,8 @@ void test_mapped_file_fsdax() {
   mcsafe::mapped_file m;
   std::uint64_t phys = 0;
   if (m.open("/mnt/mapped", mcsafe::map_mode::read_write, {.create = true}) != std::errc{} ||
-      m.resize(size) != std::errc{} || !mf_fill(m, size) || fsync(m.fd()) != 0 ||
-      !physical_offset(m.fd(), bad_off, phys) || !inject_badblock("pmem0", phys / 512, k_page / 512)) {
+      m.resize(size) != std::errc{} || !mf_fill(m, size) || fsync(m.fd()) != 0 || !physical_offset(m.fd(), bad_off, phys) ||
+      !inject_badblock("pmem0", phys / 512, k_page / 512)) {
     report("mapped_file.fsdax.setup", false, std::string("write, FIEMAP or badblocks: ") + std::strerror(errno));
     return;
   }
@@ -1112,7 +1132,9 @@ int sqlite_stock_mmap_child(const char* path) {
   return st;
 }
 
-std::string sqlite_status(const char* what, int rc) { return std::string(what) + " " + std::to_string(rc) + " (" + sqlite3_errstr(rc) + ")"; }
+std::string sqlite_status(const char* what, int rc) {
+  return std::string(what) + " " + std::to_string(rc) + " (" + sqlite3_errstr(rc) + ")";
+}
 
 // fsdax ext4 with a bad block under one leaf page of a database: stock SQLite with mmap_size dies
 // of SIGBUS; the default VFS (pread) and the mcsafe VFS answer an error and live, the mcsafe VFS
@@ -1124,12 +1146,13 @@ void test_sqlite_fsdax() {
   }
   const char* path = "/mnt/rows.db";
   std::uint64_t phys = 0;
-  struct stat sb{};
+  struct stat sb {};
   const bool made = sqlite_create(path) && stat(path, &sb) == 0;
   // A leaf page in the middle (page 1 is the schema, page 2 the table's root).
   const std::size_t bad_off = made ? static_cast<std::size_t>(sb.st_size) / k_page / 2 * k_page : 0;
   const int fd = open(path, O_RDONLY);
-  const bool set = made && fd >= 0 && physical_offset(fd, bad_off, phys) && inject_badblock("pmem0", phys / 512, k_page / 512);
+  const bool set = made && fd >= 0 && physical_offset(fd, bad_off, phys) &&
+                   inject_badblock("pmem0", phys / 512, k_page / 512);
   if (fd >= 0) close(fd);
   if (!set) {
     report("sqlite.fsdax.setup", false, std::string("database, FIEMAP or badblocks: ") + std::strerror(errno));
@@ -1155,7 +1178,7 @@ void test_sqlite_fsdax() {
 void test_sqlite_hwpoison() {
   mkdir("/mnt-sqlite", 0700);
   const char* path = "/mnt-sqlite/rows.db";
-  struct stat sb{};
+  struct stat sb {};
   if (mount("tmpfs", "/mnt-sqlite", "tmpfs", 0, "size=8m") != 0 || !sqlite_create(path) || stat(path, &sb) != 0) {
     report("sqlite.hwpoison.setup", false, std::strerror(errno));
     return;
@@ -1197,8 +1220,8 @@ void test_sqlite() { skip("sqlite", "the guest test was built without SQLite (li
 // ---- CXL: QEMU's emulated type-3 memory device (run.sh --cxl), through the paths 6.12 offers --
 
 std::string describe(const mcsafe::cxl::poison_list& l) {
-  std::string s = std::string("error=") + mcsafe::cxl::to_string(l.error) + " errno=" + std::to_string(l.sys_errno) +
-                  " records:";
+  std::string s =
+      std::string("error=") + mcsafe::cxl::to_string(l.error) + " errno=" + std::to_string(l.sys_errno) + " records:";
   for (const auto& r : l.records) {
     char buf[96];
     std::snprintf(buf, sizeof buf, " [0x%llx,+0x%llx source=%d region='%s']", static_cast<unsigned long long>(r.dpa),
@@ -1319,7 +1342,8 @@ void test_cxl_region() {
   std::printf("INFO cxl: clear_and_rewrite stored the line with %s (atomic=%d)\n", mcsafe::to_string(w.write.method),
               w.write.atomic);
   report("cxl.region.clear_and_rewrite",
-         w.ok() && reads && lists_exactly(after, {{0x100040, 0x100080}}) && m[0x3000 - 1] == static_cast<unsigned char>((0x3000 - 1) * 7 + 1) &&
+         w.ok() && reads && lists_exactly(after, {{0x100040, 0x100080}}) &&
+             m[0x3000 - 1] == static_cast<unsigned char>((0x3000 - 1) * 7 + 1) &&
              m[0x3040] == static_cast<unsigned char>(0x3040 * 7 + 1),
          "clear " + status(w.clear) + ", store " + mcsafe::to_string(w.write.method) + " written " +
              std::to_string(w.write.written) + ", reads back " + std::to_string(reads) + ", list after: " + describe(after));
@@ -1355,8 +1379,7 @@ void test_cxl() {
     why += status(st) + " ";
   }
   cxl::poison_list l = cxl::read_poison_list("mem0");
-  report("cxl.discover_injected",
-         injected && lists_exactly(l, {{0x1000, 0x1040}, {0x2040, 0x2080}, {0x40000, 0x40040}}),
+  report("cxl.discover_injected", injected && lists_exactly(l, {{0x1000, 0x1040}, {0x2040, 0x2080}, {0x40000, 0x40040}}),
          "inject: " + why + describe(l));
   // Clearing one line takes it off the list; the others stay.
   const cxl::poison_status cleared = cxl::clear_poison_debugfs("mem0", 0x2040);
@@ -1381,8 +1404,8 @@ void test_cxl() {
   const bool off = umount("/sys/kernel/debug") == 0;
   const cxl::poison_status no_dbg = cxl::clear_poison_debugfs("mem0", 0x1000);
   const bool on = mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr) == 0;
-  report("cxl.no_debugfs", off && on && no_dbg.error == no_debugfs, "umount/mount " + std::to_string(off) +
-                                                                        std::to_string(on) + ", " + status(no_dbg));
+  report("cxl.no_debugfs", off && on && no_dbg.error == no_debugfs,
+         "umount/mount " + std::to_string(off) + std::to_string(on) + ", " + status(no_dbg));
   const bool t_off = umount("/sys/kernel/tracing") == 0;
   const cxl::poison_list no_trace = cxl::read_poison_list("mem0");
   const bool t_on = mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;

@@ -24,7 +24,7 @@ int main(int, char** argv) {
   unsigned char buf[64];
   const auto r = mcsafe::mc_safe_copy(buf, f.cut() - 1, 64);  // and the executable's own copy
   const int again = linked_dso_check(f.cut());
-  std::printf("linked DSO: %d, dlopened DSO: %d, executable: copied %zu, linked DSO again: %d\n", linked, opened,
-              r.copied, again);
+  std::printf("linked DSO: %d, dlopened DSO: %d, executable: copied %zu, linked DSO again: %d\n", linked, opened, r.copied,
+              again);
   return linked == 0 && opened == 0 && r.copied == 1 && again == 0 ? 0 : 1;
 }

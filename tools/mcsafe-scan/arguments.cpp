@@ -44,13 +44,17 @@ const std::string& usage_text() {
 }
 
 command_line parse_arguments(int argc, char** argv) {
-  static const option long_options[] = {
-      {"json", no_argument, nullptr, 'j'},       {"salvage", required_argument, nullptr, 's'},
-      {"repair-from", required_argument, nullptr, 'r'}, {"dry-run", no_argument, nullptr, 'n'},
-      {"progress", no_argument, nullptr, 'p'},   {"quiet", no_argument, nullptr, 'q'},
-      {"verbose", no_argument, nullptr, 'v'},    {"demo", no_argument, nullptr, 'D'},
-      {"help", no_argument, nullptr, 'h'},       {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0}};
+  static const option long_options[] = {{"json", no_argument, nullptr, 'j'},
+                                        {"salvage", required_argument, nullptr, 's'},
+                                        {"repair-from", required_argument, nullptr, 'r'},
+                                        {"dry-run", no_argument, nullptr, 'n'},
+                                        {"progress", no_argument, nullptr, 'p'},
+                                        {"quiet", no_argument, nullptr, 'q'},
+                                        {"verbose", no_argument, nullptr, 'v'},
+                                        {"demo", no_argument, nullptr, 'D'},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'V'},
+                                        {nullptr, 0, nullptr, 0}};
   command_line cl;
   options& o = cl.opts;
   bool demo_asked = false;
@@ -71,7 +75,8 @@ command_line parse_arguments(int argc, char** argv) {
       default: {
         // optind has moved past the offending word; optopt is set for a short option.
         const std::string word = argv[optind - 1];
-        const std::string name = word.rfind("--", 0) == 0 ? word.substr(0, word.find('=')) : "-" + std::string(1, static_cast<char>(optopt));
+        const std::string name = word.rfind("--", 0) == 0 ? word.substr(0, word.find('='))
+                                                          : "-" + std::string(1, static_cast<char>(optopt));
         if (cl.usage_error.empty())
           cl.usage_error = c == ':' ? "option " + name + " needs a value" : "unknown option " + name;
       }

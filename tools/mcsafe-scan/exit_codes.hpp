@@ -8,16 +8,16 @@
 namespace mcsafe_scan {
 
 // X(enumerator, status in the JSON report, what --help says). The value is the position.
-#define MCSAFE_SCAN_EXIT_CODES(X)                                                                     \
-  X(exit_clean, "clean", "clean")                                                                     \
-  X(exit_bad, "bad_ranges",                                                                           \
-    "bad ranges (found by the scan, the kernel's list or the salvage; left after repair; a dry run)")  \
-  X(exit_usage, "usage_error",                                                                        \
+#define MCSAFE_SCAN_EXIT_CODES(X)                                                                                      \
+  X(exit_clean, "clean", "clean")                                                                                      \
+  X(exit_bad, "bad_ranges",                                                                                            \
+    "bad ranges (found by the scan, the kernel's list or the salvage; left after repair; a dry run)")                  \
+  X(exit_usage, "usage_error",                                                                                         \
     "usage error, a path that does not name a file, or unusable OUT or GOOD (the same file as FILE or as each other)") \
-  X(exit_unsupported, "unsupported_target", "not a regular file, pmem or device DAX")                 \
-  X(exit_permission, "permission_denied", "permission denied")                                        \
-  X(exit_shrank, "file_shrank", "the file shrank during the run (scan again)")                        \
-  X(exit_io, "io_error", "other I/O error")                                                           \
+  X(exit_unsupported, "unsupported_target", "not a regular file, pmem or device DAX")                                  \
+  X(exit_permission, "permission_denied", "permission denied")                                                         \
+  X(exit_shrank, "file_shrank", "the file shrank during the run (scan again)")                                         \
+  X(exit_io, "io_error", "other I/O error")                                                                            \
   X(exit_report, "report_failed", "the report could not be written")
 
 enum exit_code : int {

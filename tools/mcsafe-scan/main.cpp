@@ -34,18 +34,21 @@ exit_code run(const options& o, report& r) {
   const auto t0 = std::chrono::steady_clock::now();
   if (const exit_code e = scan_target(o, t, r, show_progress); e != exit_clean) return e;
   if (t.kind == target_kind::regular_file) {
-    struct stat after{};
+    struct stat after {};
     if (fstat(t.fd.get(), &after) == 0 && static_cast<std::size_t>(after.st_size) < t.size) {
       r.bad.reset();  // the pages past the new end are not bad media
-      return fail(r, exit_shrank, std::string(o.file) + ": the file shrank during the scan, from " + std::to_string(t.size) +
-                                      " to " + std::to_string(after.st_size) + " bytes; scan it again");
+      return fail(r, exit_shrank,
+                  std::string(o.file) + ": the file shrank during the scan, from " + std::to_string(t.size) + " to " +
+                      std::to_string(after.st_size) + " bytes; scan it again");
     }
   }
-  if (o.verbose) std::fprintf(stderr, "mcsafe-scan: scanned in %.2f s, %zu bytes unreadable\n", seconds_since(t0), r.bad->bytes());
+  if (o.verbose)
+    std::fprintf(stderr, "mcsafe-scan: scanned in %.2f s, %zu bytes unreadable\n", seconds_since(t0), r.bad->bytes());
   read_kernel_list(t, r);
   if (o.verbose && r.kernel) {
     const auto* error = std::get_if<std::string>(&r.kernel->listed);
-    std::fprintf(stderr, "mcsafe-scan: kernel list %s: %s\n", r.kernel->source.c_str(), error == nullptr ? "read" : error->c_str());
+    std::fprintf(stderr, "mcsafe-scan: kernel list %s: %s\n", r.kernel->source.c_str(),
+                 error == nullptr ? "read" : error->c_str());
   }
   if (o.salvage_to != nullptr) {
     const auto t1 = std::chrono::steady_clock::now();
@@ -75,7 +78,8 @@ exit_code demo() {
   }
   unlink(path);
   const std::size_t size = 1u << 20, cut = 600u << 10;
-  void* m = ftruncate(fd.get(), static_cast<off_t>(size)) == 0 ? mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0) : MAP_FAILED;
+  void* m = ftruncate(fd.get(), static_cast<off_t>(size)) == 0 ? mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0)
+                                                               : MAP_FAILED;
   if (m == MAP_FAILED || ftruncate(fd.get(), static_cast<off_t>(cut)) != 0) {
     std::fprintf(stderr, "mcsafe-scan: the example file: %s\n", std::strerror(errno));
     return exit_io;
@@ -86,8 +90,7 @@ exit_code demo() {
   print_ranges_text("bad", bad);
   munmap(m, size);
   const bool ok = bad.size() == 1 && bad.begin()->begin == cut && bad.begin()->end == size;
-  std::printf("%s\n", ok ? "the process is alive and the bad range is exactly the pages past the cut"
-                         : "UNEXPECTED result");
+  std::printf("%s\n", ok ? "the process is alive and the bad range is exactly the pages past the cut" : "UNEXPECTED result");
   return ok ? exit_clean : exit_bad;
 }
 
@@ -96,7 +99,8 @@ exit_code demo() {
 int delivered(exit_code code) {
   if (std::fflush(stdout) == 0 && std::ferror(stdout) == 0) return code;
   const int e = errno;
-  std::fprintf(stderr, "mcsafe-scan: the report could not be written to stdout: %s (the run's own exit would have been %d)\n",
+  std::fprintf(stderr,
+               "mcsafe-scan: the report could not be written to stdout: %s (the run's own exit would have been %d)\n",
                std::strerror(e), code);
   return exit_report;
 }

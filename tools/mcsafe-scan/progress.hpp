@@ -26,8 +26,8 @@ class progress {
     if (rate > 0) std::snprintf(eta, sizeof eta, "%.0f s", static_cast<double>(total_ - done) / rate);
     constexpr double mib = 1 << 20;
     const double done_mib = static_cast<double>(done) / mib, total_mib = static_cast<double>(total_) / mib;
-    std::fprintf(stderr, "%s%s %.2f / %.2f MiB (%.0f%%), %.1f MiB/s, ETA %s%s", tty_ ? "\r" : "", what_, done_mib,
-                 total_mib, 100.0 * done_mib / total_mib, rate / mib, eta, tty_ ? "   " : "\n");
+    std::fprintf(stderr, "%s%s %.2f / %.2f MiB (%.0f%%), %.1f MiB/s, ETA %s%s", tty_ ? "\r" : "", what_, done_mib, total_mib,
+                 100.0 * done_mib / total_mib, rate / mib, eta, tty_ ? "   " : "\n");
     if (tty_ && done >= total_) std::fputc('\n', stderr);
   }
 

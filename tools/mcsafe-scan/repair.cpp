@@ -41,8 +41,10 @@ bool read_all(int fd, std::byte* buf, std::size_t n, std::size_t off) {
 exit_code open_good(const options& o, const target& t, report& r, unique_fd& good, std::uint64_t& good_size) {
   good.reset(open(o.repair_from, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!good.valid()) return output_open_error(r, o.repair_from);
-  struct stat gs{}, ts{};
-  if (fstat(good.get(), &gs) != 0 || fstat(t.fd.get(), &ts) != 0) return fail_errno(r, exit_io, std::string(o.repair_from) + ": fstat");
+  struct stat gs {
+  }, ts{};
+  if (fstat(good.get(), &gs) != 0 || fstat(t.fd.get(), &ts) != 0)
+    return fail_errno(r, exit_io, std::string(o.repair_from) + ": fstat");
   if (!S_ISREG(gs.st_mode) && !S_ISBLK(gs.st_mode))
     return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy must be a regular file or a block device");
   if (same_file(gs, ts)) return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy is FILE itself");
@@ -82,26 +84,31 @@ exit_code repair_target(const options& o, const target& t, report& r) {
   r.repair = repair_report{pages, std::nullopt};
   const std::size_t need = pages.empty() ? 0 : std::min(std::prev(pages.end())->end, t.size);
   if (good_size < need)
-    return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy has " + std::to_string(good_size) +
-                                   " bytes, the bad pages need it up to byte " + std::to_string(need) + "; nothing written");
+    return fail(r, exit_usage,
+                std::string(o.repair_from) + ": the good copy has " + std::to_string(good_size) +
+                    " bytes, the bad pages need it up to byte " + std::to_string(need) + "; nothing written");
   repair_outcome done;
   std::vector<std::byte> buf(k_chunk);
   for (const mcsafe::byte_range& pr : pages) {
     for (std::size_t a = pr.begin; a < pr.end; a += k_chunk) {
-      const std::size_t n = pr.end - a < k_chunk ? pr.end - a : k_chunk;  // whole pages
+      const std::size_t n = pr.end - a < k_chunk ? pr.end - a : k_chunk;   // whole pages
       const std::size_t data = a >= t.size ? 0 : std::min(n, t.size - a);  // bytes GOOD supplies
       if (!read_all(good.get(), buf.data(), data, a)) {
-        if (errno == 0) return fail(r, exit_usage, std::string(o.repair_from) + ": ended at " + std::to_string(a) + "; nothing more written");
+        if (errno == 0)
+          return fail(r, exit_usage,
+                      std::string(o.repair_from) + ": ended at " + std::to_string(a) + "; nothing more written");
         return fail_errno(r, exit_io, std::string(o.repair_from) + ": read at " + std::to_string(a));
       }
       if (o.dry_run) continue;
       const mcsafe::repair_result rr = mcsafe::repair(t.fd.get(), static_cast<off_t>(a), std::span(buf.data(), data));
       if (rr.error == std::errc::invalid_argument && rr.written == 0 && rr.refused.empty())
-        return fail(r, exit_shrank, std::string(o.file) + ": the file shrank during the repair, below " +
-                                        std::to_string(a + data) + " bytes; nothing more written; scan it again");
+        return fail(r, exit_shrank,
+                    std::string(o.file) + ": the file shrank during the repair, below " + std::to_string(a + data) +
+                        " bytes; nothing more written; scan it again");
       if (rr.error != std::errc{} && rr.written == 0 && rr.refused.empty())  // not even tried (fstat failed)
-        return fail(r, exit_io, std::string(o.file) + ": repair at " + std::to_string(a) + ": " +
-                                    std::make_error_code(rr.error).message());
+        return fail(r, exit_io,
+                    std::string(o.file) + ": repair at " + std::to_string(a) + ": " +
+                        std::make_error_code(rr.error).message());
       done.rewritten += n - rr.refused.bytes();  // whole pages, as the kernel took them
       for (const mcsafe::byte_range& x : rr.refused) done.refused.insert({a + x.begin, a + x.end});
     }

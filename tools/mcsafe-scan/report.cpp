@@ -163,8 +163,8 @@ void print_text(const options& o, const report& r) {
     }
   }
   if (r.salvage) {
-    std::printf("salvage: %zu bytes readable written to %s, %zu unreadable range(s) left as zeros\n",
-                r.salvage->read_bytes, o.salvage_to, r.salvage->holes.size());
+    std::printf("salvage: %zu bytes readable written to %s, %zu unreadable range(s) left as zeros\n", r.salvage->read_bytes,
+                o.salvage_to, r.salvage->holes.size());
     print_ranges_text("hole", r.salvage->holes);
   }
   if (!r.repair) return;

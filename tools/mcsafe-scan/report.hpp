@@ -24,8 +24,8 @@ struct opened_target {
 
 // The kernel's badblocks list, for a target on pmem.
 struct kernel_report {
-  std::string source;     // the sysfs file
-  std::string partition;  // the partition it was clipped to; empty for a whole disk
+  std::string source;                                    // the sysfs file
+  std::string partition;                                 // the partition it was clipped to; empty for a whole disk
   std::variant<mcsafe::poison_map, std::string> listed;  // the ranges in FILE's offsets, or why unreadable
 };
 

@@ -77,18 +77,20 @@ void read_through_mapping(std::size_t off, std::byte* buf, std::size_t n, mcsafe
 
 // Reads [c, c + n) of FILE into buf, through the window's mapping for device DAX (which has no
 // read()), else with mcsafe::salvage; `holes` gets what could not be read, in FILE's offsets.
-exit_code read_chunk(const options& o, const target& t, report& r, const window_map* m, std::size_t at,
-                     std::size_t c, std::span<std::byte> buf, mcsafe::poison_map& holes) {
+exit_code read_chunk(const options& o, const target& t, report& r, const window_map* m, std::size_t at, std::size_t c,
+                     std::span<std::byte> buf, mcsafe::poison_map& holes) {
   if (m != nullptr) {
     read_through_mapping(c, buf.data(), buf.size(), holes, m->base(), at);
     return exit_clean;
   }
   const mcsafe::salvage_result s = mcsafe::salvage(t.fd.get(), static_cast<off_t>(c), buf);
   if (s.error != std::errc{})
-    return fail(r, exit_io, std::string(o.file) + ": read at " + std::to_string(c) + ": " + std::make_error_code(s.error).message());
+    return fail(r, exit_io,
+                std::string(o.file) + ": read at " + std::to_string(c) + ": " + std::make_error_code(s.error).message());
   if (s.short_file)
-    return fail(r, exit_shrank, std::string(o.file) + ": the file shrank during the salvage, at " + std::to_string(c + s.end) +
-                                    " bytes; scan it again");
+    return fail(r, exit_shrank,
+                std::string(o.file) + ": the file shrank during the salvage, at " + std::to_string(c + s.end) +
+                    " bytes; scan it again");
   for (const mcsafe::byte_range& h : s.holes) holes.insert({c + h.begin, c + h.end});
   return exit_clean;
 }
@@ -97,9 +99,12 @@ exit_code read_chunk(const options& o, const target& t, report& r, const window_
 exit_code open_output(const options& o, const target& t, report& r, unique_fd& out) {
   out.reset(open(o.salvage_to, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644));
   if (!out.valid()) return output_open_error(r, o.salvage_to);
-  struct stat os{}, is{};
-  if (fstat(out.get(), &os) != 0 || fstat(t.fd.get(), &is) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": fstat");
-  if (!S_ISREG(os.st_mode)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output must be a regular file");
+  struct stat os {
+  }, is{};
+  if (fstat(out.get(), &os) != 0 || fstat(t.fd.get(), &is) != 0)
+    return fail_errno(r, exit_io, std::string(o.salvage_to) + ": fstat");
+  if (!S_ISREG(os.st_mode))
+    return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output must be a regular file");
   if (same_file(os, is)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
   if (ftruncate(out.get(), 0) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": ftruncate");
   return exit_clean;
@@ -145,7 +150,8 @@ exit_code salvage_target(const options& o, const target& t, report& r, bool show
     if (code != exit_clean) return code;
     p.update(end);
   }
-  if (ftruncate(out.get(), static_cast<off_t>(t.size)) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": ftruncate");
+  if (ftruncate(out.get(), static_cast<off_t>(t.size)) != 0)
+    return fail_errno(r, exit_io, std::string(o.salvage_to) + ": ftruncate");
   if (fsync(out.get()) != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": fsync");
   if (out.close() != 0) return fail_errno(r, exit_io, std::string(o.salvage_to) + ": close");
   r.salvage = std::move(done);

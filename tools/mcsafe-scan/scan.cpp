@@ -43,7 +43,7 @@ exit_code scan_target(const options& o, const target& t, report& r, bool show_pr
 // for device DAX.
 std::errc kernel_ranges(const target& t, mcsafe::poison_map& out) {
   const kernel_list& k = t.klist;
-  const mcsafe::badblocks_list l = !k.region.empty()      ? mcsafe::read_region_badblocks(k.region)
+  const mcsafe::badblocks_list l = !k.region.empty()     ? mcsafe::read_region_badblocks(k.region)
                                    : k.partition.empty() ? mcsafe::read_block_badblocks(k.disk)
                                                          : mcsafe::read_partition_badblocks(k.disk, k.partition);
   if (!l.ok()) return l.error;

@@ -13,11 +13,11 @@ namespace mcsafe_scan {
 // Where the kernel keeps the badblocks list that covers a target, and how its sectors map to
 // the target's offsets.
 struct kernel_list {
-  std::string source;           // the sysfs file; empty when there is none
-  std::string disk, partition;  // a file on pmem, or a pmem block device: /sys/block/<disk>
-  std::string region;           // device DAX on an nd region: /sys/bus/nd/devices/<region>
+  std::string source;               // the sysfs file; empty when there is none
+  std::string disk, partition;      // a file on pmem, or a pmem block device: /sys/block/<disk>
+  std::string region;               // device DAX on an nd region: /sys/bus/nd/devices/<region>
   std::uint64_t region_offset = 0;  // where the device DAX starts in its region, in bytes
-  std::string error;            // why the list's place could not be worked out
+  std::string error;                // why the list's place could not be worked out
 };
 
 // The sysfs name of a device ("pmem0", "pmem0p1", "dax0.0") of class `cls` ("block", "char"),

@@ -35,7 +35,7 @@ exit_code open_error(report& r, const char* path) {
 
 // Classifies the opened FILE and sizes it.
 exit_code classify(const options& o, target& t, report& r) {
-  struct stat st{};
+  struct stat st {};
   if (fstat(t.fd.get(), &st) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": fstat");
   if (S_ISREG(st.st_mode)) {
     t.kind = target_kind::regular_file;
@@ -83,17 +83,21 @@ exit_code open_target(const options& o, target& t, report& r) {
   if (!t.fd.valid()) return open_error(r, o.file);
   if (const exit_code e = classify(o, t, r); e != exit_clean) return e;
   if (write && t.kind == target_kind::device_dax)
-    return fail(r, exit_usage, std::string(o.file) + ": --repair-from cannot write device DAX (it has no write(); "
-                                                      "clear its poison with ndctl clear-errors)");
+    return fail(r, exit_usage,
+                std::string(o.file) +
+                    ": --repair-from cannot write device DAX (it has no write(); "
+                    "clear its poison with ndctl clear-errors)");
   // Writing a block device: exclusively, so a mounted one is refused (EBUSY), not corrupted.
   if (write && t.kind == target_kind::block_pmem) {
     unique_fd excl(open(o.file, O_RDWR | O_EXCL | O_CLOEXEC));
-    if (!excl.valid()) return fail_errno(r, errno == EBUSY ? exit_usage : exit_io, std::string(o.file) + ": open for the repair");
+    if (!excl.valid())
+      return fail_errno(r, errno == EBUSY ? exit_usage : exit_io, std::string(o.file) + ": open for the repair");
     t.fd = std::move(excl);
   }
   // Back to blocking I/O for the reads and writes that follow.
   const int fl = fcntl(t.fd.get(), F_GETFL);
-  if (fl < 0 || fcntl(t.fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": fcntl");
+  if (fl < 0 || fcntl(t.fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0)
+    return fail_errno(r, exit_io, std::string(o.file) + ": fcntl");
   r.target = opened_target{t.kind, t.size};
   return exit_clean;
 }
@@ -105,16 +109,19 @@ bool same_file(const struct stat& a, const struct stat& b) { return a.st_dev == 
 // those zeros over the bad pages and call the file clean. GOOD must exist; OUT may not exist
 // yet. salvage_target and repair_target check again on the opened descriptors.
 exit_code check_distinct(const options& o, const target& t, report& r) {
-  struct stat fs{}, os{}, gs{};
+  struct stat fs {
+  }, os{}, gs{};
   if (fstat(t.fd.get(), &fs) != 0) return fail_errno(r, exit_io, std::string(o.file) + ": fstat");
   const bool out = o.salvage_to != nullptr && stat(o.salvage_to, &os) == 0;
   const bool good = o.repair_from != nullptr && stat(o.repair_from, &gs) == 0;
   if (o.repair_from != nullptr && !good) return output_open_error(r, o.repair_from);  // before a long scan
-  if (out && same_file(os, fs)) return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
+  if (out && same_file(os, fs))
+    return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is FILE itself");
   if (good && same_file(gs, fs)) return fail(r, exit_usage, std::string(o.repair_from) + ": the good copy is FILE itself");
   if (out && good && same_file(os, gs))
-    return fail(r, exit_usage, std::string(o.salvage_to) + ": the salvage output is the good copy (" + o.repair_from +
-                                   "); salvaging would overwrite it; nothing written");
+    return fail(r, exit_usage,
+                std::string(o.salvage_to) + ": the salvage output is the good copy (" + o.repair_from +
+                    "); salvaging would overwrite it; nothing written");
   return exit_clean;
 }
 

@@ -23,7 +23,8 @@
 namespace {
 
 bool is_file(int fd, const char* path) {
-  struct stat a{}, b{};
+  struct stat a {
+  }, b{};
   return path != nullptr && fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
          a.st_dev == b.st_dev;
 }

@@ -15,6 +15,8 @@
 //
 //   asm(MCSAFE_ROUTINE_BEGIN(name) "...body, with a label name_fixup..." MCSAFE_ROUTINE_END(name));
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 
 // The entry's alignment, as log2 of bytes: a cache line on x86-64, so that a routine's entry
 // and its first size class (52 bytes for the zmm routine's 65-128 B class) are fetched as one

@@ -53,8 +53,8 @@ namespace detail {
 // flush loop); it is nullptr where the method is not built for this target.
 template <class E, class Fn>
 struct method_row {
-  E value;                                             // the enumerator it stands for
-  const char* name;                                    // as to_string(), MCSAFE_FORCE_*, diagnose() spell it
+  E value;           // the enumerator it stands for
+  const char* name;  // as to_string(), MCSAFE_FORCE_*, diagnose() spell it
   Fn fn;
   bool (*usable)(const cpu_features&) noexcept;        // the CPU features fn needs
   const char* (*cpuid)(const cpu_features&) noexcept;  // why CPUID picks it there, or nullptr

@@ -72,8 +72,8 @@ constexpr bool words_ready(std::uintptr_t p, std::uintptr_t limit) noexcept { re
 inline constexpr std::uintptr_t k_words_none = 0;
 inline constexpr std::uintptr_t k_words_ready = ~std::uintptr_t{0} - 127;
 static_assert(!words_ready(0, k_words_ready) && words_ready(1, k_words_ready) &&
-              words_ready(~std::uintptr_t{0} - 127, k_words_ready) && !words_ready(~std::uintptr_t{0} - 126, k_words_ready) &&
-              !words_ready(4096, k_words_none));
+              words_ready(~std::uintptr_t{0} - 127, k_words_ready) &&
+              !words_ready(~std::uintptr_t{0} - 126, k_words_ready) && !words_ready(4096, k_words_none));
 // words_ready against k_words_ready for two starts in one compare: their p - 1 ORed
 // (address_range.hpp) is below the limit only when each is.
 inline bool both_words_ready(const void* a, const void* b) noexcept { return starts_bound(a, b) < k_words_ready; }

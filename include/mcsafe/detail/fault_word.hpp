@@ -39,8 +39,7 @@ inline fault_kind kind_of(int signo, int si_code) noexcept {
 // Which side a reported fault belongs to, and how many bytes of that side lie before the
 // failed granule (si_addr rounded down to 1 << lsb: with hardware poison the whole granule,
 // usually the page, is gone, including the bytes of it below si_addr).
-inline fault decode_fault(raw_result r, const void* dst, const void* src, std::size_t n,
-                          std::size_t& below) noexcept {
+inline fault decode_fault(raw_result r, const void* dst, const void* src, std::size_t n, std::size_t& below) noexcept {
   fault f;
   f.kind = kind_of(fault_word_signo(r.info), fault_word_code(r.info));
   f.si_code = fault_word_code(r.info);

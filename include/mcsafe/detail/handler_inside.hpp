@@ -62,13 +62,13 @@ namespace detail {
 // Layout read by other copies of mcsafe through the tagged trampoline (detail/signal_entry.hpp):
 // change it and change k_signal_entry_magic too.
 struct guard_state {
-  struct sigaction previous[2];        // [0] SIGBUS, [1] SIGSEGV: what we chain to
-  std::atomic<bool> installed[2];      // our handler is in place for that signal
+  struct sigaction previous[2];    // [0] SIGBUS, [1] SIGSEGV: what we chain to
+  std::atomic<bool> installed[2];  // our handler is in place for that signal
   std::atomic<async_poison_fn> async_fn;
   std::atomic_flag install_lock = ATOMIC_FLAG_INIT;
-  int install_errno[2];                // errno of the last failed install, for diagnose()
-  bool pinned;                         // the object holding the handler can no longer unload
-  char pin_error[128];                 // why it could not be pinned (dlerror), for diagnose()
+  int install_errno[2];  // errno of the last failed install, for diagnose()
+  bool pinned;           // the object holding the handler can no longer unload
+  char pin_error[128];   // why it could not be pinned (dlerror), for diagnose()
 };
 // Zero-initialized at load time: safe to read from a handler before anything ran.
 inline guard_state g_guard{};
@@ -115,8 +115,8 @@ inline const void* find_extable_fixup(std::uintptr_t pc) noexcept {
   if (e == nullptr || end == nullptr) return nullptr;
   for (; e < end; ++e) {
     // Sign-extend the 32-bit offset, then add modulo 2^64: a negative offset points backward.
-    const auto insn = reinterpret_cast<std::uintptr_t>(&e->insn) +
-                      static_cast<std::uintptr_t>(static_cast<std::intptr_t>(e->insn));
+    const auto insn =
+        reinterpret_cast<std::uintptr_t>(&e->insn) + static_cast<std::uintptr_t>(static_cast<std::intptr_t>(e->insn));
     if (insn == pc)
       return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(&e->resume) +
                                            static_cast<std::uintptr_t>(static_cast<std::intptr_t>(e->resume)));
@@ -129,8 +129,7 @@ inline const void* find_extable_fixup(std::uintptr_t pc) noexcept {
 // Async-signal-safe: reads constants and the linker-built load table.
 inline const void* find_fixup(std::uintptr_t pc) noexcept {
   for (const routine_range& r : k_routines) {
-    if (pc >= reinterpret_cast<std::uintptr_t>(r.begin) && pc < reinterpret_cast<std::uintptr_t>(r.end))
-      return r.fixup;
+    if (pc >= reinterpret_cast<std::uintptr_t>(r.begin) && pc < reinterpret_cast<std::uintptr_t>(r.end)) return r.fixup;
   }
 #if defined(MCSAFE_ARCH_X86_64)
   return find_extable_fixup(pc);

@@ -52,10 +52,10 @@ using raw_copy_fn = raw_result (*)(void* dst, const void* src, std::size_t n) no
 // Declares the symbols of one routine defined in asm: the entry point, and as data labels its
 // begin (same address as the entry), fixup and end. Data labels keep the range table a
 // constant expression (no casts). All are hidden, so each DSO binds to its own copy.
-#define MCSAFE_DECLARE_ROUTINE(name, ...)                                              \
-  extern "C" MCSAFE_HIDDEN ::mcsafe::detail::raw_result name(__VA_ARGS__) noexcept;    \
-  extern "C" MCSAFE_HIDDEN const char name##_begin[];                                  \
-  extern "C" MCSAFE_HIDDEN const char name##_fixup[];                                  \
+#define MCSAFE_DECLARE_ROUTINE(name, ...)                                           \
+  extern "C" MCSAFE_HIDDEN ::mcsafe::detail::raw_result name(__VA_ARGS__) noexcept; \
+  extern "C" MCSAFE_HIDDEN const char name##_begin[];                               \
+  extern "C" MCSAFE_HIDDEN const char name##_fixup[];                               \
   extern "C" MCSAFE_HIDDEN const char name##_end[]
 
 #define MCSAFE_ROUTINE_RANGE(name) \

@@ -30,16 +30,11 @@ namespace detail {
 #if defined(MCSAFE_ARCH_X86_64)
 // Constant (addresses of hidden labels): readable from a signal handler at any time.
 inline constexpr routine_range k_routines[] = {
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_sse2),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_avx512),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_movdir64b),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_avx512_nt),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_sse2_nt),
-    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_portable),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_rep_movsb),   MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_sse2), MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_vector_avx512),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_fragile),     MCSAFE_ROUTINE_RANGE(mcsafe_v1_copy_generic),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_movdir64b),  MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_avx512_nt),
+    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_sse2_nt),    MCSAFE_ROUTINE_RANGE(mcsafe_v1_store_portable),
 };
 #elif defined(MCSAFE_ARCH_AARCH64)
 inline constexpr routine_range k_routines[] = {

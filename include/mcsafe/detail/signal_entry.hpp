@@ -33,6 +33,8 @@
 // rsp = the frame's return address. The offsets below are the kernel's x86-64 ABI (checked
 // against the C structures under the asm).
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include <cstddef>
 #include <cstdint>
 

@@ -29,8 +29,8 @@ int main(int argc, char **argv) {
   const mcsafe_copy_result r = mcsafe_copy(buf, src, sizeof buf);
   const int ok = r.copied == 100 && r.fault.kind == MCSAFE_FAULT_BUS_ERROR && r.fault.side == MCSAFE_SIDE_SOURCE &&
                  r.fault.address == (uint64_t)(uintptr_t)(map + page) && memcmp(buf, src, 100) == 0;
-  printf("%s: libmcsafe %s, copied %zu of %zu, fault %s on %s at page+%lld: %s\n", how, mcsafe_version_string(),
-         r.copied, sizeof buf, mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side),
+  printf("%s: libmcsafe %s, copied %zu of %zu, fault %s on %s at page+%lld: %s\n", how, mcsafe_version_string(), r.copied,
+         sizeof buf, mcsafe_fault_kind_string(r.fault.kind), mcsafe_fault_side_string(r.fault.side),
          (long long)(r.fault.address - (uint64_t)(uintptr_t)(map + page)), ok ? "OK" : "FAILED");
   munmap(map, 2 * page);
   close(fd);

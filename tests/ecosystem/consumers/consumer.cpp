@@ -29,12 +29,11 @@ int main(int argc, char** argv) {
   const mcsafe::copy_result r = mcsafe::mc_safe_copy(buf, src, sizeof buf);
   const bool ok = !r.ok() && r.copied == 100 && r.fault.kind == mcsafe::fault_kind::bus_error &&
                   r.fault.side == mcsafe::fault_side::source &&
-                  r.fault.address == reinterpret_cast<std::uintptr_t>(map + page) &&
-                  std::memcmp(buf, src, 100) == 0;
-  std::printf("%s: mcsafe %d.%d.%d, copied %zu of %zu, fault %s on %s at page+%td: %s\n", how,
-              MCSAFE_VERSION_MAJOR, MCSAFE_VERSION_MINOR, MCSAFE_VERSION_PATCH, r.copied, sizeof buf,
-              mcsafe::to_string(r.fault.kind), mcsafe::to_string(r.fault.side),
-              reinterpret_cast<unsigned char*>(r.fault.address) - (map + page), ok ? "OK" : "FAILED");
+                  r.fault.address == reinterpret_cast<std::uintptr_t>(map + page) && std::memcmp(buf, src, 100) == 0;
+  std::printf("%s: mcsafe %d.%d.%d, copied %zu of %zu, fault %s on %s at page+%td: %s\n", how, MCSAFE_VERSION_MAJOR,
+              MCSAFE_VERSION_MINOR, MCSAFE_VERSION_PATCH, r.copied, sizeof buf, mcsafe::to_string(r.fault.kind),
+              mcsafe::to_string(r.fault.side), reinterpret_cast<unsigned char*>(r.fault.address) - (map + page),
+              ok ? "OK" : "FAILED");
   munmap(m, 2 * page);
   close(fd);
   return ok ? 0 : 1;

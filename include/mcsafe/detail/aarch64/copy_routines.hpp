@@ -7,6 +7,8 @@
 // On a fault the handler writes si_addr to x0 and the packed signo/si_code/lsb to x1 and
 // resumes at the fixup, which returns. Same contract as the x86-64 routines.
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include "../routine_abi.hpp"
 #include "../asm_section.hpp"
 

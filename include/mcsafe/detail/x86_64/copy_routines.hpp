@@ -11,6 +11,8 @@
 // fragile, 1 for generic, and for rep movsb whatever the microcode had buffered). The C++ side
 // (copy.hpp) therefore re-copies [0, offset of p) before it reports `copied`.
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include "../routine_abi.hpp"
 #include "../asm_section.hpp"
 

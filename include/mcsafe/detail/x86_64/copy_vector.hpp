@@ -37,6 +37,8 @@
 // as the moves (docs/benchmarks.md). Macro arguments: smov is the 16/32-byte
 // move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include "../routine_abi.hpp"
 #include "../asm_section.hpp"
 

@@ -22,6 +22,8 @@
 //  - elsewhere: the end of the statement, which zeroes rdx first, so rdx != 0 afterwards means
 //    a move faulted (two instructions more per guarded statement on the success path).
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include <cstdint>
 
 #include "../config.hpp"

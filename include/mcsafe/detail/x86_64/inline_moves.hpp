@@ -12,6 +12,8 @@
 // wraps; the zmm moves only while inline_limit says the published routine is vector_avx512,
 // which runs only where the CPU and the OS allow zmm state.
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include <cstddef>
 #include <cstdint>
 

@@ -17,6 +17,8 @@
 // two halves. The non-temporal routines end with sfence, on the fixup path too, so the lines
 // that were stored are globally visible, in order, when the routine returns.
 #pragma once
+// The asm below is laid out by hand, one instruction per line: not for clang-format.
+// clang-format off
 #include "../routine_abi.hpp"
 #include "../asm_section.hpp"
 
