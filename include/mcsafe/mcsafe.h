@@ -25,7 +25,7 @@
 
 // The version of this header; mcsafe_version() gives the library's. Same as detail/config.hpp.
 #define MCSAFE_VERSION_MAJOR 0
-#define MCSAFE_VERSION_MINOR 1
+#define MCSAFE_VERSION_MINOR 2
 #define MCSAFE_VERSION_PATCH 0
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@
 // The version; CMakeLists.txt project(VERSION), meson.build and CHANGELOG.md say the same
 // (tests/metadata.sh checks).
 #define MCSAFE_VERSION_MAJOR 0
-#define MCSAFE_VERSION_MINOR 1
+#define MCSAFE_VERSION_MINOR 2
 #define MCSAFE_VERSION_PATCH 0
 
 // Every function and variable of mcsafe lives in a namespace block marked MCSAFE_HIDDEN, so
