@@ -251,7 +251,9 @@ __attribute__((noinline)) mcsafe_copy_result* copy_by_routine(mcsafe_copy_result
 constexpr std::size_t k_c_inline_zmm_max = 512;
 MCSAFE_ALWAYS_INLINE bool try_zmm_inline_copy(void* dst, const void* src, std::size_t n, raw_result& r) noexcept {
   using namespace mcsafe::detail;
-  if (n - 8 > k_c_inline_zmm_max - 8 || !both_words_ready(dst, src)) return false;
+  // Not both_words_ready: that test leaves room for 128 bytes below the top of the address
+  // space, not 512; this one, neither start nor n at 2^63 or above, leaves room for any n.
+  if (n - 8 > k_c_inline_zmm_max - 8 || !copy_ranges_plain(dst, src, n)) return false;
   if (n < 16)
     r = guarded_small_copy<std::uint64_t>(dst, src, n);
   else if (n <= 32)

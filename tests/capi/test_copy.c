@@ -142,6 +142,16 @@ static void refused_arguments(void) {
   r = mcsafe_copy(buf, (const void *)(uintptr_t)(UINTPTR_MAX - 3), 16);
   CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_INVALID_ARGUMENT, "wrapping source: kind %s",
         mcsafe_fault_kind_string(r.fault.kind));
+  /* Wrapping within the inline sizes: the start 200 bytes below the top, 201..512 bytes. */
+  static unsigned char big[512];
+  for (size_t n = 201; n <= 512; n += 61) {
+    r = mcsafe_copy(big, (const void *)(uintptr_t)(UINTPTR_MAX - 199), n);
+    CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_INVALID_ARGUMENT && r.fault.side == MCSAFE_SIDE_SOURCE,
+          "source wrapping after 200 bytes, %zu bytes: kind %s", n, mcsafe_fault_kind_string(r.fault.kind));
+    r = mcsafe_copy((void *)(uintptr_t)(UINTPTR_MAX - 199), big, n);
+    CHECK(r.copied == 0 && r.fault.kind == MCSAFE_FAULT_INVALID_ARGUMENT && r.fault.side == MCSAFE_SIDE_DESTINATION,
+          "destination wrapping after 200 bytes, %zu bytes: kind %s", n, mcsafe_fault_kind_string(r.fault.kind));
+  }
   uint32_t v = 1;
   CHECK(mcsafe_load_u32(NULL, &v).kind == MCSAFE_FAULT_INVALID_ARGUMENT && v == 0, "load_u32 from NULL");
   CHECK(mcsafe_load_u32(buf, NULL).kind == MCSAFE_FAULT_INVALID_ARGUMENT, "load_u32 into NULL");
