@@ -16,7 +16,8 @@ struct copy_variant {
   mcsafe::copy_backend backend;
   std::size_t rep_above;  // 0: the CPUID choice; else forced for the vector routines
   const char* name;
-  std::size_t rep_upto = 0;  // with rep_above: rep movsb only up to this size (0: no bound)
+  std::size_t rep_upto = 0;                       // with rep_above: rep movsb only up to this size (0: no bound)
+  std::size_t rep_again_above = ~std::size_t{0};  // with rep_upto: rep movsb again above this size
 };
 
 inline constexpr copy_variant all_copy_variants[] = {
@@ -25,14 +26,20 @@ inline constexpr copy_variant all_copy_variants[] = {
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector, ~std::size_t{0}, "vector, loop at every size"},
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb from 256 B to 1 KiB, the loop above", 1024},
+    {mcsafe::copy_backend::vector, 256, "vector, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between", 1024,
+     2048},
     {mcsafe::copy_backend::vector_avx512, 0, "vector_avx512"},
     {mcsafe::copy_backend::vector_avx512, 256, "vector_avx512, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector_avx512, ~std::size_t{0}, "vector_avx512, loop at every size"},
     {mcsafe::copy_backend::vector_avx512, 256, "vector_avx512, rep movsb from 256 B to 1 KiB, the loop above", 1024},
+    {mcsafe::copy_backend::vector_avx512, 256,
+     "vector_avx512, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between", 1024, 2048},
     {mcsafe::copy_backend::vector_sse2, 0, "vector_sse2"},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector_sse2, ~std::size_t{0}, "vector_sse2, loop at every size"},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb from 256 B to 1 KiB, the loop above", 1024},
+    {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between",
+     1024, 2048},
     {mcsafe::copy_backend::fragile, 0, "fragile"},
     {mcsafe::copy_backend::generic, 0, "generic"},
 };
@@ -50,7 +57,7 @@ struct copy_variant_scope {
     if (!ok)
       WARN("SKIP " << v.name << ": backend not available on this CPU/build");
     else if (v.rep_upto != 0)
-      mcsafe::testing::force_vector_rep_band(v.rep_above, v.rep_upto);
+      mcsafe::testing::force_vector_rep_band(v.rep_above, v.rep_upto, v.rep_again_above);
     else if (v.rep_above != 0)
       mcsafe::testing::force_vector_rep_above(v.rep_above);
   }

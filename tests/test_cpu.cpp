@@ -139,12 +139,16 @@ TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an A
   const auto g = detect_recorded(amd);
   CHECK(g.avx512f);
   CHECK(mcsafe::detail::choose_copy(g, nullptr).backend == mcsafe::copy_backend::vector_avx512);
-  // AMD: rep movsb above 16 KiB and up to 2 MiB with either vector width (docs/benchmarks.md).
+  // AMD: rep movsb above 16 KiB and up to 2 MiB, and above 16 MiB, with either vector width
+  // (docs/benchmarks.md).
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_above == 16384);
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_upto == std::size_t{2} << 20);
   CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_above == 16384);
   CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_upto == std::size_t{2} << 20);
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_upto == mcsafe::detail::k_vector_rep_never);  // Intel
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_again_above == std::size_t{16} << 20);
+  CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_again_above == std::size_t{16} << 20);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_again_above == mcsafe::detail::k_vector_rep_never);  // Intel
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_upto == mcsafe::detail::k_vector_rep_never);         // Intel
   CHECK(g.avx512vl);
   // AVX-512F without VL (Knights Landing has such a set): the zmm routine's EVEX xmm/ymm moves
   // would raise #UD, so it is neither chosen nor forceable; AVX2 is chosen.

@@ -53,6 +53,7 @@ TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes in
     CHECK(d::g_copy.word_limit.load() == d::k_words_ready);
     CHECK(d::loaded_rep_band().above == d::vector_rep_above_for(cpu, b));
     CHECK(d::loaded_rep_band().upto == d::vector_rep_upto_for(cpu, b));
+    CHECK(d::loaded_rep_band().again_above == d::vector_rep_again_above_for(cpu, b));
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
     counted::routine = d::g_copy.routine.load();
     counted::calls = 0;

@@ -172,8 +172,11 @@ inline std::string diagnose() {
     out += "vector backends: rep movsb never used\n";
   else if (band.upto == k_vector_rep_never)
     appendf(out, "vector backends: rep movsb above %zu bytes\n", band.above);
-  else
+  else if (band.again_above == k_vector_rep_never)
     appendf(out, "vector backends: rep movsb above %zu bytes up to %zu, the loop above that\n", band.above, band.upto);
+  else
+    appendf(out, "vector backends: rep movsb above %zu bytes up to %zu and above %zu, the loop elsewhere\n", band.above,
+            band.upto, band.again_above);
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)

@@ -37,12 +37,14 @@ inline constexpr copy_backend all_copy_backends[] = {copy_backend::rep_movsb,   
                                                      copy_backend::fragile,       copy_backend::generic};
 
 namespace detail {
-// The vector routines' rep movsb bands (sizes above `above` and up to `upto` use rep movsb, the
-// others a loop of four vectors), measured with the paired benchmark: docs/benchmarks.md, "rep
-// movsb threshold". Without ERMS rep movsb is never used (as glibc and the kernel do).
+// The vector routines' rep movsb bands (sizes above `above` and up to `upto`, and above
+// `again_above`, use rep movsb, the others a loop of four vectors), measured with the paired
+// benchmark: docs/benchmarks.md, "What the figures decided". Without ERMS rep movsb is never
+// used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
 inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
 inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
+inline constexpr std::size_t k_vector_rep_again_above_amd = std::size_t{16} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
 }  // namespace detail
@@ -53,8 +55,10 @@ struct copy_choice : choice_note {
   // The vector backends' rep movsb threshold for `backend`: sizes above it use rep movsb,
   // those below a loop of four vectors (testing::force_copy sets the one for its backend).
   std::size_t vector_rep_above = detail::k_vector_rep_above_intel;
-  // ... and up to this size only: above it the loop again (k_vector_rep_never: no bound).
+  // ... and up to this size only: above it the loop again (k_vector_rep_never: no bound) ...
   std::size_t vector_rep_upto = detail::k_vector_rep_never;
+  // ... up to this size, above which rep movsb again (k_vector_rep_never: the loop at any size).
+  std::size_t vector_rep_again_above = detail::k_vector_rep_never;
 };
 
 }  // namespace v1
@@ -77,6 +81,10 @@ struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
 };
 
 inline rep_band no_rep_band(const cpu_features&) noexcept { return {}; }
+// AMD's, for the ymm and the zmm routine alike.
+constexpr rep_band amd_rep_band() noexcept {
+  return {k_vector_rep_above_amd, k_vector_rep_upto_amd, k_vector_rep_again_above_amd};
+}
 
 // In order of preference: the first row whose CPUID rule picks it is the default.
 inline constexpr copy_backend_row k_copy_backends[] = {
@@ -91,11 +99,12 @@ inline constexpr copy_backend_row k_copy_backends[] = {
         return nullptr;
       }},
      false,
-     // AMD: rep movsb from 16 KiB to 2 MiB, the loop elsewhere; Intel: glibc's default.
+     // AMD: rep movsb from 16 KiB to 2 MiB and above 16 MiB, the loop elsewhere; Intel:
+     // glibc's default.
      // docs/benchmarks.md, "What the figures decided", has the figures behind both.
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
+       if (amd_like(f)) return amd_rep_band();
        return {k_vector_rep_above_avx512_intel, k_vector_rep_never};
      }},
     // ymm moves where the OS allows AVX state.
@@ -109,7 +118,7 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      // AMD: the zmm routine's band; Intel: rep movsb above 2 KiB (docs/benchmarks.md).
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       if (amd_like(f)) return {k_vector_rep_above_amd, k_vector_rep_upto_amd};
+       if (amd_like(f)) return amd_rep_band();
        return {k_vector_rep_above_intel, k_vector_rep_never};
      }},
     // The same size classes in xmm: every x86-64 CPU has SSE2. rep movsb above 2 KiB, as
@@ -173,6 +182,9 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
 // The band backend b gets on a CPU with features f (none for the routines without one).
 inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).above; }
 inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).upto; }
+inline std::size_t vector_rep_again_above_for(const cpu_features& f, copy_backend b) noexcept {
+  return copy_row(b).band(f).again_above;
+}
 
 // The choice for a CPU with features f and the value of MCSAFE_FORCE_COPY (may be null): the
 // backend and its band. Pure: tests feed it recorded CPUs.
@@ -195,6 +207,7 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
   const rep_band band = row->band(f);
   c.vector_rep_above = band.above;
   c.vector_rep_upto = band.upto;
+  c.vector_rep_again_above = band.again_above;
   return c;
 }
 
@@ -211,7 +224,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 #endif
   const copy_choice& c = default_copy_choice();
   return publish_copy(c.backend, copy_routine(c.backend, host_cpu()), c.backend == copy_backend::vector_avx512,
-                      {c.vector_rep_above, c.vector_rep_upto}, true);
+                      {c.vector_rep_above, c.vector_rep_upto, c.vector_rep_again_above}, true);
 }
 
 // The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a

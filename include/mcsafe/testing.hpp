@@ -41,10 +41,12 @@ inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   detail::store_rep_band({n, detail::k_vector_rep_never});
   return before;
 }
-// The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that.
-inline void force_vector_rep_band(std::size_t above, std::size_t upto) noexcept {
+// The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that up
+// to `again_above`, and rep movsb again above it.
+inline void force_vector_rep_band(std::size_t above, std::size_t upto,
+                                  std::size_t again_above = detail::k_vector_rep_never) noexcept {
   detail::active_copy();
-  detail::store_rep_band({above, upto});
+  detail::store_rep_band({above, upto, again_above});
 }
 
 // Switches every later clear_write/atomic_clear_write in this process to method m. Returns

@@ -19,8 +19,9 @@
 //                 loads and stores, and the inline copies' "not null, no wrap" test):
 //                 words_ready(p, word_limit). k_words_none until set up, then k_words_ready.
 //   backend       the published routine's backend, for active_copy_backend() and diagnose().
-//   rep_band      the vector routines' rep movsb band, two words the asm reads
-//                 (detail/x86_64/copy_vector.hpp): rep movsb for sizes in (above, upto].
+//   rep_band      the vector routines' rep movsb bands, three words the asm reads
+//                 (detail/x86_64/copy_vector.hpp): rep movsb for sizes in (above, upto]
+//                 and above again_above.
 //
 // The rule (publish_copy): the handler is installed before any word leaves its initial value,
 // and every other word is stored before `routine` is released, so a copy that acquired a
@@ -78,11 +79,13 @@ static_assert(!words_ready(0, k_words_ready) && words_ready(1, k_words_ready) &&
 // (address_range.hpp) is below the limit only when each is.
 inline bool both_words_ready(const void* a, const void* b) noexcept { return starts_bound(a, b) < k_words_ready; }
 
-// The vector routines' rep movsb band: rep movsb for sizes in (above, upto], the loop elsewhere.
+// The vector routines' rep movsb bands: rep movsb for sizes in (above, upto] and above
+// again_above, the loop elsewhere.
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 struct rep_band {
   std::size_t above = k_vector_rep_never;
   std::size_t upto = k_vector_rep_never;
+  std::size_t again_above = k_vector_rep_never;
 };
 
 struct copy_state {
@@ -100,17 +103,19 @@ inline void store_rep_band(rep_band b) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.above, b.above, __ATOMIC_RELAXED);
   __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.upto, b.upto, __ATOMIC_RELAXED);
+  __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.again_above, b.again_above, __ATOMIC_RELAXED);
 #else
   (void)b;
 #endif
 }
-// The band in use ({0, 0} where there is no vector routine).
+// The band in use ({0, 0, 0} where there is no vector routine).
 inline rep_band loaded_rep_band() noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   return {__atomic_load_n(&mcsafe_v1_copy_vector_rep_band.above, __ATOMIC_RELAXED),
-          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.upto, __ATOMIC_RELAXED)};
+          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.upto, __ATOMIC_RELAXED),
+          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.again_above, __ATOMIC_RELAXED)};
 #else
-  return {0, 0};
+  return {0, 0, 0};
 #endif
 }
 

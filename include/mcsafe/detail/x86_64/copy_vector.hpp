@@ -20,11 +20,12 @@
 //                           of 4xV bytes with V-aligned stores, then the saved head and tail
 //                           are stored
 //   R+1..U                  rep movsb
-//   > U                     the loop again
-// R and U are the two words of mcsafe_v1_copy_vector_rep_band, shared by the routines and set
-// for the chosen one before it is published (detail/copy_state.hpp; each backend's band rule is
-// in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb again above
-// some size.
+//   U+1..A                  the loop again
+//   > A                     rep movsb again
+// R, U and A are the three words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
+// set for the chosen one before it is published (detail/copy_state.hpp; each backend's band rule
+// is in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb above
+// some size, and A is ~0 except where rep movsb wins again above a larger one.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -185,9 +186,12 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\movu %\\reg\\hi\\()0, (%r11)\n"
     ".L\\name\\()_done:\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
-    ".L\\name\\()_rep:\n"                               // above U, the loop again
+    ".L\\name\\()_rep:\n"                               // above R: up to U rep movsb,
     "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
-    "    ja .L\\name\\()_loop_setup\n"
+    "    jbe .L\\name\\()_movsb\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band+16(%rip), %rdx\n"
+    "    jbe .L\\name\\()_loop_setup\n"                   // up to A the loop, above A rep movsb
+    ".L\\name\\()_movsb:\n"
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
     "    mcsafe_v1_vector_ret 0\n"  // rep movsb leaves the vector registers alone
@@ -208,15 +212,16 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
     ".purgem mcsafe_v1_vector_ret\n"
-    // The thresholds {R, U}, with the routine's once-per-input guard: hidden and weak in a
-    // COMDAT data section, so each executable or DSO has exactly one pair, next to its routine.
+    // The thresholds {R, U, A}, with the routine's once-per-input guard: hidden and weak in a
+    // COMDAT data section, so each executable or DSO has exactly one set, next to its routine.
     ".ifndef mcsafe_v1_copy_vector_rep_band\n"
     ".pushsection .data.mcsafe_v1_copy_vector_rep_band,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_band,comdat\n"
     ".p2align 3\n"
     ".weak mcsafe_v1_copy_vector_rep_band\n.hidden mcsafe_v1_copy_vector_rep_band\n"
-    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,16\n"
+    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,24\n"
     "mcsafe_v1_copy_vector_rep_band:\n"
     "    .quad 2048\n"
+    "    .quad -1\n"
     "    .quad -1\n"
     ".popsection\n"
     ".endif\n");
@@ -224,11 +229,13 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
-// read by the routines above (`above` at offset 0, `upto` at 8).
+// {R, U, A}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
+// read by the routines above (`above` at offset 0, `upto` at 8, `again_above` at 16).
 struct mcsafe_v1_rep_band_words {
-  std::size_t above;  // R
-  std::size_t upto;   // U
+  std::size_t above;        // R
+  std::size_t upto;         // U
+  std::size_t again_above;  // A
 };
-static_assert(offsetof(mcsafe_v1_rep_band_words, upto) == 8 && sizeof(mcsafe_v1_rep_band_words) == 16);
+static_assert(offsetof(mcsafe_v1_rep_band_words, upto) == 8 && offsetof(mcsafe_v1_rep_band_words, again_above) == 16 &&
+              sizeof(mcsafe_v1_rep_band_words) == 24);
 extern "C" MCSAFE_HIDDEN mcsafe_v1_rep_band_words mcsafe_v1_copy_vector_rep_band;
