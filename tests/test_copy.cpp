@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -43,6 +44,40 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
       MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst.data(), ref.data(), dst.size()), where);
     }
     CHECK(log.failures == 0);
+  }
+}
+
+TEST_CASE("copy: rep movsb's sizes with the destination 0..64 bytes above the source modulo a page, every backend",
+          "[copy]") {
+  // The vector routines take the loop instead of rep movsb where (dst - src) mod 4096 is 1..63
+  // (copy_vector.hpp): both sides of that test, in one page-aligned allocation.
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
+  if (!scope.ok) return;
+  DYNAMIC_SECTION("backend " << v.name) {
+    constexpr std::size_t k_page = 4096;
+    auto* base = static_cast<unsigned char*>(std::aligned_alloc(k_page, 6 * k_page));
+    REQUIRE(base != nullptr);
+    unsigned char* const src = base + 64;
+    std::mt19937 rng(7);
+    for (std::size_t i = 0; i < 2 * k_page; ++i) src[i] = static_cast<unsigned char>(rng());
+    std::vector<unsigned char> ref(2 * k_page + 256);
+    mcsafe_test::case_log log;
+    for (std::size_t above = 0; above <= 64; ++above)
+      for (const std::size_t n : {std::size_t{3000}, std::size_t{8000}}) {
+        unsigned char* const dst = src + 3 * k_page + above - 128;  // a whole window below for the check
+        std::memset(dst, 0x5A, n + 256);
+        std::memset(ref.data(), 0x5A, n + 256);
+        std::memcpy(ref.data() + 128, src, n);
+        const auto r = mcsafe::mc_safe_copy(dst + 128, src, n);
+        const auto where = mcsafe_test::describe([&](std::ostream& os) {
+          os << "backend " << v.name << ", size " << n << ", destination " << above << " bytes above the source mod 4096";
+        });
+        MCSAFE_CHECK_CASE(log, (r.ok() && r.copied == n), where);
+        MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst, ref.data(), n + 256), where);
+      }
+    CHECK(log.failures == 0);
+    std::free(base);
   }
 }
 
