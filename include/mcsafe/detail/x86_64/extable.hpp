@@ -16,7 +16,8 @@
 // faulting one in the same statement are skipped and its other outputs are garbage. No
 // compiler-generated instruction is ever re-executed or abandoned half-way. Where the resume
 // label is (MCSAFE_GUARDED_ASM below):
-//  - asm goto, on clang 16+ (whose asm goto outputs are valid on the label path too): a C label,
+//  - asm goto, where clang says its asm goto outputs are valid on the label path too
+//    (__has_extension(gnu_asm_goto_with_outputs_full): clang 17 and later): a C label,
 //    so the statement's normal end is the success path with no test at all;
 //    rax and rdx are outputs there and the code at the label reads them;
 //  - elsewhere: the end of the statement, which zeroes rdx first, so rdx != 0 afterwards means
