@@ -47,9 +47,9 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
   }
 }
 
-TEST_CASE("copy: rep movsb's sizes with the destination 0..64 bytes above the source modulo a page, every backend",
+TEST_CASE("copy: rep movsb's sizes with the destination 0..128 bytes above the source modulo a page, every backend",
           "[copy]") {
-  // The vector routines take the loop instead of rep movsb where (dst - src) mod 4096 is 1..63
+  // The vector routines take the loop instead of rep movsb where (dst - src) mod 4096 is 1..127
   // (copy_vector.hpp): both sides of that test, in one page-aligned allocation.
   const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
   mcsafe_test::copy_variant_scope scope(v);
@@ -63,9 +63,9 @@ TEST_CASE("copy: rep movsb's sizes with the destination 0..64 bytes above the so
     for (std::size_t i = 0; i < 2 * k_page; ++i) src[i] = static_cast<unsigned char>(rng());
     std::vector<unsigned char> ref(2 * k_page + 256);
     mcsafe_test::case_log log;
-    for (std::size_t above = 0; above <= 64; ++above)
+    for (std::size_t above = 0; above <= 128; ++above)
       for (const std::size_t n : {std::size_t{3000}, std::size_t{8000}}) {
-        unsigned char* const dst = src + 3 * k_page + above - 128;  // a whole window below for the check
+        unsigned char* const dst = src + 3 * k_page + above - 128;  // 128 bytes below for the check
         std::memset(dst, 0x5A, n + 256);
         std::memset(ref.data(), 0x5A, n + 256);
         std::memcpy(ref.data() + 128, src, n);

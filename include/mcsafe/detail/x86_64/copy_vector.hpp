@@ -19,7 +19,7 @@
 //   8V+1..R                 the last 4V bytes and the first V are loaded first, then a loop
 //                           of 4xV bytes with V-aligned stores, then the saved head and tail
 //                           are stored
-//   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..63)
+//   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127)
 //   U+1..A                  the loop again
 //   > A                     rep movsb again, as from R+1
 // R, U and A are the three words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
@@ -191,14 +191,15 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    jbe .L\\name\\()_movsb\n"
     "    cmpq mcsafe_v1_copy_vector_rep_band+16(%rip), %rdx\n"
     "    jbe .L\\name\\()_loop_setup\n"                   // up to A the loop, above A rep movsb
-    // Where the destination sits 1 to 63 bytes above the source modulo a page, rep movsb's
-    // loads wait on its own 4K-aliased stores (on the Zen 4, 10-20x slower at 64 KiB-32 MiB):
-    // the loop instead, which does not (docs/benchmarks.md, "Placements").
+    // Where the destination sits 1 to 127 bytes above the source modulo a page, rep movsb's
+    // loads wait on its own 4K-aliased stores (on the Zen 4 10-20x slower at 64 KiB-32 MiB a
+    // few bytes apart, up to 1.2x further out): the loop instead, which does not
+    // (docs/benchmarks.md, "Placements").
     ".L\\name\\()_movsb:\n"
     "    leal -1(%rdi), %ecx\n"
     "    subl %esi, %ecx\n"
     "    andl $4095, %ecx\n"
-    "    cmpl $63, %ecx\n"
+    "    cmpl $127, %ecx\n"
     "    jb .L\\name\\()_loop_setup\n"
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
