@@ -20,6 +20,23 @@
 using mcsafe::copy_backend;
 using mcsafe::fault_kind;
 
+namespace {
+// One good copy checked against memcpy: n bytes from src to window + at, where the window and
+// the reference (both `size` bytes) start as 0x5A. The result must be whole, and no byte of the
+// window outside [at, at + n) may change.
+template <class Where>
+void check_like_memcpy(mcsafe_test::case_log& log, unsigned char* window, unsigned char* ref, std::size_t size,
+                       std::size_t at, const unsigned char* src, std::size_t n, const Where& where) {
+  std::memset(window, 0x5A, size);
+  std::memset(ref, 0x5A, size);
+  const auto r = mcsafe::mc_safe_copy(window + at, src, n);
+  std::memcpy(ref + at, src, n);
+  MCSAFE_CHECK_CASE(log, r.ok(), where);
+  MCSAFE_CHECK_CASE(log, r.copied == n, where);
+  MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(window, ref, size), where);
+}
+}  // namespace
+
 TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every backend", "[copy]") {
   const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
   mcsafe_test::copy_variant_scope scope(v);
@@ -31,17 +48,11 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
     mcsafe_test::case_log log;
     for (std::size_t n = 0; n <= 4096; ++n) {
       const std::size_t so = rng() % 128, d_off = rng() % 128;
-      std::memset(dst.data(), 0x5A, dst.size());
-      std::memset(ref.data(), 0x5A, ref.size());
-      const auto r = mcsafe::mc_safe_copy(dst.data() + d_off, src.data() + so, n);
-      std::memcpy(ref.data() + d_off, src.data() + so, n);
-      const auto where = mcsafe_test::describe([&](std::ostream& os) {
-        os << "backend " << v.name << ", size " << n << ", source offset " << so << ", destination offset " << d_off;
-      });
-      MCSAFE_CHECK_CASE(log, r.ok(), where);
-      MCSAFE_CHECK_CASE(log, r.copied == n, where);
       // The whole buffers: nothing written around the range either.
-      MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst.data(), ref.data(), dst.size()), where);
+      check_like_memcpy(
+          log, dst.data(), ref.data(), dst.size(), d_off, src.data() + so, n, mcsafe_test::describe([&](std::ostream& os) {
+            os << "backend " << v.name << ", size " << n << ", source offset " << so << ", destination offset " << d_off;
+          }));
     }
     CHECK(log.failures == 0);
   }
@@ -65,16 +76,11 @@ TEST_CASE("copy: rep movsb's sizes with the destination 0..128 bytes above the s
     mcsafe_test::case_log log;
     for (std::size_t above = 0; above <= 128; ++above)
       for (const std::size_t n : {std::size_t{3000}, std::size_t{8000}}) {
-        unsigned char* const dst = src + 3 * k_page + above - 128;  // 128 bytes below for the check
-        std::memset(dst, 0x5A, n + 256);
-        std::memset(ref.data(), 0x5A, n + 256);
-        std::memcpy(ref.data() + 128, src, n);
-        const auto r = mcsafe::mc_safe_copy(dst + 128, src, n);
-        const auto where = mcsafe_test::describe([&](std::ostream& os) {
-          os << "backend " << v.name << ", size " << n << ", destination " << above << " bytes above the source mod 4096";
-        });
-        MCSAFE_CHECK_CASE(log, (r.ok() && r.copied == n), where);
-        MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(dst, ref.data(), n + 256), where);
+        unsigned char* const window = src + 3 * k_page + above - 128;  // 128 bytes below the copy
+        check_like_memcpy(log, window, ref.data(), n + 256, 128, src, n, mcsafe_test::describe([&](std::ostream& os) {
+                            os << "backend " << v.name << ", size " << n << ", destination " << above
+                               << " bytes above the source mod 4096";
+                          }));
       }
     CHECK(log.failures == 0);
     std::free(base);

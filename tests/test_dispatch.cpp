@@ -51,9 +51,10 @@ TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes in
     CHECK(d::g_copy.backend.load() == b);
     CHECK(d::g_copy.inline_limit.load() == (zmm ? d::k_inline_upto_128 : d::k_inline_upto_64));
     CHECK(d::g_copy.word_limit.load() == d::k_words_ready);
-    CHECK(d::loaded_rep_band().above == d::vector_rep_above_for(cpu, b));
-    CHECK(d::loaded_rep_band().upto == d::vector_rep_upto_for(cpu, b));
-    CHECK(d::loaded_rep_band().again_above == d::vector_rep_again_above_for(cpu, b));
+    const d::rep_band band = d::copy_row(b).band(cpu);  // none for the routines without one
+    CHECK(d::loaded_rep_band().above == band.above);
+    CHECK(d::loaded_rep_band().upto == band.upto);
+    CHECK(d::loaded_rep_band().again_above == band.again_above);
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
     counted::routine = d::g_copy.routine.load();
     counted::calls = 0;
@@ -81,7 +82,7 @@ TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes in
 TEST_CASE("dispatch: each vector backend gets its own rep movsb threshold, forced or chosen", "[dispatch]") {
   const mcsafe::cpu_features& cpu = mcsafe::detail::host_cpu();
   REQUIRE(mcsafe::testing::force_copy(copy_backend::vector_sse2));
-  CHECK(mcsafe::detail::loaded_rep_band().above == mcsafe::detail::vector_rep_above_for(cpu, copy_backend::vector_sse2));
+  CHECK(mcsafe::detail::loaded_rep_band().above == mcsafe::detail::copy_row(copy_backend::vector_sse2).band(cpu).above);
   mcsafe::testing::force_vector_rep_above(300);
   CHECK(mcsafe::detail::loaded_rep_band().above == 300);
   mcsafe::testing::reset_copy();

@@ -179,13 +179,6 @@ inline raw_copy_fn copy_routine(copy_backend b, const cpu_features& f) noexcept 
   return r.runs_on(f) ? r.fn : nullptr;
 }
 
-// The band backend b gets on a CPU with features f (none for the routines without one).
-inline std::size_t vector_rep_above_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).above; }
-inline std::size_t vector_rep_upto_for(const cpu_features& f, copy_backend b) noexcept { return copy_row(b).band(f).upto; }
-inline std::size_t vector_rep_again_above_for(const cpu_features& f, copy_backend b) noexcept {
-  return copy_row(b).band(f).again_above;
-}
-
 // The choice for a CPU with features f and the value of MCSAFE_FORCE_COPY (may be null): the
 // backend and its band. Pure: tests feed it recorded CPUs.
 inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept {
