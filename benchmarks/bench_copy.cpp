@@ -376,31 +376,37 @@ void BM_load_u64_chase(benchmark::State& state) {
 }
 
 // The same two loops, paired: each iteration times a block of plain loads and a block of
-// mc_safe_load back to back (alternating order), and `vs_plain` is the median over iterations
-// of mc_safe_load time / plain time (the target is <= 1.5). Separately run, these rows move by
-// more than the difference on a shared machine.
-template <bool Safe>
-std::uint64_t load_block_sum(const std::uint64_t* words, std::size_t loads) {
-  std::uint64_t sum = 0;
-  for (std::size_t k = 0, i = 0; k < loads; ++k, i = (i + 1) & 511) {
-    if constexpr (Safe) {
-      sum += mcsafe::mc_safe_load(words + i).value_or(0);
-    } else {
-      sum += *static_cast<const volatile std::uint64_t*>(words + i);
-    }
+// guarded ones back to back (alternating order), and `vs_plain` is the median over iterations
+// of guarded time / plain time. Separately run, these rows move by more than the difference on
+// a shared machine. The guarded block reads either through mc_safe_load (its check on every
+// load) or through a guarded_range over the 512 words (checked once per block).
+enum class load_way { plain, mc_safe_load, guarded_range };
+struct no_range {
+  no_range(const std::uint64_t*, std::size_t) {}
+};
+template <load_way Way>
+struct word_reader {
+  explicit word_reader(const std::uint64_t* words) : words_(words), range_(words, 512) {}
+  std::uint64_t operator()(std::size_t i) const {
+    if constexpr (Way == load_way::plain) return *static_cast<const volatile std::uint64_t*>(words_ + i);
+    if constexpr (Way == load_way::mc_safe_load) return mcsafe::mc_safe_load(words_ + i).value_or(0);
+    if constexpr (Way == load_way::guarded_range) return range_.load(i).value_or(0);
   }
+  const std::uint64_t* words_;
+  std::conditional_t<Way == load_way::guarded_range, mcsafe::guarded_range<const std::uint64_t>, no_range> range_;
+};
+template <load_way Way>
+std::uint64_t load_block_sum(const std::uint64_t* words, std::size_t loads) {
+  const word_reader<Way> read(words);
+  std::uint64_t sum = 0;
+  for (std::size_t k = 0, i = 0; k < loads; ++k, i = (i + 1) & 511) sum += read(i);
   return sum;
 }
-template <bool Safe>
+template <load_way Way>
 std::uint64_t load_block_chase(const std::uint64_t* ring, std::size_t loads) {
+  const word_reader<Way> read(ring);
   std::uint64_t i = 0;
-  for (std::size_t k = 0; k < loads; ++k) {
-    if constexpr (Safe) {
-      i = mcsafe::mc_safe_load(ring + i).value_or(0);
-    } else {
-      i = *static_cast<const volatile std::uint64_t*>(ring + i);
-    }
-  }
+  for (std::size_t k = 0; k < loads; ++k) i = read(i);
   return i;
 }
 template <std::uint64_t (*Plain)(const std::uint64_t*, std::size_t),
@@ -487,8 +493,14 @@ const bool registered = [] {
       ->Args({1, 128})
       ->Args({1, 512})
       ->Args({256, 4096});
-  benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<false>, load_block_sum<true>>);
-  benchmark::RegisterBenchmark("paired_load_u64.chase", BM_paired_load<load_block_chase<false>, load_block_chase<true>>);
+  using enum load_way;
+  benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<plain>, load_block_sum<mc_safe_load>>);
+  benchmark::RegisterBenchmark("paired_load_u64.chase",
+                               BM_paired_load<load_block_chase<plain>, load_block_chase<mc_safe_load>>);
+  benchmark::RegisterBenchmark("paired_load_u64.range_sum",
+                               BM_paired_load<load_block_sum<plain>, load_block_sum<guarded_range>>);
+  benchmark::RegisterBenchmark("paired_load_u64.range_chase",
+                               BM_paired_load<load_block_chase<plain>, load_block_chase<guarded_range>>);
   benchmark::RegisterBenchmark("recovered_fault", BM_recovered_fault)->ArgName("bytes")->Arg(64)->Arg(1 << 20);
   return true;
 }();

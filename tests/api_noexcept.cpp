@@ -43,6 +43,12 @@ namespace {
   MCSAFE_CLAIM_NOEXCEPT(m::mc_safe_copy(ints, cints));
   MCSAFE_CLAIM_NOEXCEPT(m::mc_safe_load(static_cast<const int*>(q)));
   MCSAFE_CLAIM_NOEXCEPT(m::mc_safe_store(static_cast<int*>(p), 1));
+  // guarded_range.hpp
+  MCSAFE_CLAIM_NOEXCEPT(m::guarded_range<int>(ints.data(), ints.size()));
+  const m::guarded_range<int> range(ints.data(), ints.size());
+  MCSAFE_CLAIM_NOEXCEPT(range.load(0));
+  MCSAFE_CLAIM_NOEXCEPT(range.store(0, 1));
+  MCSAFE_CLAIM_NOEXCEPT(range.size());
   // guard.hpp
   MCSAFE_CLAIM_NOEXCEPT(m::install());
   MCSAFE_CLAIM_NOEXCEPT(m::installed());

@@ -10,6 +10,7 @@
 
 #include <mcsafe/copy.hpp>
 #include <mcsafe/dispatch.hpp>
+#include <mcsafe/guarded_range.hpp>
 #include <mcsafe/testing.hpp>
 
 #include "case_checks.hpp"
@@ -281,10 +282,36 @@ TEST_CASE("copy: mc_safe_load and mc_safe_store on good and bad memory", "[copy]
   CHECK(s.fault.side == mcsafe::fault_side::destination);
 }
 
+// How check_words_across_cut reaches a word: mc_safe_load and mc_safe_store, each with its own
+// check, or element k of a guarded_range that starts k words lower (checked once).
+struct per_call_access {
+  static constexpr const char* name = "mc_safe_load/store";
+  template <class T>
+  static mcsafe::result<T> load(const T* p) {
+    return mcsafe::mc_safe_load(p);
+  }
+  template <class T>
+  static mcsafe::copy_result store(T* p, const T& v) {
+    return mcsafe::mc_safe_store(p, v);
+  }
+};
+struct range_access {
+  static constexpr const char* name = "guarded_range";
+  static constexpr std::size_t k = 3;
+  template <class T>
+  static mcsafe::result<T> load(const T* p) {
+    return mcsafe::guarded_range<const T>(p - k, k + 1).load(k);
+  }
+  template <class T>
+  static mcsafe::copy_result store(T* p, const T& v) {
+    return mcsafe::guarded_range<T>(p - k, k + 1).store(k, v);
+  }
+};
+
 // The inlined word loads and stores at every offset across a truncated file's end, each width:
 // a word below the cut works; one that reaches past it returns bus_error at the cut, with
 // `copied` (stores) the bytes below the cut, which are then in the file; nothing else changes.
-template <class T>
+template <class T, class Access = per_call_access>
 void check_words_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
   const auto cut_address = reinterpret_cast<std::uintptr_t>(cut);
   for (std::size_t below = 0; below <= 2 * sizeof(T); ++below) {
@@ -292,15 +319,16 @@ void check_words_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
     const bool fits = below >= sizeof(T);
     const auto where = [&](const char* what) {
       return mcsafe_test::describe([=](std::ostream& os) {
-        os << what << " of a " << sizeof(T) << "-byte word starting " << below << " bytes below the cut";
+        os << Access::name << ": " << what << " of a " << sizeof(T) << "-byte word starting " << below
+           << " bytes below the cut";
       });
     };
     T expect;
     std::memcpy(&expect, at - 64, sizeof(T));  // the load's reference: readable bytes below
-    const auto ld = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at - 64));
+    const auto ld = Access::load(reinterpret_cast<const T*>(at - 64));
     MCSAFE_CHECK_CASE(log, ld.has_value(), where("load 64 bytes lower"));
     MCSAFE_CHECK_CASE(log, ld.value_or(T{}) == expect, where("load 64 bytes lower"));
-    const auto v = mcsafe::mc_safe_load(reinterpret_cast<const T*>(at));
+    const auto v = Access::load(reinterpret_cast<const T*>(at));
     MCSAFE_CHECK_CASE(log, v.has_value() == fits, where("load"));
     if (!fits) {
       MCSAFE_CHECK_CASE(log, v.error().kind == fault_kind::bus_error, where("load"));
@@ -310,7 +338,7 @@ void check_words_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
     std::memset(cut - 16, 0x5A, 16);
     T value;
     std::memset(&value, 0xC3, sizeof value);
-    const auto s = mcsafe::mc_safe_store(reinterpret_cast<T*>(at), value);
+    const auto s = Access::store(reinterpret_cast<T*>(at), value);
     const std::size_t landed = fits ? sizeof(T) : below;
     MCSAFE_CHECK_CASE(log, s.ok() == fits, where("store"));
     MCSAFE_CHECK_CASE(log, s.copied == landed, where("store"));
@@ -341,6 +369,108 @@ TEST_CASE("copy: inlined word loads and stores at every offset across a cut, eve
   CHECK(n.fault.side == mcsafe::fault_side::destination);
   const auto top = mcsafe::mc_safe_store(reinterpret_cast<std::uint32_t*>(~std::uintptr_t{0} - 2), std::uint32_t{1});
   CHECK(top.fault.kind == fault_kind::invalid_argument);
+}
+
+// Element types a guarded_range reaches through mc_safe_copy (not 1, 2, 4 or 8 bytes).
+struct three_bytes {
+  unsigned char b[3];
+  bool operator==(const three_bytes&) const = default;
+};
+struct sixteen_bytes {
+  std::uint64_t lo, hi;
+  bool operator==(const sixteen_bytes&) const = default;
+};
+
+TEST_CASE("guarded_range: loads and stores at every offset across a cut, every width and two copied sizes",
+          "[copy][load][fault][guarded_range]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  mcsafe_test::case_log log;
+  check_words_across_cut<std::uint8_t, range_access>(file.cut(), log);
+  check_words_across_cut<std::uint16_t, range_access>(file.cut(), log);
+  check_words_across_cut<std::uint32_t, range_access>(file.cut(), log);
+  check_words_across_cut<std::uint64_t, range_access>(file.cut(), log);
+  check_words_across_cut<double, range_access>(file.cut(), log);
+  check_words_across_cut<three_bytes, range_access>(file.cut(), log);
+  check_words_across_cut<sixteen_bytes, range_access>(file.cut(), log);
+  CHECK(log.failures == 0);
+}
+
+// CTest runs each case in a process of its own: here the range is the process's first use of
+// mcsafe, and its constructor, not its first access, installs the handler.
+TEST_CASE("guarded_range: construction installs the handler, and a loop stops at the first bad word",
+          "[copy][load][guarded_range]") {
+  const std::size_t pg = mcsafe_test::page_size();
+  mcsafe_test::truncated_file file(4 * pg, 2 * pg);
+  const bool fresh = !mcsafe::installed();
+  if (!fresh) WARN("not the process's first use of mcsafe: installation by the constructor is not exercised");
+  const mcsafe::guarded_range<const std::uint64_t> words(reinterpret_cast<const std::uint64_t*>(file.data()), 4 * pg / 8);
+  CHECK(mcsafe::installed());
+  REQUIRE(words.size() == 4 * pg / 8);
+  std::uint64_t sum = 0, want = 0;
+  std::size_t i = 0;
+  mcsafe::fault stopped;
+  for (; i < words.size(); ++i) {
+    const auto v = words.load(i);
+    if (!v) {
+      stopped = v.error();
+      break;
+    }
+    sum += *v;
+  }
+  for (std::size_t k = 0; k < 2 * pg / 8; ++k) {
+    std::uint64_t w;
+    std::memcpy(&w, file.data() + 8 * k, 8);
+    want += w;
+  }
+  CHECK(i == 2 * pg / 8);
+  CHECK(sum == want);
+  CHECK(stopped.kind == fault_kind::bus_error);
+  CHECK(stopped.side == mcsafe::fault_side::source);
+  CHECK(stopped.address == reinterpret_cast<std::uintptr_t>(file.cut()));
+  // The range's stores: the last good word takes one, the first bad one reports it, copied 0.
+  const mcsafe::guarded_range<std::uint64_t> out(reinterpret_cast<std::uint64_t*>(file.data()), 4 * pg / 8);
+  CHECK(out.store(2 * pg / 8 - 1, std::uint64_t{0x0123456789abcdef}).ok());
+  std::uint64_t back;
+  std::memcpy(&back, file.cut() - 8, 8);
+  CHECK(back == 0x0123456789abcdef);
+  const auto bad = out.store(2 * pg / 8, std::uint64_t{1});
+  CHECK(bad.copied == 0);
+  CHECK(bad.fault.kind == fault_kind::bus_error);
+  CHECK(bad.fault.side == mcsafe::fault_side::destination);
+}
+
+TEST_CASE("guarded_range: a null, overflowing or wrapping range is empty, and an index past the end is refused untouched",
+          "[copy][args][guarded_range]") {
+  std::uint64_t words[4] = {1, 2, 3, 4};
+  const auto refused = [](const mcsafe::fault& f) { return f.kind == fault_kind::invalid_argument; };
+  const mcsafe::guarded_range<std::uint64_t> null_data(nullptr, 4);
+  CHECK(null_data.empty());
+  CHECK(refused(null_data.load(0).error()));
+  CHECK(refused(null_data.store(0, 9).fault));
+  CHECK(mcsafe::guarded_range<std::uint64_t>(nullptr, 0).empty());
+  CHECK(mcsafe::guarded_range<std::uint64_t>(words, SIZE_MAX / 4).empty());           // SIZE_MAX / 4 * 8 overflows
+  const auto* top = reinterpret_cast<const std::uint32_t*>(~std::uintptr_t{0} - 15);  // 16 bytes to the top
+  CHECK(mcsafe::guarded_range<const std::uint32_t>(top, 5).empty());
+  CHECK(mcsafe::guarded_range<const std::uint32_t>(top, 4).size() == 4);  // ends at the top exactly: not wrapped
+  CHECK(mcsafe::guarded_range<const sixteen_bytes>(reinterpret_cast<const sixteen_bytes*>(top), 2).empty());
+
+  const mcsafe::guarded_range<std::uint64_t> r{std::span<std::uint64_t, 4>(words)};
+  REQUIRE(r.size() == 4);
+  CHECK(r.size_bytes() == 32);
+  CHECK(r.load(3).value() == 4);
+  const auto past = r.load(4);
+  REQUIRE_FALSE(past.has_value());
+  CHECK(refused(past.error()));
+  const auto s = r.store(4, 99);
+  CHECK(s.copied == 0);
+  CHECK(refused(s.fault));
+  CHECK(r.store(SIZE_MAX, 99).copied == 0);
+  CHECK(r.store(0, 7).ok());
+  CHECK(words[0] == 7);
+  CHECK(words[1] == 2);
+  CHECK(words[2] == 3);
+  CHECK(words[3] == 4);
 }
 
 TEST_CASE("copy: inlined word loads and stores on a PROT_NONE page give segv with catch_segv", "[copy][load][segv]") {

@@ -219,22 +219,23 @@ template <>
 struct load_word<8> {
   using type = std::uint64_t;
 };
-}  // namespace detail
 
-// Reads one T. A fault anywhere in its bytes gives the fault instead of a value. On x86-64 a
-// T of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (detail/x86_64/inline_moves.hpp); other
-// sizes go through mc_safe_copy.
+// Whether a T is loaded and stored inline (one guarded mov) rather than through mc_safe_copy.
 template <class T>
-  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p)
-noexcept {
+inline constexpr bool word_sized = sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8;
+
+// mc_safe_load's and mc_safe_store's access, for a p at which word_access_ready holds (checked
+// by the caller, or once for a whole guarded_range). On x86-64 a T of 1, 2, 4 or 8 bytes is one
+// inlined guarded `mov` (detail/x86_64/inline_moves.hpp) and a test of its fault word; other
+// sizes go through mc_safe_copy, which checks its arguments itself.
+template <class T>
+MCSAFE_ALWAYS_INLINE result<T> load_when_ready(const T* p) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
-    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
-      return detail::invalid_copy(p, sizeof(T)).fault;
-    using word = typename detail::load_word<sizeof(T)>::type;
-    const detail::guarded_load_result r = detail::guarded_load<word>(p);
+  if constexpr (word_sized<T>) {
+    using word = typename load_word<sizeof(T)>::type;
+    const guarded_load_result r = guarded_load<word>(p);
     if (r.info != 0) [[unlikely]]
-      return detail::load_fault({r.address, r.info}, p, sizeof(T));
+      return load_fault({r.address, r.info}, p, sizeof(T));
     const word w = static_cast<word>(r.value);
     T v;
     std::memcpy(&v, &w, sizeof(T));
@@ -247,27 +248,55 @@ noexcept {
   return v;
 }
 
-// Writes one T. On a fault, `copied` says how many of its bytes reached memory. On x86-64 a T
-// of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (the same one-compare precondition as
-// mc_safe_load); a fault goes to mc_safe_copy's slow path, which makes `copied` exact for a
-// store that straddles into a bad page. Other sizes go through mc_safe_copy.
+// A fault goes to mc_safe_copy's slow path, which makes `copied` exact for a store that
+// straddles into a bad page.
 template <class T>
-  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE copy_result mc_safe_store(T* p, const T& v)
-noexcept {
+MCSAFE_ALWAYS_INLINE copy_result store_when_ready(T* p, const T& v) noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
-  if constexpr (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8) {
-    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
-      return detail::invalid_copy(&v, sizeof(T));
-    using word = typename detail::load_word<sizeof(T)>::type;
+  if constexpr (word_sized<T>) {
+    using word = typename load_word<sizeof(T)>::type;
     word w;
     std::memcpy(&w, &v, sizeof(T));
-    const detail::guarded_store_result r = detail::guarded_store<word>(p, w);
+    const guarded_store_result r = guarded_store<word>(p, w);
     if (r.info != 0) [[unlikely]]
-      return detail::finish_after_fault(p, &v, sizeof(T), {r.address, r.info}, detail::active_copy());
+      return finish_after_fault(p, &v, sizeof(T), {r.address, r.info}, active_copy());
     return {sizeof(T), {}};
   }
 #endif
   return mc_safe_copy(p, &v, sizeof(T));
+}
+}  // namespace detail
+
+// Reads one T. A fault anywhere in its bytes gives the fault instead of a value. On x86-64 a
+// T of 1, 2, 4 or 8 bytes is one inlined guarded `mov` after one compare (the handler is
+// installed and p is neither null nor near the top: detail/copy_state.hpp); other sizes go
+// through mc_safe_copy. In a loop over many words, guarded_range (guarded_range.hpp) makes
+// that check once for the whole range.
+template <class T>
+  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE result<T> mc_safe_load(const T* p)
+noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if constexpr (detail::word_sized<T>) {
+    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
+      return detail::invalid_copy(p, sizeof(T)).fault;
+  }
+#endif
+  return detail::load_when_ready(p);
+}
+
+// Writes one T. On a fault, `copied` says how many of its bytes reached memory. On x86-64 a T
+// of 1, 2, 4 or 8 bytes is one inlined guarded `mov` (the same one-compare precondition as
+// mc_safe_load); other sizes go through mc_safe_copy.
+template <class T>
+  requires std::is_trivially_copyable_v<T> MCSAFE_ALWAYS_INLINE copy_result mc_safe_store(T* p, const T& v)
+noexcept {
+#if defined(MCSAFE_ARCH_X86_64)
+  if constexpr (detail::word_sized<T>) {
+    if (!detail::word_access_ready(p, sizeof(T))) [[unlikely]]
+      return detail::invalid_copy(&v, sizeof(T));
+  }
+#endif
+  return detail::store_when_ready(p, v);
 }
 
 }  // namespace v1

@@ -16,6 +16,7 @@
 #include "fault.hpp"
 #include "file.hpp"
 #include "guard.hpp"
+#include "guarded_range.hpp"
 #include "persist.hpp"
 #include "poison_map.hpp"
 #include "span.hpp"

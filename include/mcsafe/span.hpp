@@ -202,7 +202,7 @@ class poison_span {
 
  private:
   static bool valid(T* data, std::size_t count) noexcept {
-    return data != nullptr && count <= SIZE_MAX / sizeof(T) && !detail::bad_range(data, count * sizeof(T));
+    return data != nullptr && !detail::bad_elements(data, count, sizeof(T));
   }
   static fault invalid() noexcept { return detail::invalid_argument_fault(fault_side::none); }
   fault known_fault_at(std::size_t byte) const noexcept {

@@ -22,6 +22,12 @@ constexpr bool bad_range(std::uintptr_t p, std::size_t n) noexcept {
 }
 inline bool bad_range(const void* p, std::size_t n) noexcept { return bad_range(reinterpret_cast<std::uintptr_t>(p), n); }
 
+// True when `count` elements of `size` bytes from p cannot all be accessed: their byte count
+// overflows, or bad_range of those bytes.
+inline bool bad_elements(const void* p, std::size_t count, std::size_t size) noexcept {
+  return count > SIZE_MAX / size || bad_range(p, count * size);
+}
+
 // Both ranges at once, exactly, with one branch: [dst, +n) and [src, +n) are both good when the
 // larger of dst - 1 and src - 1 plus n does not carry (the larger start carries whenever either
 // would).

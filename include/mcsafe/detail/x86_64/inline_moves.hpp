@@ -31,7 +31,10 @@ struct guarded_load_result {
   std::uintptr_t info;     // 0, or the packed signo/si_code/lsb
 };
 
-// One guarded load of an unsigned integer type U (1, 2, 4 or 8 bytes).
+// One guarded load of an unsigned integer type U (1, 2, 4 or 8 bytes). The bytes it reads are
+// an "m" operand (as a char array, which aliases any type) instead of a "memory" clobber: the
+// compiler orders the load against stores to those bytes only, and keeps every other value in a
+// register across it (a loop's sum, a guarded_range's pointer and size), as across a plain load.
 template <class U>
 MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   U v;
@@ -39,7 +42,8 @@ MCSAFE_ALWAYS_INLINE guarded_load_result guarded_load(const void* p) noexcept {
   MCSAFE_GUARDED_ASM((guarded_load_result{static_cast<std::uintptr_t>(v), 0, 0}),
                      ".Lmcsafe_v1_ld%=: mov (%[p]), %[v]\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_ld%=")
                          MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_ld%=", MCSAFE_RESUME) MCSAFE_EXTABLE_END,
-                     ([v] "=r"(v), "=a"(address), [info] "=&d"(info)), ([p] "r"(p)), ("memory"))
+                     ([v] "=r"(v), "=a"(address), [info] "=&d"(info)),
+                     ([p] "r"(p), "m"(*static_cast<const unsigned char(*)[sizeof(U)]>(p))), ())
   return {static_cast<std::uintptr_t>(v), address, info};
 }
 
@@ -218,14 +222,17 @@ struct guarded_store_result {
 // One guarded store of an unsigned integer type U (1, 2, 4 or 8 bytes). The same contract as
 // guarded_load: only the faulting `mov` is skipped. A store that faults has written nothing
 // that this reports as written: the caller re-copies the bytes below the fault to make its
-// count exact (copy.hpp).
+// count exact (copy.hpp). The bytes it writes are a "+m" operand, for the same reason as the
+// load's "m": read and written, so no earlier store to them is dropped as overwritten (a
+// faulting store writes nothing).
 template <class U>
 MCSAFE_ALWAYS_INLINE guarded_store_result guarded_store(void* p, U v) noexcept {
   std::uintptr_t address, info;
   MCSAFE_GUARDED_ASM((guarded_store_result{0, 0}),
                      ".Lmcsafe_v1_st%=: mov %[v], (%[p])\n" MCSAFE_EXTABLE_BEGIN(".Lmcsafe_v1_st%=")
                          MCSAFE_EXTABLE_ENTRY(".Lmcsafe_v1_st%=", MCSAFE_RESUME) MCSAFE_EXTABLE_END,
-                     ("=a"(address), [info] "=&d"(info)), ([p] "r"(p), [v] "r"(v)), ("memory"))
+                     ("=a"(address), [info] "=&d"(info), "+m"(*static_cast<unsigned char(*)[sizeof(U)]>(p))),
+                     ([p] "r"(p), [v] "r"(v)), ())
   return {address, info};
 }
 
