@@ -74,7 +74,7 @@ class guarded_range {
   // range neither is null nor wraps.
   static bool ready(T* data, std::size_t count) noexcept {
     if (data == nullptr || detail::bad_elements(data, count, sizeof(T))) return false;
-    if constexpr (detail::word_sized<value_type>) return count == 0 || detail::word_access_ready(data, 1);
+    if constexpr (detail::word_sized<value_type>) return detail::word_access_ready(data, 1);
     return true;
   }
   static fault invalid() noexcept { return detail::invalid_argument_fault(fault_side::none); }
