@@ -454,7 +454,8 @@ const bool registered = [] {
   // Paired rows: the CPUID choice of this machine (named in the JSON context), every backend
   // but the slow fallbacks (fragile and generic have separate rows; those this CPU lacks report
   // an error), and each vector backend with its rep movsb threshold forced both ways: `.loop`
-  // never uses rep movsb, `.rep` uses it above 2 KiB.
+  // never uses rep movsb, `.rep` uses it above 2 KiB; in both the zmm routine keeps every size (no
+  // hand-over to the ymm routine).
   const mcsafe::copy_backend chosen = mcsafe::active_copy_backend();
   benchmark::AddCustomContext("mcsafe_cpuid_copy_backend", mcsafe::to_string(chosen));
   benchmark::RegisterBenchmark("paired_vs_memcpy.cpuid", BM_paired_vs_memcpy, chosen, 0, false)->Apply(sizes);

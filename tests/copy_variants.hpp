@@ -18,6 +18,7 @@ struct copy_variant {
   const char* name;
   std::size_t rep_upto = 0;                       // with rep_above: rep movsb only up to this size (0: no bound)
   std::size_t rep_again_above = ~std::size_t{0};  // with rep_upto: rep movsb again above this size
+  std::size_t ymm_above = 0;                      // vector_avx512: forced hand-over to the ymm routine (0: as chosen)
 };
 
 inline constexpr copy_variant all_copy_variants[] = {
@@ -34,6 +35,10 @@ inline constexpr copy_variant all_copy_variants[] = {
     {mcsafe::copy_backend::vector_avx512, 256, "vector_avx512, rep movsb from 256 B to 1 KiB, the loop above", 1024},
     {mcsafe::copy_backend::vector_avx512, 256,
      "vector_avx512, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between", 1024, 2048},
+    {mcsafe::copy_backend::vector_avx512, 0, "vector_avx512, the ymm routine above 512 B", 0, ~std::size_t{0}, 512},
+    {mcsafe::copy_backend::vector_avx512, 256,
+     "vector_avx512, the ymm routine above 512 B with rep movsb up to 1 KiB and above 2 KiB, the loop between", 1024, 2048,
+     512},
     {mcsafe::copy_backend::vector_sse2, 0, "vector_sse2"},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector_sse2, ~std::size_t{0}, "vector_sse2, loop at every size"},
@@ -60,6 +65,7 @@ struct copy_variant_scope {
       mcsafe::testing::force_vector_rep_band(v.rep_above, v.rep_upto, v.rep_again_above);
     else if (v.rep_above != 0)
       mcsafe::testing::force_vector_rep_above(v.rep_above);
+    if (ok && v.ymm_above != 0) mcsafe::testing::force_vector_ymm_above(v.ymm_above);
   }
   ~copy_variant_scope() { mcsafe::testing::reset_copy(); }
   copy_variant_scope(const copy_variant_scope&) = delete;

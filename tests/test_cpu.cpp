@@ -148,7 +148,11 @@ TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an A
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_again_above == std::size_t{16} << 20);
   CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_again_above == std::size_t{16} << 20);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_again_above == mcsafe::detail::k_vector_rep_never);  // Intel
-  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_upto == mcsafe::detail::k_vector_rep_never);         // Intel
+  // The zmm routine hands copies above 512 B to the ymm routine on AMD only.
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_ymm_above == 512);
+  CHECK(mcsafe::detail::choose_copy(g, "vector").vector_ymm_above == mcsafe::detail::k_vector_rep_never);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_ymm_above == mcsafe::detail::k_vector_rep_never);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_upto == mcsafe::detail::k_vector_rep_never);  // Intel
   CHECK(g.avx512vl);
   // AVX-512F without VL (Knights Landing has such a set): the zmm routine's EVEX xmm/ymm moves
   // would raise #UD, so it is neither chosen nor forceable; AVX2 is chosen.

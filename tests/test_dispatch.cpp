@@ -55,6 +55,7 @@ TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes in
     CHECK(d::loaded_rep_band().above == band.above);
     CHECK(d::loaded_rep_band().upto == band.upto);
     CHECK(d::loaded_rep_band().again_above == band.again_above);
+    CHECK(d::loaded_rep_band().ymm_above == band.ymm_above);
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
     counted::routine = d::g_copy.routine.load();
     counted::calls = 0;

@@ -177,6 +177,8 @@ inline std::string diagnose() {
   else
     appendf(out, "vector backends: rep movsb above %zu bytes up to %zu and above %zu, the loop elsewhere\n", band.above,
             band.upto, band.again_above);
+  if (band.ymm_above != k_vector_rep_never)
+    appendf(out, "vector_avx512: copies above %zu bytes go to the ymm routine\n", band.ymm_above);
 #endif
   out += "copy backends available:";
   for (copy_backend b : all_copy_backends)

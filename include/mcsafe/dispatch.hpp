@@ -47,6 +47,10 @@ inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_again_above_amd = std::size_t{16} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
+// On AMD the zmm routine hands every copy past its last size class (8 x 64 bytes) to the ymm
+// routine: the ymm loop reads 1.07-1.16x memcpy at 1-16 KiB with the source one byte off where
+// the zmm loop reads 0.91-1.02x, and within 0.03x of it aligned (docs/benchmarks.md).
+inline constexpr std::size_t k_vector_ymm_above_amd = 512;
 }  // namespace detail
 
 // What was chosen and why, for diagnose().
@@ -59,6 +63,8 @@ struct copy_choice : choice_note {
   std::size_t vector_rep_upto = detail::k_vector_rep_never;
   // ... up to this size, above which rep movsb again (k_vector_rep_never: the loop at any size).
   std::size_t vector_rep_again_above = detail::k_vector_rep_never;
+  // vector_avx512 only: sizes above this go to the ymm routine (k_vector_rep_never: none do).
+  std::size_t vector_ymm_above = detail::k_vector_rep_never;
 };
 
 }  // namespace v1
@@ -99,13 +105,13 @@ inline constexpr copy_backend_row k_copy_backends[] = {
         return nullptr;
       }},
      false,
-     // AMD: rep movsb from 16 KiB to 2 MiB and above 16 MiB, the loop elsewhere; Intel:
-     // glibc's default.
+     // AMD: above 512 bytes the ymm routine, which has the band below; Intel: glibc's default.
      // docs/benchmarks.md, "What the figures decided", has the figures behind both.
      [](const cpu_features& f) noexcept -> rep_band {
-       if (!f.erms) return {};
-       if (amd_like(f)) return amd_rep_band();
-       return {k_vector_rep_above_avx512_intel, k_vector_rep_never};
+       rep_band b;
+       if (f.erms) b = amd_like(f) ? amd_rep_band() : rep_band{k_vector_rep_above_avx512_intel};
+       if (amd_like(f)) b.ymm_above = k_vector_ymm_above_amd;
+       return b;
      }},
     // ymm moves where the OS allows AVX state.
     {{copy_backend::vector, "vector", MCSAFE_X86_64_ROUTINE(mcsafe_v1_copy_vector),
@@ -201,6 +207,7 @@ inline copy_choice choose_copy(const cpu_features& f, const char* env) noexcept 
   c.vector_rep_above = band.above;
   c.vector_rep_upto = band.upto;
   c.vector_rep_again_above = band.again_above;
+  c.vector_ymm_above = band.ymm_above;
   return c;
 }
 
@@ -217,7 +224,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 #endif
   const copy_choice& c = default_copy_choice();
   return publish_copy(c.backend, copy_routine(c.backend, host_cpu()), c.backend == copy_backend::vector_avx512,
-                      {c.vector_rep_above, c.vector_rep_upto, c.vector_rep_again_above}, true);
+                      {c.vector_rep_above, c.vector_rep_upto, c.vector_rep_again_above, c.vector_ymm_above}, true);
 }
 
 // The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a

@@ -33,8 +33,9 @@ inline void reset_copy() noexcept {
   force_copy(detail::default_copy_choice().backend);  // with its band
 }
 // The vector backends use rep movsb above n bytes from now on, at every size above (no upper
-// bound: tests cover both of their paths near a fault; benchmarks compare thresholds). Returns
-// the previous value; reset_copy() restores the CPUID choice.
+// bound: tests cover both of their paths near a fault; benchmarks compare thresholds), and the
+// zmm routine keeps every size (no hand-over to the ymm routine). Returns the previous value;
+// reset_copy() restores the CPUID choice.
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   detail::active_copy();
   const std::size_t before = detail::loaded_rep_band().above;
@@ -42,11 +43,19 @@ inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   return before;
 }
 // The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that up
-// to `again_above`, and rep movsb again above it.
+// to `again_above`, and rep movsb again above it; the zmm routine keeps every size.
 inline void force_vector_rep_band(std::size_t above, std::size_t upto,
                                   std::size_t again_above = detail::k_vector_rep_never) noexcept {
   detail::active_copy();
   detail::store_rep_band({above, upto, again_above});
+}
+// The zmm routine hands copies above n bytes to the ymm routine from now on (n is at least
+// 512: smaller ones are its own size classes; k_vector_rep_never: none), the band unchanged.
+inline void force_vector_ymm_above(std::size_t n) noexcept {
+  detail::active_copy();
+  detail::rep_band b = detail::loaded_rep_band();
+  b.ymm_above = n;
+  detail::store_rep_band(b);
 }
 
 // Switches every later clear_write/atomic_clear_write in this process to method m. Returns

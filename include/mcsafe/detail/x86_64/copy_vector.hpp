@@ -22,10 +22,14 @@
 //   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127)
 //   U+1..A                  the loop again
 //   > A                     rep movsb again, as from R+1
-// R, U and A are the three words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
-// set for the chosen one before it is published (detail/copy_state.hpp; each backend's band rule
-// is in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb above
-// some size, and A is ~0 except where rep movsb wins again above a larger one.
+// The zmm routine first hands sizes above Y (and above 8V) to the ymm routine, whose classes
+// from 8V+1 on are the same with 32-byte moves: on AMD its 64-byte loads, each of which splits a
+// line when the source is not 64-byte aligned relative to the destination, lose to 32-byte ones
+// (docs/benchmarks.md).
+// R, U, A and Y are the four words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
+// set for the chosen one before it is published (detail/copy_state.hpp; each backend's rule is
+// in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb above some
+// size, A is ~0 except where rep movsb wins again above a larger one, and Y is ~0 except on AMD.
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -36,7 +40,8 @@
 // needs no vzeroupper at all. Every class up to 8V returns on its own and has at most one taken
 // branch before it (no jump to a shared return): at these sizes a taken branch costs as much
 // as the moves (docs/benchmarks.md). Macro arguments: smov is the 16/32-byte
-// move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28).
+// move, vzu whether returns run vzeroupper, hi the register bank ("" or "2" for 20-28), handoff
+// the routine that takes sizes above Y (none but for the zmm routine).
 #pragma once
 // The asm below is laid out by hand, one instruction per line: not for clang-format.
 // clang-format off
@@ -53,7 +58,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    xorl %edx, %edx\n"
     "    ret\n"
     ".endm\n"
-    ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=\n"
+    ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
     "    cmpq $2*\\vec, %rdx\n"
     "    ja .L\\name\\()_over_2v\n"
     "    cmpq $\\vec, %rdx\n"
@@ -150,6 +155,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\movu %\\reg\\hi\\()7, -\\vec(%rdi,%rdx)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_over_8v:\n"
+    ".ifnb \\handoff\n"  // nothing loaded or stored yet: the other routine's result is this one's
+    "    cmpq mcsafe_v1_copy_vector_rep_band+24(%rip), %rdx\n"
+    "    ja \\handoff\n"
+    ".endif\n"
     "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
     ".L\\name\\()_loop_setup:\n"
@@ -214,7 +223,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector, 32, vmovdqu, vmovdqa, ymm, vmovdqu, 1\n"
     MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector)
     MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_avx512)
-    "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_avx512, 64, vmovdqu64, vmovdqa64, zmm, vmovdqu64, 0, 2\n"
+    "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_avx512, 64, vmovdqu64, vmovdqa64, zmm, vmovdqu64, 0, 2, "
+    "mcsafe_v1_copy_vector\n"
     MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_avx512)
     MCSAFE_ROUTINE_BEGIN(mcsafe_v1_copy_vector_sse2)
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_sse2, 16, movups, movaps, xmm, movups, 0\n"
@@ -227,9 +237,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".pushsection .data.mcsafe_v1_copy_vector_rep_band,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_band,comdat\n"
     ".p2align 3\n"
     ".weak mcsafe_v1_copy_vector_rep_band\n.hidden mcsafe_v1_copy_vector_rep_band\n"
-    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,24\n"
+    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,32\n"
     "mcsafe_v1_copy_vector_rep_band:\n"
     "    .quad 2048\n"
+    "    .quad -1\n"
     "    .quad -1\n"
     "    .quad -1\n"
     ".popsection\n"
@@ -238,13 +249,15 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U, A}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
-// read by the routines above (`above` at offset 0, `upto` at 8, `again_above` at 16).
+// {R, U, A, Y}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
+// read by the routines above (`above` at offset 0, `upto` at 8, `again_above` at 16, `ymm_above`
+// at 24).
 struct mcsafe_v1_rep_band_words {
   std::size_t above;        // R
   std::size_t upto;         // U
   std::size_t again_above;  // A
+  std::size_t ymm_above;    // Y
 };
 static_assert(offsetof(mcsafe_v1_rep_band_words, upto) == 8 && offsetof(mcsafe_v1_rep_band_words, again_above) == 16 &&
-              sizeof(mcsafe_v1_rep_band_words) == 24);
+              offsetof(mcsafe_v1_rep_band_words, ymm_above) == 24 && sizeof(mcsafe_v1_rep_band_words) == 32);
 extern "C" MCSAFE_HIDDEN mcsafe_v1_rep_band_words mcsafe_v1_copy_vector_rep_band;
