@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../catch2_any.hpp"
@@ -597,6 +598,7 @@ TEST_CASE("sqlite: threads opening, reading and closing connections while anothe
   close(done[1]);
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0}, reads{0};
+  std::pair<int, int> first_bad{};  // (extended error code, count % 1000) of the first bad read
   std::vector<std::thread> readers;
   for (int t = 0; t < 4; ++t)
     readers.emplace_back([&, t] {
@@ -614,7 +616,10 @@ TEST_CASE("sqlite: threads opening, reading and closing connections while anothe
         sqlite3_prepare_v2(
             h, t % 2 ? "select count(*) % 1000, sum(length(s)) from t" : "select count(*) % 1000 from t where a > 0", -1,
             &st, nullptr);
-        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0) ++bad;
+        const int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW || sqlite3_column_int(st, 0) != 0) {
+          if (bad++ == 0) first_bad = {sqlite3_extended_errcode(h), sqlite3_column_int(st, 0)};
+        }
         sqlite3_finalize(st);
         sqlite3_close(h);
         ++reads;
@@ -635,7 +640,7 @@ TEST_CASE("sqlite: threads opening, reading and closing connections while anothe
   int st = 0;
   REQUIRE(waitpid(writer, &st, 0) == writer);
   CHECK(st == 0);
-  INFO(reads.load() << " reads");
+  INFO(reads.load() << " reads; the first bad one: code " << first_bad.first << ", count % 1000 = " << first_bad.second);
   CHECK(reads.load() > 0);
   CHECK(bad.load() == 0);
   db d(path, mcsafe_sqlite::vfs_name);
