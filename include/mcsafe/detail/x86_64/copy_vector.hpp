@@ -163,12 +163,15 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    ja .L\\name\\()_rep\n"
     ".L\\name\\()_loop_setup:\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
-    "    \\movu -4*\\vec(%rsi,%rdx), %\\reg\\hi\\()4\n"  // tail: the last 4V bytes
-    "    \\movu -3*\\vec(%rsi,%rdx), %\\reg\\hi\\()5\n"
-    "    \\movu -2*\\vec(%rsi,%rdx), %\\reg\\hi\\()6\n"
-    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"
+    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"    // end: the last V bytes
+    "    leaq (%rdi,%rdx), %r9\n"
+    "    andq $-\\vec, %r9\n"
+    "    subq %rdi, %r9\n"                                  // r9 = A - dst, A = dst end rounded down to V
+    "    \\movu -3*\\vec(%rsi,%r9), %\\reg\\hi\\()4\n"   // tail: the 3V bytes below A
+    "    \\movu -2*\\vec(%rsi,%r9), %\\reg\\hi\\()5\n"
+    "    \\movu -\\vec(%rsi,%r9), %\\reg\\hi\\()6\n"
     "    movq %rdi, %r11\n"                                 // r11 = dst
-    "    leaq -4*\\vec(%rdi,%rdx), %r9\n"                 // r9 = where the tail is stored
+    "    leaq -3*\\vec(%rdi,%r9), %r9\n"                  // r9 = A - 3V: the loop stops there
     "    movl %edi, %ecx\n"
     "    andl $\\vec-1, %ecx\n"
     "    negq %rcx\n"
@@ -188,13 +191,30 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    subq $-4*\\vec, %rdi\n"
     "    cmpq %r9, %rdi\n"
     "    jb .L\\name\\()_loop\n"
-    "    \\movu %\\reg\\hi\\()4, (%r9)\n"
-    "    \\movu %\\reg\\hi\\()5, \\vec(%r9)\n"
-    "    \\movu %\\reg\\hi\\()6, 2*\\vec(%r9)\n"
-    "    \\movu %\\reg\\hi\\()7, 3*\\vec(%r9)\n"
+    "    \\mova %\\reg\\hi\\()4, (%r9)\n"
+    "    \\mova %\\reg\\hi\\()5, \\vec(%r9)\n"
+    "    \\mova %\\reg\\hi\\()6, 2*\\vec(%r9)\n"
     "    \\movu %\\reg\\hi\\()0, (%r11)\n"
+    "    leaq (%r11,%rdx), %r8\n"                           // r8 = dst end
+    "    leal -1(%r8), %ecx\n"
+    "    andl $4095, %ecx\n"
+    "    cmpl $\\vec-1, %ecx\n"
+    "    jb .L\\name\\()_end_in_page\n"                      // the end store would split a page
+    "    \\movu %\\reg\\hi\\()7, -\\vec(%r8)\n"
     ".L\\name\\()_done:\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+    // The page starts at A: the 1..V-1 bytes [A, end) go through the small classes above (loaded
+    // again: the end load before the loop proved them readable).
+    ".L\\name\\()_end_in_page:\n"
+    ".if \\vzu\n"
+    "    vzeroupper\n"                                      // the small classes return without it
+    ".endif\n"
+    "    subq %rdi, %rsi\n"                                 // rsi = src - dst
+    "    leaq 3*\\vec(%r9), %rdi\n"
+    "    addq %rdi, %rsi\n"
+    "    movq %r8, %rdx\n"
+    "    subq %rdi, %rdx\n"
+    "    jmp .L\\name\\()_below_1v\n"
     ".L\\name\\()_rep:\n"                               // above R: up to U rep movsb,
     "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
     "    jbe .L\\name\\()_movsb\n"
