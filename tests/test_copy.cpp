@@ -88,6 +88,38 @@ TEST_CASE("copy: rep movsb's sizes with the destination 0..128 bytes above the s
   }
 }
 
+TEST_CASE("copy: the first or last bytes of the destination just across a page boundary, every backend", "[copy]") {
+  // The vector routines' loop moves the head or the end in smaller pieces where its one vector
+  // store there would cross a page (copy_vector.hpp): destinations starting 0..65 bytes below a
+  // page boundary (and on it), ending 0..65 bytes past one.
+  const mcsafe_test::copy_variant v = MCSAFE_TEST_EACH_COPY_VARIANT();
+  mcsafe_test::copy_variant_scope scope(v);
+  if (!scope.ok) return;
+  DYNAMIC_SECTION("backend " << v.name) {
+    constexpr std::size_t k_page = 4096, k_window = 3 * k_page;
+    auto* base = static_cast<unsigned char*>(std::aligned_alloc(k_page, 2 * k_window));
+    REQUIRE(base != nullptr);
+    unsigned char* const window = base;
+    unsigned char* const src = base + k_window;
+    std::mt19937 rng(11);
+    for (std::size_t i = 0; i < k_window; ++i) src[i] = static_cast<unsigned char>(rng());
+    std::vector<unsigned char> ref(k_window);
+    mcsafe_test::case_log log;
+    for (std::size_t at = k_page - 65; at <= k_page; ++at) {
+      std::vector<std::size_t> sizes{257, 520, 1000};
+      for (std::size_t past : {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65})
+        sizes.push_back(2 * k_page + past - at);
+      for (const std::size_t n : sizes)
+        check_like_memcpy(log, window, ref.data(), k_window, at, src + 1, n, mcsafe_test::describe([&](std::ostream& os) {
+                            os << "backend " << v.name << ", size " << n << ", destination at page offset " << at % k_page
+                               << ", ending " << (at + n) % k_page << " bytes past a page";
+                          }));
+    }
+    CHECK(log.failures == 0);
+    std::free(base);
+  }
+}
+
 namespace {
 
 // Where one end of a refused copy points: into a real buffer, at null, or so near the top of

@@ -16,9 +16,12 @@
 //   33..63 (V = 64)         two overlapping 32-byte moves
 //   2V+1..4V                four overlapping V-byte moves
 //   4V+1..8V                eight overlapping V-byte moves, four from each end
-//   8V+1..R                 the last 4V bytes and the first V are loaded first, then a loop
-//                           of 4xV bytes with V-aligned stores, then the saved head and tail
-//                           are stored
+//   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
+//                           destination address are loaded first, then a loop of 4xV bytes
+//                           with V-aligned stores, then the saved 3V (aligned), head and end
+//                           are stored; where the head or the end store would cross a page
+//                           (tens of cycles on the Zen 4), the bytes on its near side of the
+//                           page are moved in pieces that stay in one page instead
 //   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127)
 //   U+1..A                  the loop again
 //   > A                     rep movsb again, as from R+1
@@ -194,27 +197,92 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\mova %\\reg\\hi\\()4, (%r9)\n"
     "    \\mova %\\reg\\hi\\()5, \\vec(%r9)\n"
     "    \\mova %\\reg\\hi\\()6, 2*\\vec(%r9)\n"
+    "    subq %rdi, %rsi\n"                                 // rsi = src - dst from here on
+    "    movl %r11d, %ecx\n"
+    "    andl $4095, %ecx\n"
+    "    cmpl $4096-\\vec, %ecx\n"
+    "    ja .L\\name\\()_head_in_page\n"                     // the head store would split a page
     "    \\movu %\\reg\\hi\\()0, (%r11)\n"
+    ".L\\name\\()_head_stored:\n"
     "    leaq (%r11,%rdx), %r8\n"                           // r8 = dst end
     "    leal -1(%r8), %ecx\n"
     "    andl $4095, %ecx\n"
     "    cmpl $\\vec-1, %ecx\n"
     "    jb .L\\name\\()_end_in_page\n"                      // the end store would split a page
     "    \\movu %\\reg\\hi\\()7, -\\vec(%r8)\n"
-    ".L\\name\\()_done:\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
-    // The page starts at A: the 1..V-1 bytes [A, end) go through the small classes above (loaded
-    // again: the end load before the loop proved them readable).
+    // A store across a page costs tens of cycles on the Zen 4 (docs/benchmarks.md, "Placements"):
+    // where the head or the end store would make one, the bytes on its near side of the page
+    // (1..V-1, loaded again: the loads before the loop proved them readable) are moved in
+    // pieces that each stay in one page.
+    // The end: the page starts at A; [A, end) goes through the small classes above.
     ".L\\name\\()_end_in_page:\n"
     ".if \\vzu\n"
     "    vzeroupper\n"                                      // the small classes return without it
     ".endif\n"
-    "    subq %rdi, %rsi\n"                                 // rsi = src - dst
     "    leaq 3*\\vec(%r9), %rdi\n"
     "    addq %rdi, %rsi\n"
     "    movq %r8, %rdx\n"
     "    subq %rdi, %rdx\n"
     "    jmp .L\\name\\()_below_1v\n"
+    // The head: [dst, P), P the page (and the loop's first store) above dst, as two overlapping
+    // moves of the widest size that fits, or one byte.
+    ".L\\name\\()_head_in_page:\n"
+    "    movl %r11d, %ecx\n"
+    "    negl %ecx\n"
+    "    andl $\\vec-1, %ecx\n"                             // rcx = P - dst, in 1..V-1
+    "    leaq (%r11,%rsi), %rdi\n"                          // rdi = src
+    ".if \\vec > 32\n"
+    "    cmpl $32, %ecx\n"
+    "    jae .L\\name\\()_head_32\n"
+    ".endif\n"
+    ".if \\vec > 16\n"
+    "    cmpl $16, %ecx\n"
+    "    jae .L\\name\\()_head_16\n"
+    ".endif\n"
+    "    cmpl $8, %ecx\n"
+    "    jae .L\\name\\()_head_8\n"
+    "    cmpl $4, %ecx\n"
+    "    jae .L\\name\\()_head_4\n"
+    "    cmpl $2, %ecx\n"
+    "    jae .L\\name\\()_head_2\n"
+    "    movzbl (%rdi), %eax\n"
+    "    movb %al, (%r11)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".L\\name\\()_head_2:\n"
+    "    movzwl (%rdi), %eax\n"
+    "    movzwl -2(%rdi,%rcx), %r10d\n"
+    "    movw %ax, (%r11)\n"
+    "    movw %r10w, -2(%r11,%rcx)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".L\\name\\()_head_4:\n"
+    "    movl (%rdi), %eax\n"
+    "    movl -4(%rdi,%rcx), %r10d\n"
+    "    movl %eax, (%r11)\n"
+    "    movl %r10d, -4(%r11,%rcx)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".L\\name\\()_head_8:\n"
+    "    movq (%rdi), %rax\n"
+    "    movq -8(%rdi,%rcx), %r10\n"
+    "    movq %rax, (%r11)\n"
+    "    movq %r10, -8(%r11,%rcx)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".if \\vec > 16\n"
+    ".L\\name\\()_head_16:\n"
+    "    \\smov (%rdi), %xmm\\hi\\()1\n"
+    "    \\smov -16(%rdi,%rcx), %xmm\\hi\\()2\n"
+    "    \\smov %xmm\\hi\\()1, (%r11)\n"
+    "    \\smov %xmm\\hi\\()2, -16(%r11,%rcx)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".endif\n"
+    ".if \\vec > 32\n"
+    ".L\\name\\()_head_32:\n"
+    "    \\smov (%rdi), %ymm\\hi\\()1\n"
+    "    \\smov -32(%rdi,%rcx), %ymm\\hi\\()2\n"
+    "    \\smov %ymm\\hi\\()1, (%r11)\n"
+    "    \\smov %ymm\\hi\\()2, -32(%r11,%rcx)\n"
+    "    jmp .L\\name\\()_head_stored\n"
+    ".endif\n"
     ".L\\name\\()_rep:\n"                               // above R: up to U rep movsb,
     "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
     "    jbe .L\\name\\()_movsb\n"
