@@ -19,6 +19,7 @@ struct copy_variant {
   std::size_t rep_upto = 0;                       // with rep_above: rep movsb only up to this size (0: no bound)
   std::size_t rep_again_above = ~std::size_t{0};  // with rep_upto: rep movsb again above this size
   std::size_t ymm_above = 0;                      // vector_avx512: forced hand-over to the ymm routine (0: as chosen)
+  std::size_t skew_mask = 0;                      // with rep_above: rep movsb only where (dst - src) & this is 0
 };
 
 inline constexpr copy_variant all_copy_variants[] = {
@@ -26,12 +27,17 @@ inline constexpr copy_variant all_copy_variants[] = {
     {mcsafe::copy_backend::vector, 0, "vector"},
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector, ~std::size_t{0}, "vector, loop at every size"},
+    {mcsafe::copy_backend::vector, 256,
+     "vector, rep movsb above 256 B where dst - src is a multiple of 64, the loop elsewhere", 0, ~std::size_t{0}, 0, 63},
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb from 256 B to 1 KiB, the loop above", 1024},
     {mcsafe::copy_backend::vector, 256, "vector, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between", 1024,
      2048},
     {mcsafe::copy_backend::vector_avx512, 0, "vector_avx512"},
     {mcsafe::copy_backend::vector_avx512, 256, "vector_avx512, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector_avx512, ~std::size_t{0}, "vector_avx512, loop at every size"},
+    {mcsafe::copy_backend::vector_avx512, 256,
+     "vector_avx512, rep movsb above 256 B where dst - src is a multiple of 64, the loop elsewhere", 0, ~std::size_t{0}, 0,
+     63},
     {mcsafe::copy_backend::vector_avx512, 256, "vector_avx512, rep movsb from 256 B to 1 KiB, the loop above", 1024},
     {mcsafe::copy_backend::vector_avx512, 256,
      "vector_avx512, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between", 1024, 2048},
@@ -42,6 +48,9 @@ inline constexpr copy_variant all_copy_variants[] = {
     {mcsafe::copy_backend::vector_sse2, 0, "vector_sse2"},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb above 256 B"},
     {mcsafe::copy_backend::vector_sse2, ~std::size_t{0}, "vector_sse2, loop at every size"},
+    {mcsafe::copy_backend::vector_sse2, 256,
+     "vector_sse2, rep movsb above 256 B where dst - src is a multiple of 64, the loop elsewhere", 0, ~std::size_t{0}, 0,
+     63},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb from 256 B to 1 KiB, the loop above", 1024},
     {mcsafe::copy_backend::vector_sse2, 256, "vector_sse2, rep movsb from 256 B to 1 KiB and above 2 KiB, the loop between",
      1024, 2048},
@@ -66,6 +75,7 @@ struct copy_variant_scope {
     else if (v.rep_above != 0)
       mcsafe::testing::force_vector_rep_above(v.rep_above);
     if (ok && v.ymm_above != 0) mcsafe::testing::force_vector_ymm_above(v.ymm_above);
+    if (ok && v.skew_mask != 0) mcsafe::testing::force_vector_rep_skew_mask(v.skew_mask);
   }
   ~copy_variant_scope() { mcsafe::testing::reset_copy(); }
   copy_variant_scope(const copy_variant_scope&) = delete;

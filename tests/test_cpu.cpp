@@ -152,6 +152,12 @@ TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an A
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_ymm_above == 512);
   CHECK(mcsafe::detail::choose_copy(g, "vector").vector_ymm_above == mcsafe::detail::k_vector_rep_never);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_ymm_above == mcsafe::detail::k_vector_rep_never);
+  // rep movsb only where source and destination share their offset in a line: AMD only.
+  CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_skew_mask == 63);
+  CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_skew_mask == 63);
+  CHECK(mcsafe::detail::choose_copy(g, "vector_sse2").vector_rep_skew_mask == 0);
+  CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_skew_mask == 0);
+  CHECK(mcsafe::detail::choose_copy(f, "vector").vector_rep_skew_mask == 0);
   CHECK(mcsafe::detail::choose_copy(f, nullptr).vector_rep_upto == mcsafe::detail::k_vector_rep_never);  // Intel
   CHECK(g.avx512vl);
   // AVX-512F without VL (Knights Landing has such a set): the zmm routine's EVEX xmm/ymm moves

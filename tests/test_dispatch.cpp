@@ -56,6 +56,7 @@ TEST_CASE("dispatch: the copy state each backend publishes, and 65..128 bytes in
     CHECK(d::loaded_rep_band().upto == band.upto);
     CHECK(d::loaded_rep_band().again_above == band.again_above);
     CHECK(d::loaded_rep_band().ymm_above == band.ymm_above);
+    CHECK(d::loaded_rep_band().skew_mask == band.skew_mask);
     // Count the calls that reach the routine: with zmm, 65..128 bytes make none.
     counted::routine = d::g_copy.routine.load();
     counted::calls = 0;

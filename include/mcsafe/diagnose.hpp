@@ -177,6 +177,9 @@ inline std::string diagnose() {
   else
     appendf(out, "vector backends: rep movsb above %zu bytes up to %zu and above %zu, the loop elsewhere\n", band.above,
             band.upto, band.again_above);
+  if (band.skew_mask != 0 && band.above != k_vector_rep_never)
+    appendf(out, "vector backends: rep movsb only where (destination - source) & %zu is 0, the loop elsewhere\n",
+            band.skew_mask);
   if (band.ymm_above != k_vector_rep_never)
     appendf(out, "vector_avx512: copies above %zu bytes go to the ymm routine\n", band.ymm_above);
 #endif

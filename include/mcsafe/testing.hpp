@@ -34,7 +34,8 @@ inline void reset_copy() noexcept {
 }
 // The vector backends use rep movsb above n bytes from now on, at every size above (no upper
 // bound: tests cover both of their paths near a fault; benchmarks compare thresholds), and the
-// zmm routine keeps every size (no hand-over to the ymm routine). Returns the previous value;
+// zmm routine keeps every size (no hand-over to the ymm routine), at any skew between source
+// and destination (skew mask 0). Returns the previous value;
 // reset_copy() restores the CPUID choice.
 inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   detail::active_copy();
@@ -43,7 +44,7 @@ inline std::size_t force_vector_rep_above(std::size_t n) noexcept {
   return before;
 }
 // The vector backends use rep movsb above `above` bytes up to `upto`, the loop above that up
-// to `again_above`, and rep movsb again above it; the zmm routine keeps every size.
+// to `again_above`, and rep movsb again above it; the zmm routine keeps every size, at any skew.
 inline void force_vector_rep_band(std::size_t above, std::size_t upto,
                                   std::size_t again_above = detail::k_vector_rep_never) noexcept {
   detail::active_copy();
@@ -55,6 +56,15 @@ inline void force_vector_ymm_above(std::size_t n) noexcept {
   detail::active_copy();
   detail::rep_band b = detail::loaded_rep_band();
   b.ymm_above = n;
+  detail::store_rep_band(b);
+}
+// The vector backends take rep movsb (where the band has it) only where (dst - src) & mask is 0
+// from now on, the loop otherwise (0: at any skew), the band unchanged. The band forcings above
+// reset it to 0.
+inline void force_vector_rep_skew_mask(std::size_t mask) noexcept {
+  detail::active_copy();
+  detail::rep_band b = detail::loaded_rep_band();
+  b.skew_mask = mask;
   detail::store_rep_band(b);
 }
 

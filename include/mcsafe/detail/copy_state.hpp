@@ -80,14 +80,16 @@ static_assert(!words_ready(0, k_words_ready) && words_ready(1, k_words_ready) &&
 inline bool both_words_ready(const void* a, const void* b) noexcept { return starts_bound(a, b) < k_words_ready; }
 
 // The vector routines' rep movsb bands: rep movsb for sizes in (above, upto] and above
-// again_above, the loop elsewhere; and the size above which the zmm routine hands a copy to the
-// ymm routine (detail/x86_64/copy_vector.hpp).
+// again_above, the loop elsewhere; the size above which the zmm routine hands a copy to the
+// ymm routine; and which bits of dst - src must be 0 for rep movsb (the loop otherwise)
+// (detail/x86_64/copy_vector.hpp).
 inline constexpr std::size_t k_vector_rep_never = ~std::size_t{0};
 struct rep_band {
   std::size_t above = k_vector_rep_never;
   std::size_t upto = k_vector_rep_never;
   std::size_t again_above = k_vector_rep_never;
   std::size_t ymm_above = k_vector_rep_never;
+  std::size_t skew_mask = 0;
 };
 
 struct copy_state {
@@ -107,19 +109,21 @@ inline void store_rep_band(rep_band b) noexcept {
   __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.upto, b.upto, __ATOMIC_RELAXED);
   __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.again_above, b.again_above, __ATOMIC_RELAXED);
   __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.ymm_above, b.ymm_above, __ATOMIC_RELAXED);
+  __atomic_store_n(&mcsafe_v1_copy_vector_rep_band.skew_mask, b.skew_mask, __ATOMIC_RELAXED);
 #else
   (void)b;
 #endif
 }
-// The band in use ({0, 0, 0, 0} where there is no vector routine).
+// The band in use ({0, 0, 0, 0, 0} where there is no vector routine).
 inline rep_band loaded_rep_band() noexcept {
 #if defined(MCSAFE_ARCH_X86_64)
   return {__atomic_load_n(&mcsafe_v1_copy_vector_rep_band.above, __ATOMIC_RELAXED),
           __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.upto, __ATOMIC_RELAXED),
           __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.again_above, __ATOMIC_RELAXED),
-          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.ymm_above, __ATOMIC_RELAXED)};
+          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.ymm_above, __ATOMIC_RELAXED),
+          __atomic_load_n(&mcsafe_v1_copy_vector_rep_band.skew_mask, __ATOMIC_RELAXED)};
 #else
-  return {0, 0, 0, 0};
+  return {0, 0, 0, 0, 0};
 #endif
 }
 

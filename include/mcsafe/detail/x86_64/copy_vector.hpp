@@ -22,17 +22,19 @@
 //                           are stored; where the head or the end store would cross a page
 //                           (tens of cycles on the Zen 4), the bytes on its near side of the
 //                           page are moved in pieces that stay in one page instead
-//   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127)
+//   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127, and
+//                           where (dst - src) & K is not 0)
 //   U+1..A                  the loop again
 //   > A                     rep movsb again, as from R+1
 // The zmm routine first hands sizes above Y (and above 8V) to the ymm routine, whose classes
 // from 8V+1 on are the same with 32-byte moves: on AMD its 64-byte loads, each of which splits a
 // line when the source is not 64-byte aligned relative to the destination, lose to 32-byte ones
 // (docs/benchmarks.md).
-// R, U, A and Y are the four words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
+// R, U, A, Y and K are the five words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
 // set for the chosen one before it is published (detail/copy_state.hpp; each backend's rule is
 // in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb above some
-// size, A is ~0 except where rep movsb wins again above a larger one, and Y is ~0 except on AMD.
+// size, A is ~0 except where rep movsb wins again above a larger one, Y is ~0 and K is 63 on AMD
+// (0 elsewhere: rep movsb at any skew between source and destination).
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
@@ -298,6 +300,13 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    andl $4095, %ecx\n"
     "    cmpl $127, %ecx\n"
     "    jb .L\\name\\()_loop_setup\n"
+    // Where the band says so (AMD), rep movsb only where the source is at the destination's
+    // offset in a line: with the two skewed, the loop read 1.02-1.10x memcpy at 32 KiB-32 MiB
+    // on the Zen 4 where rep movsb read 0.98-1.00x (docs/benchmarks.md).
+    "    movl %edi, %ecx\n"
+    "    subl %esi, %ecx\n"
+    "    testl mcsafe_v1_copy_vector_rep_band+32(%rip), %ecx\n"
+    "    jnz .L\\name\\()_loop_setup\n"
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
     "    mcsafe_v1_vector_ret 0\n"  // rep movsb leaves the vector registers alone
@@ -319,33 +328,36 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
     ".purgem mcsafe_v1_vector_ret\n"
-    // The thresholds {R, U, A}, with the routine's once-per-input guard: hidden and weak in a
+    // The words {R, U, A, Y, K}, with the routine's once-per-input guard: hidden and weak in a
     // COMDAT data section, so each executable or DSO has exactly one set, next to its routine.
     ".ifndef mcsafe_v1_copy_vector_rep_band\n"
     ".pushsection .data.mcsafe_v1_copy_vector_rep_band,\"awG\",@progbits,mcsafe_v1_copy_vector_rep_band,comdat\n"
     ".p2align 3\n"
     ".weak mcsafe_v1_copy_vector_rep_band\n.hidden mcsafe_v1_copy_vector_rep_band\n"
-    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,32\n"
+    ".type mcsafe_v1_copy_vector_rep_band,@object\n.size mcsafe_v1_copy_vector_rep_band,40\n"
     "mcsafe_v1_copy_vector_rep_band:\n"
     "    .quad 2048\n"
     "    .quad -1\n"
     "    .quad -1\n"
     "    .quad -1\n"
+    "    .quad 0\n"
     ".popsection\n"
     ".endif\n");
 
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_sse2, void*, const void*, std::size_t);
 MCSAFE_DECLARE_ROUTINE(mcsafe_v1_copy_vector_avx512, void*, const void*, std::size_t);
-// {R, U, A, Y}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
+// {R, U, A, Y, K}: written only by detail/copy_state.hpp's publish_copy and the testing:: overrides;
 // read by the routines above (`above` at offset 0, `upto` at 8, `again_above` at 16, `ymm_above`
-// at 24).
+// at 24, `skew_mask` at 32).
 struct mcsafe_v1_rep_band_words {
   std::size_t above;        // R
   std::size_t upto;         // U
   std::size_t again_above;  // A
   std::size_t ymm_above;    // Y
+  std::size_t skew_mask;    // K
 };
 static_assert(offsetof(mcsafe_v1_rep_band_words, upto) == 8 && offsetof(mcsafe_v1_rep_band_words, again_above) == 16 &&
-              offsetof(mcsafe_v1_rep_band_words, ymm_above) == 24 && sizeof(mcsafe_v1_rep_band_words) == 32);
+              offsetof(mcsafe_v1_rep_band_words, ymm_above) == 24 && offsetof(mcsafe_v1_rep_band_words, skew_mask) == 32 &&
+              sizeof(mcsafe_v1_rep_band_words) == 40);
 extern "C" MCSAFE_HIDDEN mcsafe_v1_rep_band_words mcsafe_v1_copy_vector_rep_band;
