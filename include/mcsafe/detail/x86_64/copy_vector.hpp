@@ -167,6 +167,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
     ".L\\name\\()_loop_setup:\n"
+".if \\vec < 64\n"
+    "    xorl %r10d, %r10d\n"                               // r10 = 0: the plain loop
+    ".L\\name\\()_loop_setup_r10:\n"
+".endif\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
     "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"    // end: the last V bytes
     "    leaq (%rdi,%rdx), %r9\n"
@@ -183,6 +187,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    addq $\\vec, %rcx\n"                              // rcx = V - dst % V, in 1..V
     "    addq %rcx, %rdi\n"
     "    addq %rcx, %rsi\n"
+".if \\vec < 64\n"
+    "    testl %r10d, %r10d\n"
+    "    jnz .L\\name\\()_pipe\n"
+".endif\n"
     ".L\\name\\()_loop:\n"                              // 4V bytes per turn, aligned stores
     "    \\movu (%rsi), %\\reg\\hi\\()1\n"
     "    \\movu \\vec(%rsi), %\\reg\\hi\\()2\n"
@@ -196,6 +204,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    subq $-4*\\vec, %rdi\n"
     "    cmpq %r9, %rdi\n"
     "    jb .L\\name\\()_loop\n"
+    ".L\\name\\()_loop_done:\n"
     "    \\mova %\\reg\\hi\\()4, (%r9)\n"
     "    \\mova %\\reg\\hi\\()5, \\vec(%r9)\n"
     "    \\mova %\\reg\\hi\\()6, 2*\\vec(%r9)\n"
@@ -285,21 +294,26 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\smov %ymm\\hi\\()2, -32(%r11,%rcx)\n"
     "    jmp .L\\name\\()_head_stored\n"
     ".endif\n"
-    ".L\\name\\()_rep:\n"                               // above R: up to U rep movsb,
-    "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
-    "    jbe .L\\name\\()_movsb\n"
-    "    cmpq mcsafe_v1_copy_vector_rep_band+16(%rip), %rdx\n"
-    "    jbe .L\\name\\()_loop_setup\n"                   // up to A the loop, above A rep movsb
     // Where the destination sits 1 to 127 bytes above the source modulo a page, rep movsb's
     // loads wait on its own 4K-aliased stores (on the Zen 4 10-20x slower at 64 KiB-32 MiB a
-    // few bytes apart, up to 1.2x further out): the loop instead, which does not
-    // (docs/benchmarks.md, "Placements").
-    ".L\\name\\()_movsb:\n"
+    // few bytes apart, up to 1.2x further out): the loop instead, which loses far less
+    // (docs/benchmarks.md, "Placements"), in the order that loses nothing where there are
+    // registers for it.
+    ".L\\name\\()_rep:\n"                               // above R:
     "    leal -1(%rdi), %ecx\n"
     "    subl %esi, %ecx\n"
     "    andl $4095, %ecx\n"
     "    cmpl $127, %ecx\n"
+".if \\vec < 64\n"
+    "    jb .L\\name\\()_close\n"
+".else\n"
     "    jb .L\\name\\()_loop_setup\n"
+".endif\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band+8(%rip), %rdx\n"
+    "    jbe .L\\name\\()_movsb\n"                        // up to U rep movsb,
+    "    cmpq mcsafe_v1_copy_vector_rep_band+16(%rip), %rdx\n"
+    "    jbe .L\\name\\()_loop_setup\n"                   // up to A the loop, above A rep movsb
+    ".L\\name\\()_movsb:\n"
     // Where the band says so (AMD), rep movsb only where the source is at the destination's
     // offset in a line: with the two skewed, the loop read 1.02-1.10x memcpy at 32 KiB-32 MiB
     // on the Zen 4 where rep movsb read 0.98-1.00x (docs/benchmarks.md).
@@ -310,6 +324,64 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    movq %rdx, %rcx\n"
     "    rep movsb\n"
     "    mcsafe_v1_vector_ret 0\n"  // rep movsb leaves the vector registers alone
+".if \\vec < 64\n"
+    // The loop for those placements: each block of 4V is loaded before the one below it is
+    // stored, so a load never meets the block of stores just before it in bits 0-11 (the
+    // plain loop's loads do, once per turn, when the destination sits 1-127 bytes above). The
+    // same bytes, setup and epilogue as the plain loop; only the order of loads and stores
+    // differs. Not in the zmm routine: it has no second bank of four registers (20-28 used).
+    ".L\\name\\()_close:\n"
+    "    movl $1, %r10d\n"
+    "    jmp .L\\name\\()_loop_setup_r10\n"
+    ".L\\name\\()_pipe:\n"                             // block A at rdi < r9 is to be stored
+    "    \\movu (%rsi), %\\reg\\hi\\()1\n"
+    "    \\movu \\vec(%rsi), %\\reg\\hi\\()2\n"
+    "    \\movu 2*\\vec(%rsi), %\\reg\\hi\\()3\n"
+    "    \\movu 3*\\vec(%rsi), %\\reg\\hi\\()8\n"
+    ".L\\name\\()_pipe_a:\n"
+    "    leaq 4*\\vec(%rdi), %rax\n"
+    "    cmpq %r9, %rax\n"
+    "    jae .L\\name\\()_pipe_last_a\n"
+    "    \\movu 4*\\vec(%rsi), %\\reg\\hi\\()9\n"           // block B, then A stored
+    "    \\movu 5*\\vec(%rsi), %\\reg\\hi\\()10\n"
+    "    \\movu 6*\\vec(%rsi), %\\reg\\hi\\()11\n"
+    "    \\movu 7*\\vec(%rsi), %\\reg\\hi\\()12\n"
+    "    \\mova %\\reg\\hi\\()1, (%rdi)\n"
+    "    \\mova %\\reg\\hi\\()2, \\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()3, 2*\\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()8, 3*\\vec(%rdi)\n"
+    "    subq $-4*\\vec, %rsi\n"
+    "    subq $-4*\\vec, %rdi\n"
+    "    leaq 4*\\vec(%rdi), %rax\n"
+    "    cmpq %r9, %rax\n"
+    "    jae .L\\name\\()_pipe_last_b\n"
+    "    \\movu 4*\\vec(%rsi), %\\reg\\hi\\()1\n"           // block A, then B stored
+    "    \\movu 5*\\vec(%rsi), %\\reg\\hi\\()2\n"
+    "    \\movu 6*\\vec(%rsi), %\\reg\\hi\\()3\n"
+    "    \\movu 7*\\vec(%rsi), %\\reg\\hi\\()8\n"
+    "    \\mova %\\reg\\hi\\()9, (%rdi)\n"
+    "    \\mova %\\reg\\hi\\()10, \\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()11, 2*\\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()12, 3*\\vec(%rdi)\n"
+    "    subq $-4*\\vec, %rsi\n"
+    "    subq $-4*\\vec, %rdi\n"
+    "    jmp .L\\name\\()_pipe_a\n"
+    ".L\\name\\()_pipe_last_a:\n"
+    "    \\mova %\\reg\\hi\\()1, (%rdi)\n"
+    "    \\mova %\\reg\\hi\\()2, \\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()3, 2*\\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()8, 3*\\vec(%rdi)\n"
+    "    jmp .L\\name\\()_pipe_end\n"
+    ".L\\name\\()_pipe_last_b:\n"
+    "    \\mova %\\reg\\hi\\()9, (%rdi)\n"
+    "    \\mova %\\reg\\hi\\()10, \\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()11, 2*\\vec(%rdi)\n"
+    "    \\mova %\\reg\\hi\\()12, 3*\\vec(%rdi)\n"
+    ".L\\name\\()_pipe_end:\n"
+    "    subq $-4*\\vec, %rsi\n"
+    "    subq $-4*\\vec, %rdi\n"
+    "    jmp .L\\name\\()_loop_done\n"
+".endif\n"
     "\\name\\()_fixup:\n"
     ".if \\vzu\n"
     "    vzeroupper\n"
