@@ -22,9 +22,10 @@
 //                           are stored; where the head or the end store would cross a page
 //                           (tens of cycles on the Zen 4), the bytes on its near side of the
 //                           page are moved in pieces that stay in one page instead
-//   R+1..U                  rep movsb (the loop where (dst - src) mod 4096 is 1..127, and
-//                           where (dst - src) & K is not 0)
-//   U+1..A                  the loop again
+//   R+1..U                  rep movsb, but the loop where (dst - src) & K is not 0, and where
+//                           (dst - src) mod 4096 is 1..127 (in the ymm and xmm routines a loop
+//                           that loads each 4V block before storing the one below it)
+//   U+1..A                  the loop again (the same order where (dst - src) mod 4096 is 1..127)
 //   > A                     rep movsb again, as from R+1
 // The zmm routine first hands sizes above Y (and above 8V) to the ymm routine, whose classes
 // from 8V+1 on are the same with 32-byte moves: on AMD its 64-byte loads, each of which splits a
@@ -62,6 +63,24 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    xorl %eax, %eax\n"
     "    xorl %edx, %edx\n"
     "    ret\n"
+    ".endm\n"
+    ".macro mcsafe_v1_vector_loop_setup vec, movu, reg, hi\n"  // loads and registers both loops start from
+    "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
+    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"    // end: the last V bytes
+    "    leaq (%rdi,%rdx), %r9\n"
+    "    andq $-\\vec, %r9\n"
+    "    subq %rdi, %r9\n"                                  // r9 = A - dst, A = dst end rounded down to V
+    "    \\movu -3*\\vec(%rsi,%r9), %\\reg\\hi\\()4\n"   // tail: the 3V bytes below A
+    "    \\movu -2*\\vec(%rsi,%r9), %\\reg\\hi\\()5\n"
+    "    \\movu -\\vec(%rsi,%r9), %\\reg\\hi\\()6\n"
+    "    movq %rdi, %r11\n"                                 // r11 = dst
+    "    leaq -3*\\vec(%rdi,%r9), %r9\n"                  // r9 = A - 3V: the loop stops there
+    "    movl %edi, %ecx\n"
+    "    andl $\\vec-1, %ecx\n"
+    "    negq %rcx\n"
+    "    addq $\\vec, %rcx\n"                              // rcx = V - dst % V, in 1..V
+    "    addq %rcx, %rdi\n"
+    "    addq %rcx, %rsi\n"
     ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
     "    cmpq $2*\\vec, %rdx\n"
@@ -167,30 +186,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
     ".L\\name\\()_loop_setup:\n"
-".if \\vec < 64\n"
-    "    xorl %r10d, %r10d\n"                               // r10 = 0: the plain loop
-    ".L\\name\\()_loop_setup_r10:\n"
-".endif\n"
-    "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
-    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"    // end: the last V bytes
-    "    leaq (%rdi,%rdx), %r9\n"
-    "    andq $-\\vec, %r9\n"
-    "    subq %rdi, %r9\n"                                  // r9 = A - dst, A = dst end rounded down to V
-    "    \\movu -3*\\vec(%rsi,%r9), %\\reg\\hi\\()4\n"   // tail: the 3V bytes below A
-    "    \\movu -2*\\vec(%rsi,%r9), %\\reg\\hi\\()5\n"
-    "    \\movu -\\vec(%rsi,%r9), %\\reg\\hi\\()6\n"
-    "    movq %rdi, %r11\n"                                 // r11 = dst
-    "    leaq -3*\\vec(%rdi,%r9), %r9\n"                  // r9 = A - 3V: the loop stops there
-    "    movl %edi, %ecx\n"
-    "    andl $\\vec-1, %ecx\n"
-    "    negq %rcx\n"
-    "    addq $\\vec, %rcx\n"                              // rcx = V - dst % V, in 1..V
-    "    addq %rcx, %rdi\n"
-    "    addq %rcx, %rsi\n"
-".if \\vec < 64\n"
-    "    testl %r10d, %r10d\n"
-    "    jnz .L\\name\\()_pipe\n"
-".endif\n"
+    "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"
     ".L\\name\\()_loop:\n"                              // 4V bytes per turn, aligned stores
     "    \\movu (%rsi), %\\reg\\hi\\()1\n"
     "    \\movu \\vec(%rsi), %\\reg\\hi\\()2\n"
@@ -331,9 +327,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     // same bytes, setup and epilogue as the plain loop; only the order of loads and stores
     // differs. Not in the zmm routine: it has no second bank of four registers (20-28 used).
     ".L\\name\\()_close:\n"
-    "    movl $1, %r10d\n"
-    "    jmp .L\\name\\()_loop_setup_r10\n"
-    ".L\\name\\()_pipe:\n"                             // block A at rdi < r9 is to be stored
+    "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"  // then block A at rdi < r9
     "    \\movu (%rsi), %\\reg\\hi\\()1\n"
     "    \\movu \\vec(%rsi), %\\reg\\hi\\()2\n"
     "    \\movu 2*\\vec(%rsi), %\\reg\\hi\\()3\n"
@@ -399,6 +393,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    mcsafe_v1_vector_copy mcsafe_v1_copy_vector_sse2, 16, movups, movaps, xmm, movups, 0\n"
     MCSAFE_ROUTINE_END(mcsafe_v1_copy_vector_sse2)
     ".purgem mcsafe_v1_vector_copy\n"
+    ".purgem mcsafe_v1_vector_loop_setup\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The words {R, U, A, Y, K}, with the routine's once-per-input guard: hidden and weak in a
     // COMDAT data section, so each executable or DSO has exactly one set, next to its routine.
