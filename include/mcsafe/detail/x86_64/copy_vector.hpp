@@ -39,8 +39,8 @@
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
-// Registers: the AVX2 routine uses ymm0-8 and runs vzeroupper before every return that follows
-// a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm20-28 through EVEX
+// Registers: the AVX2 routine uses ymm0-12 (the SSE2 one xmm0-12) and runs vzeroupper before
+// every return that follows a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm20-28 through EVEX
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
 // registers 16-31 are outside the state that makes SSE code pay for dirty upper halves, so it
 // needs no vzeroupper at all. Every class up to 8V returns on its own and has at most one taken
