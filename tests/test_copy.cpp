@@ -107,7 +107,7 @@ TEST_CASE("copy: the first or last bytes of the destination just across a page b
     mcsafe_test::case_log log;
     for (std::size_t at = k_page - 65; at <= k_page; ++at) {
       std::vector<std::size_t> sizes{257, 520, 1000};
-      for (std::size_t past : {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65})
+      for (const std::size_t past : {0u, 1u, 2u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 63u, 64u, 65u})
         sizes.push_back(2 * k_page + past - at);
       for (const std::size_t n : sizes)
         check_like_memcpy(log, window, ref.data(), k_window, at, src + 1, n, mcsafe_test::describe([&](std::ostream& os) {
