@@ -376,11 +376,14 @@ void BM_load_u64_chase(benchmark::State& state) {
   benchmark::DoNotOptimize(i);
 }
 
-// The same two loops, paired: each iteration times a block of plain loads and a block of
-// guarded ones back to back (alternating order), and `vs_plain` is the median over iterations
-// of guarded time / plain time. Separately run, these rows move by more than the difference on
-// a shared machine. The guarded block reads either through mc_safe_load (its check on every
-// load) or through a guarded_range over the 512 words (checked once per block).
+// The same two loops, paired, and a third, `scan`: each iteration times a block of plain loads
+// and a block of guarded ones back to back (alternating order), and `vs_plain` is the median
+// over iterations of guarded time / plain time. Separately run, these rows move by more than the
+// difference on a shared machine. The guarded block reads either through mc_safe_load (its
+// check on every load) or through a guarded_range over the 512 words (checked once per block).
+// `sum` walks the words with an index that wraps at 512 and a count that runs down; `scan` is
+// the loop a decoder runs, `for (i = 0; i < size; ++i) sum += word i`, whose plain form takes
+// about one cycle per word, so every instruction the guarded load adds shows.
 enum class load_way { plain, mc_safe_load, guarded_range };
 struct no_range {
   no_range(const std::uint64_t*, std::size_t) {}
@@ -393,6 +396,10 @@ struct word_reader {
     if constexpr (Way == load_way::mc_safe_load) return mcsafe::mc_safe_load(words_ + i).value_or(0);
     if constexpr (Way == load_way::guarded_range) return range_.load(i).value_or(0);
   }
+  std::size_t size() const {
+    if constexpr (Way == load_way::guarded_range) return range_.size();
+    return 512;
+  }
   const std::uint64_t* words_;
   std::conditional_t<Way == load_way::guarded_range, mcsafe::guarded_range<const std::uint64_t>, no_range> range_;
 };
@@ -401,6 +408,14 @@ std::uint64_t load_block_sum(const std::uint64_t* words, std::size_t loads) {
   const word_reader<Way> read(words);
   std::uint64_t sum = 0;
   for (std::size_t k = 0, i = 0; k < loads; ++k, i = (i + 1) & 511) sum += read(i);
+  return sum;
+}
+template <load_way Way>
+std::uint64_t load_block_scan(const std::uint64_t* words, std::size_t loads) {
+  const word_reader<Way> read(words);
+  std::uint64_t sum = 0;
+  for (std::size_t k = 0; k < loads; k += read.size())
+    for (std::size_t i = 0; i < read.size(); ++i) sum += read(i);
   return sum;
 }
 template <load_way Way>
@@ -499,6 +514,10 @@ const bool registered = [] {
   benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<plain>, load_block_sum<mc_safe_load>>);
   benchmark::RegisterBenchmark("paired_load_u64.chase",
                                BM_paired_load<load_block_chase<plain>, load_block_chase<mc_safe_load>>);
+  benchmark::RegisterBenchmark("paired_load_u64.scan",
+                               BM_paired_load<load_block_scan<plain>, load_block_scan<mc_safe_load>>);
+  benchmark::RegisterBenchmark("paired_load_u64.range_scan",
+                               BM_paired_load<load_block_scan<plain>, load_block_scan<guarded_range>>);
   benchmark::RegisterBenchmark("paired_load_u64.range_sum",
                                BM_paired_load<load_block_sum<plain>, load_block_sum<guarded_range>>);
   benchmark::RegisterBenchmark("paired_load_u64.range_chase",
