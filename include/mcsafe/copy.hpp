@@ -118,13 +118,16 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
   return {0, invalid_argument_fault(bad_range(src, n) ? fault_side::source : fault_side::destination)};
 }
 
-// One indirect call to the chosen routine, after the ranges were found good.
+// One indirect call to the chosen routine, after the ranges were found good. The fault path
+// reads the routine again instead of keeping the one called: one value fewer held across the
+// call, which a caller short of registers spills to its stack and reloads after every copy
+// (docs/benchmarks.md, "Without AVX-512"). Any routine that copies forward makes `copied`
+// exact, so one published in between does as well.
 MCSAFE_ALWAYS_INLINE copy_result call_routine(void* dst, const void* src, std::size_t n) noexcept {
-  const raw_copy_fn fn = g_copy.routine.load(std::memory_order_acquire);  // or first_copy
-  const raw_result r = fn(dst, src, n);
+  const raw_result r = g_copy.routine.load(std::memory_order_acquire)(dst, src, n);  // or first_copy
   if (r.info == 0) [[likely]]
     return {n, {}};
-  return finish_after_fault(dst, src, n, r, fn);
+  return finish_after_fault(dst, src, n, r, active_copy());
 }
 
 // The ranges that copy_ranges_plain does not pass: bad input, refused, or (on x86-64) a good
