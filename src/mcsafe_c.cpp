@@ -220,8 +220,8 @@ inline void park_arguments(mcsafe_copy_result* out, std::size_t n, void* dst, co
 MCSAFE_COLD mcsafe_copy_result* copy_after_routine_fault(mcsafe_copy_result* out, raw_result r) noexcept {
   std::uintptr_t a[k_in_flight_words];
   std::memcpy(a, out, sizeof a);
-  *out = to_c(mcsafe::detail::finish_after_fault(reinterpret_cast<void*>(a[1]), reinterpret_cast<const void*>(a[2]), a[0], r,
-                                                 mcsafe::detail::active_copy()));
+  *out =
+      to_c(mcsafe::detail::finish_after_fault(reinterpret_cast<void*>(a[1]), reinterpret_cast<const void*>(a[2]), a[0], r));
   return out;
 }
 

@@ -46,10 +46,11 @@ inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
 // The slow path after a fault. A wide or overlapping routine may have left bytes below the
 // fault unwritten, so copy [0, below) again with a forward routine: if that range holds a
 // lower fault (on either side), that fault becomes the answer and the range shrinks again.
-// Terminates because `below` strictly decreases.
-MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r,
-                                                  raw_copy_fn fn) noexcept {
-  fn = forward_routine(fn);
+// Terminates because `below` strictly decreases. The routine is read here, not passed in by
+// the faulting path: a caller then holds nothing for this path across its own call, and any
+// routine that copies forward makes `copied` exact, so one published in between does as well.
+MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r) noexcept {
+  const raw_copy_fn fn = forward_routine(active_copy());
   for (;;) {
     std::size_t below = 0;
     const fault f = decode_fault(r, dst, src, n, below);
@@ -99,11 +100,11 @@ MCSAFE_ALWAYS_INLINE bool try_inline_copy(void* dst, const void* src, std::size_
   r = n <= k_inline_words_max ? inline_small_copy(dst, src, n) : guarded_copy_65_128_zmm(dst, src, n);
   return true;
 }
-// The result of an inline copy: a fault goes to the slow path with the chosen routine.
+// The result of an inline copy: a fault goes to the slow path, which re-copies with a forward routine.
 MCSAFE_ALWAYS_INLINE copy_result inline_copy_result(void* dst, const void* src, std::size_t n, raw_result r) noexcept {
   if (r.info == 0) [[likely]]
     return {n, {}};
-  return finish_after_fault(dst, src, n, r, active_copy());
+  return finish_after_fault(dst, src, n, r);
 }
 #else
 MCSAFE_ALWAYS_INLINE bool try_inline_copy(void*, const void*, std::size_t, raw_result&) noexcept { return false; }
@@ -118,16 +119,15 @@ MCSAFE_COLD inline copy_result invalid_copy(const void* src, std::size_t n) noex
   return {0, invalid_argument_fault(bad_range(src, n) ? fault_side::source : fault_side::destination)};
 }
 
-// One indirect call to the chosen routine, after the ranges were found good. The fault path
-// reads the routine again instead of keeping the one called: one value fewer held across the
-// call, which a caller short of registers spills to its stack and reloads after every copy
-// (docs/benchmarks.md, "Without AVX-512"). Any routine that copies forward makes `copied`
-// exact, so one published in between does as well.
+// One indirect call to the chosen routine, after the ranges were found good. Nothing but the
+// arguments is held across it for the fault path (finish_after_fault reads the routine
+// again): a value held there is one a caller short of registers spills to its stack and
+// reloads after every copy (docs/benchmarks.md, "Without AVX-512").
 MCSAFE_ALWAYS_INLINE copy_result call_routine(void* dst, const void* src, std::size_t n) noexcept {
   const raw_result r = g_copy.routine.load(std::memory_order_acquire)(dst, src, n);  // or first_copy
   if (r.info == 0) [[likely]]
     return {n, {}};
-  return finish_after_fault(dst, src, n, r, active_copy());
+  return finish_after_fault(dst, src, n, r);
 }
 
 // The ranges that copy_ranges_plain does not pass: bad input, refused, or (on x86-64) a good
@@ -262,7 +262,7 @@ MCSAFE_ALWAYS_INLINE copy_result store_when_ready(T* p, const T& v) noexcept {
     std::memcpy(&w, &v, sizeof(T));
     const guarded_store_result r = guarded_store<word>(p, w);
     if (r.info != 0) [[unlikely]]
-      return finish_after_fault(p, &v, sizeof(T), {r.address, r.info}, active_copy());
+      return finish_after_fault(p, &v, sizeof(T), {r.address, r.info});
     return {sizeof(T), {}};
   }
 #endif
