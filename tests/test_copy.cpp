@@ -580,44 +580,74 @@ TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what the
 // 65..128 where vector_avx512 is chosen (four zmm moves); at -O2 the N below is a constant in
 // mc_safe_copy. Every N, every position of the cut relative to the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
+//
+// Only the copies depend on N (check_constant_copy_across_cut); the checks of one case are
+// these two functions, compiled once for all 129 lengths instead of once per length (which took
+// minutes under the sanitizers).
+namespace {
+struct constant_copy_case {
+  std::size_t n, below;  // the copy's length; where its range starts below the cut
+  unsigned char* cut;
+  mcsafe_test::case_log& log;
+  bool fits() const { return below >= n; }
+  std::size_t expect() const { return fits() ? n : below; }
+  auto where(const char* side) const {
+    return mcsafe_test::describe([n = n, below = below, side](std::ostream& os) {
+      os << "constant size " << n << ", " << side << " starting " << below << " bytes below the cut";
+    });
+  }
+};
+constexpr std::size_t constant_copy_around = 160;  // bytes checked below the cut: more than N + 1
+
+// The source side: the copy read cut - below into buf + 8 (buf: 256 bytes of 0x5A before it).
+[[gnu::noinline]] void check_constant_copy_from_cut(const constant_copy_case& c, const unsigned char* buf,
+                                                    const mcsafe::copy_result& r) {
+  auto& log = c.log;
+  MCSAFE_CHECK_CASE(log, r.ok() == c.fits(), c.where("source"));
+  MCSAFE_CHECK_CASE(log, r.copied == c.expect(), c.where("source"));
+  MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(buf + 8, c.cut - c.below, c.expect()), c.where("source"));
+  if (!c.fits()) {
+    MCSAFE_CHECK_CASE(log, r.fault.kind == fault_kind::bus_error, c.where("source"));
+    MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::source, c.where("source"));
+    MCSAFE_CHECK_CASE(log, r.fault.address == reinterpret_cast<std::uintptr_t>(c.cut), c.where("source"));
+  }
+  MCSAFE_CHECK_CASE(log, mcsafe_test::first_byte_not(buf, 0x5A, 8), c.where("source (the 8 bytes below the destination)"));
+}
+
+// Fills buf with the bytes the destination side copies and the bytes below the cut with 0x5A.
+[[gnu::noinline]] void prepare_constant_copy_to_cut(const constant_copy_case& c, unsigned char* buf) {
+  std::memset(c.cut - constant_copy_around, 0x5A, constant_copy_around);
+  for (std::size_t i = 0; i < c.n; ++i) buf[i] = static_cast<unsigned char>(0xC0 + i);
+}
+
+// The destination side: the copy wrote buf to cut - below.
+[[gnu::noinline]] void check_constant_copy_to_cut(const constant_copy_case& c, const unsigned char* buf,
+                                                  const mcsafe::copy_result& r) {
+  auto& log = c.log;
+  MCSAFE_CHECK_CASE(log, r.ok() == c.fits(), c.where("destination"));
+  MCSAFE_CHECK_CASE(log, r.copied == c.expect(), c.where("destination"));
+  if (!c.fits()) {
+    MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::destination, c.where("destination"));
+    MCSAFE_CHECK_CASE(log, r.fault.address == reinterpret_cast<std::uintptr_t>(c.cut), c.where("destination"));
+  }
+  constexpr std::size_t around = constant_copy_around;
+  unsigned char want[around];  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
+  std::memset(want, 0x5A, around);
+  std::memcpy(want + around - c.below, buf, c.expect());
+  MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(c.cut - around, want, around),
+                    c.where("destination (the 160 bytes below the cut)"));
+}
+
 template <std::size_t N>
 void check_constant_copy_across_cut(unsigned char* cut, mcsafe_test::case_log& log) {
-  const auto cut_address = reinterpret_cast<std::uintptr_t>(cut);
+  static_assert(N + 1 < constant_copy_around);
   unsigned char buf[256];
-  constexpr std::size_t around = 160;  // bytes checked below the cut: more than N + 1
   for (std::size_t below = 0; below <= N + 1; ++below) {
-    const bool fits = below >= N;
-    const std::size_t expect = fits ? N : below;
-    const auto where = [&](const char* side) {
-      return mcsafe_test::describe([=](std::ostream& os) {
-        os << "constant size " << N << ", " << side << " starting " << below << " bytes below the cut";
-      });
-    };
+    const constant_copy_case c{N, below, cut, log};
     std::memset(buf, 0x5A, sizeof buf);
-    auto r = mcsafe::mc_safe_copy(buf + 8, cut - below, N);  // source side
-    MCSAFE_CHECK_CASE(log, r.ok() == fits, where("source"));
-    MCSAFE_CHECK_CASE(log, r.copied == expect, where("source"));
-    MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(buf + 8, cut - below, expect), where("source"));
-    if (!fits) {
-      MCSAFE_CHECK_CASE(log, r.fault.kind == fault_kind::bus_error, where("source"));
-      MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::source, where("source"));
-      MCSAFE_CHECK_CASE(log, r.fault.address == cut_address, where("source"));
-    }
-    MCSAFE_CHECK_CASE(log, mcsafe_test::first_byte_not(buf, 0x5A, 8), where("source (the 8 bytes below the destination)"));
-    std::memset(cut - around, 0x5A, around);
-    for (std::size_t i = 0; i < N; ++i) buf[i] = static_cast<unsigned char>(0xC0 + i);
-    r = mcsafe::mc_safe_copy(cut - below, buf, N);  // destination side
-    MCSAFE_CHECK_CASE(log, r.ok() == fits, where("destination"));
-    MCSAFE_CHECK_CASE(log, r.copied == expect, where("destination"));
-    if (!fits) {
-      MCSAFE_CHECK_CASE(log, r.fault.side == mcsafe::fault_side::destination, where("destination"));
-      MCSAFE_CHECK_CASE(log, r.fault.address == cut_address, where("destination"));
-    }
-    unsigned char want[around];  // buf's first `expect` bytes at cut - below, 0x5A elsewhere
-    std::memset(want, 0x5A, around);
-    std::memcpy(want + around - below, buf, expect);
-    MCSAFE_CHECK_CASE(log, mcsafe_test::first_difference(cut - around, want, around),
-                      where("destination (the 160 bytes below the cut)"));
+    check_constant_copy_from_cut(c, buf, mcsafe::mc_safe_copy(buf + 8, cut - below, N));
+    prepare_constant_copy_to_cut(c, buf);
+    check_constant_copy_to_cut(c, buf, mcsafe::mc_safe_copy(cut - below, buf, N));
   }
 }
 
@@ -625,6 +655,7 @@ template <std::size_t... N>
 void check_constant_copies(unsigned char* cut, mcsafe_test::case_log& log, std::index_sequence<N...>) {
   (check_constant_copy_across_cut<N + 1>(cut, log), ...);
 }
+}  // namespace
 
 TEST_CASE("copy: constant lengths of 1..128 bytes, inline, at every position across a cut", "[copy][fault]") {
   const std::size_t pg = mcsafe_test::page_size();
