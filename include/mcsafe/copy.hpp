@@ -34,10 +34,10 @@ namespace mcsafe MCSAFE_HIDDEN {
 inline namespace v1 {
 namespace detail {
 
-// The routine that re-copies after a fault: the backend's own when it moves bytes in address
-// order, else rep_movsb (dispatch.hpp, copy_backend_row::forward).
-inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
-  if (fn == &first_copy) fn = active_copy();  // the copy that set up: the routine it chose
+// The routine that re-copies after a fault: the chosen backend's own when it moves bytes in
+// address order, else rep_movsb (dispatch.hpp, copy_backend_row::forward).
+inline raw_copy_fn forward_copy() noexcept {
+  const raw_copy_fn fn = active_copy();
   for (const copy_backend_row& r : k_copy_backends)
     if (r.fn == fn && !r.forward) return copy_row(copy_backend::rep_movsb).fn;
   return fn;
@@ -50,7 +50,7 @@ inline raw_copy_fn forward_routine(raw_copy_fn fn) noexcept {
 // the faulting path: a caller then holds nothing for this path across its own call, and any
 // routine that copies forward makes `copied` exact, so one published in between does as well.
 MCSAFE_COLD inline copy_result finish_after_fault(void* dst, const void* src, std::size_t n, raw_result r) noexcept {
-  const raw_copy_fn fn = forward_routine(active_copy());
+  const raw_copy_fn fn = forward_copy();
   for (;;) {
     std::size_t below = 0;
     const fault f = decode_fault(r, dst, src, n, below);

@@ -85,7 +85,7 @@ namespace detail {
 //            bad byte in one signal. The vector routines load their tail first: re-copying with
 //            them would walk down a run of bad pages four vectors at a time (8,192 signals for
 //            1 MiB past the end of a truncated file), so after a fault they hand over to
-//            rep_movsb (copy.hpp, forward_routine).
+//            rep_movsb (copy.hpp, forward_copy).
 //   band     the vector routines' rep movsb band on a CPU; the others have none.
 struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
   bool forward;
@@ -238,7 +238,7 @@ MCSAFE_COLD inline raw_copy_fn init_copy() noexcept {
 
 // The first copy in the process: set up, then copy with the chosen routine. Plain C++, not a
 // guarded routine: a fault is caught in the routine it calls, whose result it passes on (the
-// caller's slow path maps first_copy to the chosen routine, copy.hpp forward_routine).
+// caller's slow path re-copies with the chosen routine's forward partner, copy.hpp forward_copy).
 inline raw_result first_copy(void* dst, const void* src, std::size_t n) noexcept { return init_copy()(dst, src, n); }
 
 // The chosen routine, set up on first use (never first_copy): one acquire load (a plain mov on
