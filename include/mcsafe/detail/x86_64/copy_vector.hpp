@@ -8,14 +8,16 @@
 // Same contract as detail/routine_abi.hpp. One GAS macro writes the three routines; V is the vector
 // width (32 for AVX2, 64 for AVX-512, 16 for SSE2). Size classes, as in glibc's
 // memmove-vec-unaligned-erms, in the order they are tested:
-//   V..2V                   two overlapping V-byte moves: falls through from the entry's two
-//                           compares, no taken branch (mc_safe_copy inlines up to 64 bytes on
-//                           x86-64, so the routine's common small case is 65..128 with zmm)
+//   2V+1..4V                four overlapping V-byte moves: falls through from the entry's two
+//                           compares, no taken branch. mc_safe_copy runs up to 64 bytes inline
+//                           (128 where this is the zmm routine), so a call is mostly for more
+//                           than 2V, and these are its smallest sizes
+//   V..2V                   two overlapping V-byte moves, after one taken branch
 //   0..15 (0..V-1 for SSE2) two overlapping scalar moves (8+8, 4+4, 2+2) or one byte
 //   16..32, below V (V > 16) two overlapping 16-byte moves
 //   33..63 (V = 64)         two overlapping 32-byte moves
-//   2V+1..4V                four overlapping V-byte moves
-//   4V+1..8V                eight overlapping V-byte moves, four from each end
+//   4V+1..8V                eight overlapping V-byte moves, four from each end, after one taken
+//                           branch
 //   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
 //                           destination address are loaded first, then a loop of 4xV bytes
 //                           with V-aligned stores, then the saved 3V (aligned), head and end
@@ -97,7 +99,19 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
     "    cmpq $2*\\vec, %rdx\n"
-    "    ja .L\\name\\()_over_2v\n"
+    "    jbe .L\\name\\()_upto_2v\n"
+    "    cmpq $4*\\vec, %rdx\n"
+    "    ja .L\\name\\()_over_4v\n"
+    "    \\movu (%rsi), %\\reg\\hi\\()0\n"
+    "    \\movu \\vec(%rsi), %\\reg\\hi\\()1\n"
+    "    \\movu -2*\\vec(%rsi,%rdx), %\\reg\\hi\\()2\n"
+    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()3\n"
+    "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
+    "    \\movu %\\reg\\hi\\()1, \\vec(%rdi)\n"
+    "    \\movu %\\reg\\hi\\()2, -2*\\vec(%rdi,%rdx)\n"
+    "    \\movu %\\reg\\hi\\()3, -\\vec(%rdi,%rdx)\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+    ".L\\name\\()_upto_2v:\n"
     "    cmpq $\\vec, %rdx\n"
     "    jb .L\\name\\()_below_1v\n"
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"
@@ -159,18 +173,6 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\smov %ymm\\hi\\()1, -32(%rdi,%rdx)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".endif\n"
-    ".L\\name\\()_over_2v:\n"
-    "    cmpq $4*\\vec, %rdx\n"
-    "    ja .L\\name\\()_over_4v\n"
-    "    \\movu (%rsi), %\\reg\\hi\\()0\n"
-    "    \\movu \\vec(%rsi), %\\reg\\hi\\()1\n"
-    "    \\movu -2*\\vec(%rsi,%rdx), %\\reg\\hi\\()2\n"
-    "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()3\n"
-    "    \\movu %\\reg\\hi\\()0, (%rdi)\n"
-    "    \\movu %\\reg\\hi\\()1, \\vec(%rdi)\n"
-    "    \\movu %\\reg\\hi\\()2, -2*\\vec(%rdi,%rdx)\n"
-    "    \\movu %\\reg\\hi\\()3, -\\vec(%rdi,%rdx)\n"
-    "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_over_4v:\n"
     "    cmpq $8*\\vec, %rdx\n"
     "    ja .L\\name\\()_over_8v\n"
