@@ -310,6 +310,8 @@ void BM_paired_constant(benchmark::State& state) {
 // Lengths that change from call to call (variable-length keys and records), uniform in [lo, hi]
 // from a fixed seed, 2^16 of them: the rows above repeat one length, so every branch on it is
 // predicted; here a copy that branches between size classes mispredicts as it would in use.
+// 129-512 B always calls the routine (the inline sizes end at 128 at most), and 257-512 B is one of
+// the zmm routine's classes, with nothing to mispredict between classes.
 // Both sides walk the same sequence, each block where the last left off. Paired like the rows
 // above; `safe_ns` and `ref_ns` are per call.
 void BM_paired_mixed_sizes(benchmark::State& state) {
@@ -509,6 +511,8 @@ const bool registered = [] {
       ->Args({8, 64})
       ->Args({1, 128})
       ->Args({1, 512})
+      ->Args({129, 512})
+      ->Args({257, 512})
       ->Args({256, 4096});
   using enum load_way;
   benchmark::RegisterBenchmark("paired_load_u64.sum", BM_paired_load<load_block_sum<plain>, load_block_sum<mc_safe_load>>);
