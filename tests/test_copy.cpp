@@ -583,8 +583,8 @@ TEST_CASE("copy: the hot paths' range tests never pass a bad range, and what the
 // range, both sides: `copied` and the bytes that landed are exact, as for the routines.
 //
 // Only the copies depend on N (check_constant_copy_across_cut); the checks of one case are
-// these two functions, compiled once for all 129 lengths instead of once per length (which took
-// minutes under the sanitizers).
+// these functions, compiled once for all 129 lengths: once per length, they take minutes to
+// compile under the sanitizers.
 namespace {
 struct constant_copy_case {
   std::size_t n, below;  // the copy's length; where its range starts below the cut
