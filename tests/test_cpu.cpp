@@ -3,6 +3,9 @@
 // Sources of the records (register values only):
 //  - xeon_spr_vm: this project's development machine, an "Intel(R) Xeon(R) Processor" guest
 //    (family 6, signature 0x000A0671) read with CPUID on 2026-11-24, XCR0 0x600E7.
+//  - amd_zen5_vm: this project's development machine, an "AMD EPYC" guest (family 0x1A,
+//    model 2: Zen 5, signature 0x00B00F21) read with CPUID on 2026-12-07, XCR0 0xE7, leaf 7
+//    subleaf 1 included.
 //  - skylake_client: Intel signature 0x000406E3 (Core i7, Skylake-U), from google/cpu_features
 //    test/cpuinfo_x86_test.cc (test HSWCache), which records it from InstLatx64.
 //  - amd_stoney_ridge: AMD A9-9410 (Excavator, signature 0x00670F00), same file
@@ -52,6 +55,12 @@ const record xeon_spr_vm{"xeon_spr_vm",
                          {0x000a0671, 0x01020800, 0xfffa3203, 0x1f8bfbff},
                          {0x00000002, 0xf1bf2ffb, 0x1a415f46, 0x23c14010},
                          0x600e7};
+const record amd_zen5_vm{"amd_zen5_vm",
+                         {0x0000000d, 0x68747541, 0x444d4163, 0x69746e65},
+                         {0x00b00f21, 0xa1fe0800, 0xfed83203, 0x178bfbff},
+                         {0x00000001, 0xf1bb03a9, 0x18005f42, 0x00000110},
+                         0xe7,
+                         {0x00000030, 0x00000000, 0x00000000, 0x00000000}};
 const record skylake_client{"skylake_client",
                             {0x00000016, 0x756E6547, 0x6C65746E, 0x49656E69},
                             {0x000406E3, 0x00100800, 0x7FFAFBBF, 0xBFEBFBFF},
@@ -87,6 +96,8 @@ constexpr std::size_t k_rep_intel = mcsafe::detail::k_vector_rep_above_intel;
 constexpr std::size_t k_rep_never = mcsafe::detail::k_vector_rep_never;  // no ERMS: the loop at every size
 const expected_choices recorded_choices[] = {
     {&xeon_spr_vm, copy_backend::vector, k_rep_intel, store_method::movdir64b, flush_method::clwb},
+    {&amd_zen5_vm, copy_backend::vector_avx512, mcsafe::detail::k_vector_rep_above_amd, store_method::movdir64b,
+     flush_method::clwb},
     {&skylake_client, copy_backend::vector, k_rep_intel, store_method::sse2_nt, flush_method::clflushopt},
     {&amd_stoney_ridge, copy_backend::vector, k_rep_never, store_method::sse2_nt, flush_method::clflush},
     {&amd_interlagos, copy_backend::vector_sse2, k_rep_never, store_method::sse2_nt, flush_method::clflush},
@@ -135,12 +146,14 @@ TEST_CASE("cpu: typed in: that Xeon with AVX-VNNI (CPUID.(7,1):EAX[4]), and an A
   record amd = r;
   amd.xcr0 = 0xe7;
   amd.leaf0 = {0x00000010, 0x68747541, 0x444D4163, 0x69746E65};  // "AuthenticAMD"
+  amd.leaf1.eax = 0x00a10f11;                                    // family 0x19, model 0x11: Zen 4 (Genoa)
   amd.leaf7_1 = {};
   const auto g = detect_recorded(amd);
   CHECK(g.avx512f);
+  CHECK((g.family == 0x19 && g.model == 0x11));
   CHECK(mcsafe::detail::choose_copy(g, nullptr).backend == mcsafe::copy_backend::vector_avx512);
-  // AMD: rep movsb above 16 KiB and up to 2 MiB, and above 16 MiB, with either vector width
-  // (docs/benchmarks.md).
+  // AMD before Zen 5: rep movsb above 16 KiB and up to 2 MiB, and above 16 MiB, with either
+  // vector width (docs/benchmarks.md).
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_above == 16384);
   CHECK(mcsafe::detail::choose_copy(g, nullptr).vector_rep_upto == std::size_t{2} << 20);
   CHECK(mcsafe::detail::choose_copy(g, "vector").vector_rep_above == 16384);
@@ -193,6 +206,35 @@ TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 
   CHECK(g.avx2);
   CHECK_FALSE(g.avx512f);
   CHECK(mcsafe::detail::choose_store(g, "avx512_nt").method == mcsafe::store_method::movdir64b);
+}
+
+TEST_CASE("cpu: AMD Zen 5: the zmm routine at every size, rep movsb above 16 KiB at any skew and size", "[cpu][x86_64]") {
+  const auto f = detect_recorded(amd_zen5_vm);
+  CHECK(std::string(f.vendor) == "AuthenticAMD");
+  CHECK((f.family == 0x1a && f.model == 0x02));
+  CHECK((f.avx512f && f.avx512vl && f.erms && f.fsrm && f.movdir64b && f.clwb));
+  const auto zmm = mcsafe::detail::choose_copy(f, nullptr);
+  CHECK(zmm.backend == mcsafe::copy_backend::vector_avx512);
+  CHECK(zmm.vector_rep_above == 16384);
+  CHECK(zmm.vector_rep_upto == mcsafe::detail::k_vector_rep_never);
+  CHECK(zmm.vector_rep_again_above == mcsafe::detail::k_vector_rep_never);
+  CHECK(zmm.vector_ymm_above == mcsafe::detail::k_vector_rep_never);  // no hand-over to the ymm routine
+  CHECK(zmm.vector_rep_skew_mask == 0);
+  const auto ymm = mcsafe::detail::choose_copy(f, "vector");
+  CHECK(ymm.vector_rep_above == 16384);
+  CHECK(ymm.vector_rep_upto == mcsafe::detail::k_vector_rep_never);
+  CHECK(ymm.vector_rep_skew_mask == 0);
+  // A later family keeps Zen 5's rule; Zen 4's signature gets its own (the test above).
+  record later = amd_zen5_vm;
+  later.leaf1.eax = 0x00c00f00;  // family 0x1B
+  CHECK(detect_recorded(later).family == 0x1b);
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(later), nullptr).vector_ymm_above == mcsafe::detail::k_vector_rep_never);
+  record zen4 = amd_zen5_vm;
+  zen4.leaf1.eax = 0x00a10f11;
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(zen4), nullptr).vector_ymm_above == 512);
+  CHECK(mcsafe::detail::choose_copy(detect_recorded(zen4), nullptr).vector_rep_skew_mask == 63);
+  // Intel's display family and model: base family 6 takes the extended model.
+  CHECK((detect_recorded(xeon_spr_vm).family == 6 && detect_recorded(xeon_spr_vm).model == 0xa7));
 }
 
 TEST_CASE("cpu: Skylake client: ERMS and AVX2, no AVX-512, no MOVDIR64B, no CLWB", "[cpu][x86_64]") {

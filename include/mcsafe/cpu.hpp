@@ -27,6 +27,8 @@ using xgetbv_fn = std::uint64_t (*)() noexcept;
 struct cpu_features {
   char vendor[13] = {};
   std::uint32_t max_leaf = 0;
+  std::uint32_t family = 0;  // CPUID.1:EAX: the base family, plus the extended family where base is 0xF
+  std::uint32_t model = 0;   // CPUID.1:EAX: the base model, plus the extended model x 16 where base family is 6 or 0xF
   bool sse2 = false;
   bool osxsave = false;  // CPUID.1:ECX[27]: XGETBV usable
   bool avx = false;      // CPU bit and XCR0 has SSE+AVX state
@@ -79,6 +81,10 @@ inline cpu_features detect(cpuid_fn cpuid = native_cpuid, xgetbv_fn xgetbv = nat
   for (int i = 0; i < 12; ++i) f.vendor[i] = static_cast<char>((parts[i / 4] >> (8 * (i % 4))) & 0xff);
   if (f.max_leaf < 1) return f;
   const cpuid_regs l1 = cpuid(1, 0);
+  const std::uint32_t base_family = (l1.eax >> 8) & 0xf;
+  f.family = base_family == 0xf ? base_family + ((l1.eax >> 20) & 0xff) : base_family;
+  f.model = (l1.eax >> 4) & 0xf;
+  if (base_family == 0x6 || base_family == 0xf) f.model |= ((l1.eax >> 16) & 0xf) << 4;
   f.sse2 = bit(l1.edx, 26);
   f.clflush = bit(l1.edx, 19);
   f.osxsave = bit(l1.ecx, 27);

@@ -199,8 +199,8 @@ inline std::string diagnose() {
   if (fc.ignored_env[0] != '\0') appendf(out, "  MCSAFE_FORCE_FLUSH=%s ignored: %s\n", fc.ignored_env, fc.ignored_why);
 
   const cpu_features& f = host_cpu();
-  appendf(out, "cpu: vendor %s, max leaf %u, xcr0 %#llx\n", f.vendor[0] ? f.vendor : "?", f.max_leaf,
-          static_cast<unsigned long long>(f.xcr0));
+  appendf(out, "cpu: vendor %s, family %#x, model %#x, max leaf %u, xcr0 %#llx\n", f.vendor[0] ? f.vendor : "?", f.family,
+          f.model, f.max_leaf, static_cast<unsigned long long>(f.xcr0));
   out += "  features:";
   const struct {
     bool on;

@@ -42,19 +42,25 @@ namespace detail {
 // benchmark: docs/benchmarks.md, "What the figures decided". Without ERMS rep movsb is never
 // used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
-inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
+inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm, Zen 4 and Zen 5
 inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_again_above_amd = std::size_t{16} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
 inline constexpr std::size_t k_vector_rep_above_avx512_intel = 8192;  // glibc's default for zmm
-// On AMD the zmm routine hands every copy past its last size class (8 x 64 bytes) to the ymm
-// routine: the ymm loop reads 1.07-1.16x memcpy at 1-16 KiB with the source one byte off where
-// the zmm loop reads 0.91-1.02x, and within 0.03x of it aligned (docs/benchmarks.md).
+// On AMD before Zen 5 the zmm routine hands every copy past its last size class (8 x 64 bytes)
+// to the ymm routine: on the Zen 4 the ymm loop reads 1.07-1.16x memcpy at 1-16 KiB with the
+// source one byte off where the zmm loop reads 0.91-1.02x, and within 0.03x of it aligned.
 inline constexpr std::size_t k_vector_ymm_above_amd = 512;
-// On AMD rep movsb only where the source sits at the destination's offset in a 64-byte line:
-// with the two skewed, the loop read 1.02-1.10x memcpy at 32 KiB-32 MiB where rep movsb (glibc's
-// choice there) read 0.98-1.00x; aligned, rep movsb read 1.00-1.45x and the loop 0.99-1.05x.
+// On AMD before Zen 5 rep movsb only where the source sits at the destination's offset in a
+// 64-byte line: with the two skewed, the loop read 1.02-1.10x memcpy at 32 KiB-32 MiB on the
+// Zen 4 where rep movsb (glibc's choice there) read 0.98-1.00x; aligned, rep movsb read
+// 1.00-1.45x and the loop 0.99-1.05x.
 inline constexpr std::size_t k_vector_rep_skew_mask_amd = 63;
+// Zen 5 (family 0x1A) and later: no hand-over, no skew test and no 2-16 MiB loop band. There
+// the zmm loop beats the ymm loop at 1-16 KiB (4 KiB: 1.84x memcpy against 1.21x) and rep
+// movsb beats both loops above 16 KiB at any skew and any size (32 KiB with the source one byte
+// off: 1.00x against 0.46x). docs/benchmarks.md has the rows.
+inline constexpr std::uint32_t k_amd_family_zen5 = 0x1a;
 }  // namespace detail
 
 // What was chosen and why, for diagnose().
@@ -93,8 +99,9 @@ struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
 };
 
 inline rep_band no_rep_band(const cpu_features&) noexcept { return {}; }
-// AMD's, for the ymm and the zmm routine alike.
-constexpr rep_band amd_rep_band() noexcept {
+// AMD's, for the ymm and the zmm routine alike (the zmm routine's hand-over is its own row's).
+constexpr rep_band amd_rep_band(const cpu_features& f) noexcept {
+  if (f.family >= k_amd_family_zen5) return {k_vector_rep_above_amd, k_vector_rep_never};
   return {k_vector_rep_above_amd, k_vector_rep_upto_amd, k_vector_rep_again_above_amd, k_vector_rep_never,
           k_vector_rep_skew_mask_amd};
 }
@@ -112,12 +119,13 @@ inline constexpr copy_backend_row k_copy_backends[] = {
         return nullptr;
       }},
      false,
-     // AMD: above 512 bytes the ymm routine, which has the band below; Intel: glibc's default.
-     // docs/benchmarks.md, "What the figures decided", has the figures behind both.
+     // AMD before Zen 5: above 512 bytes the ymm routine, which has the band below; Zen 5: the
+     // band below; Intel: glibc's default. docs/benchmarks.md, "What the figures decided", has
+     // the figures behind each.
      [](const cpu_features& f) noexcept -> rep_band {
        rep_band b;
-       if (f.erms) b = amd_like(f) ? amd_rep_band() : rep_band{k_vector_rep_above_avx512_intel};
-       if (amd_like(f)) b.ymm_above = k_vector_ymm_above_amd;
+       if (f.erms) b = amd_like(f) ? amd_rep_band(f) : rep_band{k_vector_rep_above_avx512_intel};
+       if (amd_like(f) && f.family < k_amd_family_zen5) b.ymm_above = k_vector_ymm_above_amd;
        return b;
      }},
     // ymm moves where the OS allows AVX state.
@@ -131,7 +139,7 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      // AMD: the zmm routine's band; Intel: rep movsb above 2 KiB (docs/benchmarks.md).
      [](const cpu_features& f) noexcept -> rep_band {
        if (!f.erms) return {};
-       if (amd_like(f)) return amd_rep_band();
+       if (amd_like(f)) return amd_rep_band(f);
        return {k_vector_rep_above_intel, k_vector_rep_never};
      }},
     // The same size classes in xmm: every x86-64 CPU has SSE2. rep movsb above 2 KiB, as

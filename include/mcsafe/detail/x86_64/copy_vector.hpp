@@ -30,14 +30,15 @@
 //   U+1..A                  the loop again (the same order where (dst - src) mod 4096 is 1..127)
 //   > A                     rep movsb again, as from R+1
 // The zmm routine first hands sizes above Y (and above 8V) to the ymm routine, whose classes
-// from 8V+1 on are the same with 32-byte moves: on AMD its 64-byte loads, each of which splits a
-// line when the source is not 64-byte aligned relative to the destination, lose to 32-byte ones
-// (docs/benchmarks.md).
+// from 8V+1 on are the same with 32-byte moves: on AMD before Zen 5 its 64-byte loads, each of
+// which splits a line when the source is not 64-byte aligned relative to the destination, lose
+// to 32-byte ones (docs/benchmarks.md).
 // R, U, A, Y and K are the five words of mcsafe_v1_copy_vector_rep_band, shared by the routines and
 // set for the chosen one before it is published (detail/copy_state.hpp; each backend's rule is
 // in dispatch.hpp); U is ~0 (no upper bound) except where the loop beats rep movsb above some
-// size, A is ~0 except where rep movsb wins again above a larger one, Y is ~0 and K is 63 on AMD
-// (0 elsewhere: rep movsb at any skew between source and destination).
+// size, A is ~0 except where rep movsb wins again above a larger one; Y is 512 and K 63 on AMD
+// before Zen 5, ~0 and 0 elsewhere (no hand-over; rep movsb at any skew between source and
+// destination).
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
