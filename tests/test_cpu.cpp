@@ -208,7 +208,7 @@ TEST_CASE("cpu: the same Xeon under an OS that did not enable AVX state (XCR0 = 
   CHECK(mcsafe::detail::choose_store(g, "avx512_nt").method == mcsafe::store_method::movdir64b);
 }
 
-TEST_CASE("cpu: AMD Zen 5: the zmm routine at every size, rep movsb above 16 KiB at any skew and size", "[cpu][x86_64]") {
+TEST_CASE("cpu: AMD Zen 5: the zmm routine at every size, AMD's rep movsb band at any skew", "[cpu][x86_64]") {
   const auto f = detect_recorded(amd_zen5_vm);
   CHECK(std::string(f.vendor) == "AuthenticAMD");
   CHECK((f.family == 0x1a && f.model == 0x02));
@@ -216,13 +216,13 @@ TEST_CASE("cpu: AMD Zen 5: the zmm routine at every size, rep movsb above 16 KiB
   const auto zmm = mcsafe::detail::choose_copy(f, nullptr);
   CHECK(zmm.backend == mcsafe::copy_backend::vector_avx512);
   CHECK(zmm.vector_rep_above == 16384);
-  CHECK(zmm.vector_rep_upto == mcsafe::detail::k_vector_rep_never);
-  CHECK(zmm.vector_rep_again_above == mcsafe::detail::k_vector_rep_never);
+  CHECK(zmm.vector_rep_upto == std::size_t{2} << 20);
+  CHECK(zmm.vector_rep_again_above == std::size_t{16} << 20);
   CHECK(zmm.vector_ymm_above == mcsafe::detail::k_vector_rep_never);  // no hand-over to the ymm routine
   CHECK(zmm.vector_rep_skew_mask == 0);
   const auto ymm = mcsafe::detail::choose_copy(f, "vector");
   CHECK(ymm.vector_rep_above == 16384);
-  CHECK(ymm.vector_rep_upto == mcsafe::detail::k_vector_rep_never);
+  CHECK(ymm.vector_rep_upto == std::size_t{2} << 20);
   CHECK(ymm.vector_rep_skew_mask == 0);
   // A later family keeps Zen 5's rule; Zen 4's signature gets its own (the test above).
   record later = amd_zen5_vm;

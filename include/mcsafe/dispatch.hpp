@@ -42,7 +42,7 @@ namespace detail {
 // benchmark: docs/benchmarks.md, "What the figures decided". Without ERMS rep movsb is never
 // used (as glibc and the kernel do).
 inline constexpr std::size_t k_vector_rep_above_intel = 2048;
-inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm, Zen 4 and Zen 5
+inline constexpr std::size_t k_vector_rep_above_amd = 16384;  // ymm and zmm
 inline constexpr std::size_t k_vector_rep_upto_amd = std::size_t{2} << 20;
 inline constexpr std::size_t k_vector_rep_again_above_amd = std::size_t{16} << 20;
 inline constexpr std::size_t k_vector_rep_above_sse2 = 2048;
@@ -56,10 +56,11 @@ inline constexpr std::size_t k_vector_ymm_above_amd = 512;
 // Zen 4 where rep movsb (glibc's choice there) read 0.98-1.00x; aligned, rep movsb read
 // 1.00-1.45x and the loop 0.99-1.05x.
 inline constexpr std::size_t k_vector_rep_skew_mask_amd = 63;
-// Zen 5 (family 0x1A) and later: no hand-over, no skew test and no 2-16 MiB loop band. There
-// the zmm loop beats the ymm loop at 1-16 KiB (4 KiB: 1.84x memcpy against 1.21x) and rep
-// movsb beats both loops above 16 KiB at any skew and any size (32 KiB with the source one byte
-// off: 1.00x against 0.46x). docs/benchmarks.md has the rows.
+// Zen 5 (family 0x1A) and later: neither of the two above, the same bands. There the zmm loop
+// beats the ymm loop at 1-16 KiB (4 KiB: 1.84x memcpy against 1.21x), and rep movsb beats both
+// loops at any skew (32 KiB with the source one byte off: 1.00x against 0.46x); the loop keeps
+// 2-16 MiB, where rep movsb read 0.88-1.10x by process at 4 MiB and the loop 0.99-1.01x.
+// docs/benchmarks.md has the rows.
 inline constexpr std::uint32_t k_amd_family_zen5 = 0x1a;
 }  // namespace detail
 
@@ -101,9 +102,8 @@ struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
 inline rep_band no_rep_band(const cpu_features&) noexcept { return {}; }
 // AMD's, for the ymm and the zmm routine alike (the zmm routine's hand-over is its own row's).
 constexpr rep_band amd_rep_band(const cpu_features& f) noexcept {
-  if (f.family >= k_amd_family_zen5) return {k_vector_rep_above_amd, k_vector_rep_never};
   return {k_vector_rep_above_amd, k_vector_rep_upto_amd, k_vector_rep_again_above_amd, k_vector_rep_never,
-          k_vector_rep_skew_mask_amd};
+          f.family >= k_amd_family_zen5 ? 0 : k_vector_rep_skew_mask_amd};
 }
 
 // In order of preference: the first row whose CPUID rule picks it is the default.
@@ -119,8 +119,8 @@ inline constexpr copy_backend_row k_copy_backends[] = {
         return nullptr;
       }},
      false,
-     // AMD before Zen 5: above 512 bytes the ymm routine, which has the band below; Zen 5: the
-     // band below; Intel: glibc's default. docs/benchmarks.md, "What the figures decided", has
+     // AMD before Zen 5: above 512 bytes the ymm routine, which has the band below; Zen 5 and
+     // later: that band in zmm; Intel: glibc's default. docs/benchmarks.md, "What the figures decided", has
      // the figures behind each.
      [](const cpu_features& f) noexcept -> rep_band {
        rep_band b;
