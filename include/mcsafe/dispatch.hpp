@@ -120,8 +120,8 @@ inline constexpr copy_backend_row k_copy_backends[] = {
       }},
      false,
      // AMD before Zen 5: above 512 bytes the ymm routine, which has the band below; Zen 5 and
-     // later: that band in zmm; Intel: glibc's default. docs/benchmarks.md, "What the figures decided", has
-     // the figures behind each.
+     // later: that band in zmm; Intel: glibc's default. docs/benchmarks.md, "What the figures
+     // decided", has the figures behind each.
      [](const cpu_features& f) noexcept -> rep_band {
        rep_band b;
        if (f.erms) b = amd_like(f) ? amd_rep_band(f) : rep_band{k_vector_rep_above_avx512_intel};
