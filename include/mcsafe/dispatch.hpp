@@ -100,10 +100,12 @@ struct copy_backend_row : method_row<copy_backend, raw_copy_fn> {
 };
 
 inline rep_band no_rep_band(const cpu_features&) noexcept { return {}; }
+// AMD (or Hygon) before Zen 5: the hand-over and the skew test apply.
+inline bool amd_before_zen5(const cpu_features& f) noexcept { return amd_like(f) && f.family < k_amd_family_zen5; }
 // AMD's, for the ymm and the zmm routine alike (the zmm routine's hand-over is its own row's).
-constexpr rep_band amd_rep_band(const cpu_features& f) noexcept {
+inline rep_band amd_rep_band(const cpu_features& f) noexcept {
   return {k_vector_rep_above_amd, k_vector_rep_upto_amd, k_vector_rep_again_above_amd, k_vector_rep_never,
-          f.family >= k_amd_family_zen5 ? 0 : k_vector_rep_skew_mask_amd};
+          amd_before_zen5(f) ? k_vector_rep_skew_mask_amd : 0};
 }
 
 // In order of preference: the first row whose CPUID rule picks it is the default.
@@ -125,7 +127,7 @@ inline constexpr copy_backend_row k_copy_backends[] = {
      [](const cpu_features& f) noexcept -> rep_band {
        rep_band b;
        if (f.erms) b = amd_like(f) ? amd_rep_band(f) : rep_band{k_vector_rep_above_avx512_intel};
-       if (amd_like(f) && f.family < k_amd_family_zen5) b.ymm_above = k_vector_ymm_above_amd;
+       if (amd_before_zen5(f)) b.ymm_above = k_vector_ymm_above_amd;
        return b;
      }},
     // ymm moves where the OS allows AVX state.
