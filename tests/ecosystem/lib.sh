@@ -61,7 +61,8 @@ c_compiler_for() {
 
 # subbuild SRC DIR LABEL [cmake args...]   (= subbuild_build, then subbuild_test DIR LABEL)
 # Configures the project in DIR (benchmarks, install rules off), builds everything with
-# -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels. Prints one line per
+# -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels and the checks of the
+# source tree (label source: the same in every build). Prints one line per
 # step and the ctest summary; on a failure shows the log tail and fails the check.
 subbuild() {
   subbuild_build "$@"
@@ -84,8 +85,8 @@ subbuild_build() {
 subbuild_test() {
   local dir=$1 label=$2; shift 2
   local t0=$SUBBUILD_T0 t1=$SUBBUILD_T1
-  say "\$ ctest --test-dir $dir -LE 'ecosystem|system|bench' -j$JOBS $*"
-  if ! ctest --test-dir "$dir" -LE 'ecosystem|system|bench' -j"$JOBS" --output-on-failure "$@" \
+  say "\$ ctest --test-dir $dir -LE 'ecosystem|system|bench|source' -j$JOBS $*"
+  if ! ctest --test-dir "$dir" -LE 'ecosystem|system|bench|source' -j"$JOBS" --output-on-failure "$@" \
        >"$dir.ctest.log" 2>&1; then
     grep -E "^\s*[0-9]+/[0-9]+ Test|Failed|\*\*\*" "$dir.ctest.log" | grep -v " Passed " | head -40 | sed 's/^/    /'
     tail -n 80 "$dir.ctest.log" | sed 's/^/    /'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sanitizers.sh SOURCE_DIR WORK_DIR asan|tsan [COMPILER]
 # Builds the project with -fsanitize=address,undefined (asan) or -fsanitize=thread (tsan) and
-# runs its whole core test suite (ctest minus the ecosystem/system/bench labels), the
+# runs its whole core test suite (ctest minus the ecosystem/system/bench/source labels), the
 # many-threads-faulting test and the fresh-process death and chaining tests included.
 # COMPILER defaults to g++ (its sanitizer runtimes come with GCC itself); with clang++ the
 # runtime is Debian's libclang-rt-<version>-dev, installed when missing.
@@ -64,7 +64,9 @@ if ! "$work/probe" >"$work/probe-run.log" 2>&1; then
 fi
 say "compiler: $("$cxx" --version | head -1); $san; ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS }${TSAN_OPTIONS:+TSAN_OPTIONS=$TSAN_OPTIONS}"
 
-flags="-O1 -g -fno-omit-frame-pointer $san"
+# -g1: line tables for the reports' stack traces, without the rest of the debug information
+# (a third of the compile time of the largest test unit under GCC's ASan).
+flags="-O1 -g1 -fno-omit-frame-pointer $san"
 # GCC documents that -fsanitize=address can give false -Wmaybe-uninitialized warnings; with
 # GCC 12 they come from libstdc++'s <regex> (used by Catch2), and the tests build with -Werror.
 [[ $cxx == g++* ]] && flags+=" -Wno-maybe-uninitialized"
