@@ -18,6 +18,11 @@
 //   33..63 (V = 64)         two overlapping 32-byte moves
 //   4V+1..8V                eight overlapping V-byte moves, four from each end, after one taken
 //                           branch
+//   8V+1..16V (V = 64), up to R, to a 64-byte-aligned destination: sixteen overlapping moves,
+//                           eight from each end, in zmm16-31 (on the Zen 5 the loop below read
+//                           0.91x memcpy at 1 KiB, these 1.02-1.06x; to a destination off a
+//                           line, sixteen split stores lose to the loop's aligned ones:
+//                           docs/benchmarks.md)
 //   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
 //                           destination address are loaded first, then a loop of 4xV bytes
 //                           with V-aligned stores, then the saved 3V (aligned), head and end
@@ -43,7 +48,7 @@
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
 // Registers: the AVX2 routine uses ymm0-12 (the SSE2 one xmm0-12) and runs vzeroupper before
-// every return that follows a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm20-28 through EVEX
+// every return that follows a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm16-31 through EVEX
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
 // registers 16-31 are outside the state that makes SSE code pay for dirty upper halves, so it
 // needs no vzeroupper at all. Every class up to 8V returns on its own and has at most one taken
@@ -201,6 +206,27 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".endif\n"
     "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
+".if \\vec == 64\n"
+    // 8V+1..16V to a V-aligned destination: sixteen overlapping moves, eight from each end, in
+    // zmm16-31 (the 8V+1..16V class in the table above).
+    "    cmpq $16*\\vec, %rdx\n"
+    "    ja .L\\name\\()_loop_setup\n"
+    "    testl $\\vec-1, %edi\n"
+    "    jnz .L\\name\\()_loop_setup\n"
+    ".irp r, 16, 17, 18, 19, 20, 21, 22, 23\n"
+    "    \\movu (\\r-16)*\\vec(%rsi), %zmm\\r\n"
+    ".endr\n"
+    ".irp r, 24, 25, 26, 27, 28, 29, 30, 31\n"
+    "    \\movu (\\r-32)*\\vec(%rsi,%rdx), %zmm\\r\n"
+    ".endr\n"
+    ".irp r, 16, 17, 18, 19, 20, 21, 22, 23\n"
+    "    \\mova %zmm\\r, (\\r-16)*\\vec(%rdi)\n"
+    ".endr\n"
+    ".irp r, 24, 25, 26, 27, 28, 29, 30, 31\n"
+    "    \\movu %zmm\\r, (\\r-32)*\\vec(%rdi,%rdx)\n"
+    ".endr\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+".endif\n"
     ".L\\name\\()_loop_setup:\n"
     "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"
     ".L\\name\\()_loop:\n"                              // 4V bytes per turn, aligned stores
