@@ -24,6 +24,9 @@ namespace mcsafe_test {
 
 inline std::size_t page_size() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
+// Bytes from p up to the next 64-byte line boundary (0 when p is on one).
+inline std::size_t bytes_to_line(const void* p) { return (64 - reinterpret_cast<std::uintptr_t>(p) % 64) % 64; }
+
 // A MAP_SHARED mapping of `total` bytes of a temporary file that is then truncated to `cut`
 // (page-aligned): every access at or past data() + cut raises a real SIGBUS (BUS_ADRERR)
 // with si_addr = the byte accessed. Bytes below the cut hold a known pattern.

@@ -48,7 +48,7 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
     for (auto& c : src) c = static_cast<unsigned char>(rng());
     mcsafe_test::case_log log;
     // Each size also to a 64-byte-aligned destination, which some classes take apart.
-    const std::size_t line_off = (64 - reinterpret_cast<std::uintptr_t>(dst.data()) % 64) % 64;
+    const std::size_t line_off = mcsafe_test::bytes_to_line(dst.data());
     for (std::size_t n = 0; n <= 4096; ++n) {
       const std::size_t so = rng() % 128;
       for (const std::size_t d_off : {static_cast<std::size_t>(rng() % 128), line_off}) {

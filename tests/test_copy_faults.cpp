@@ -2,7 +2,6 @@
 // from a PROT_NONE page, every start offset near the cut, short and long lengths, both sides.
 #include <algorithm>
 #include <csignal>
-#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <vector>
@@ -76,7 +75,7 @@ TEST_CASE("copy faults: source or destination past the end of a truncated file, 
     std::vector<unsigned char> buf((1u << 20) + 128);  // the other side: ordinary memory
     for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 13 + 5);
     // ... 64-byte aligned at even offsets, 16 bytes above that at odd ones.
-    unsigned char* const line = buf.data() + (64 - reinterpret_cast<std::uintptr_t>(buf.data()) % 64);
+    unsigned char* const line = buf.data() + mcsafe_test::bytes_to_line(buf.data());
     mcsafe_test::case_log log;
     std::size_t faults = 0, routine_faults = 0;
     for (std::size_t off = 0; off <= 130; ++off) {

@@ -62,8 +62,8 @@ c_compiler_for() {
 # subbuild SRC DIR LABEL [cmake args...]   (= subbuild_build, then subbuild_test DIR LABEL)
 # Configures the project in DIR (benchmarks, install rules off), builds everything with
 # -j$JOBS, and runs its own ctest minus the ecosystem/system/bench labels and the checks of the
-# source tree (label source: the same in every build). Prints one line per
-# step and the ctest summary; on a failure shows the log tail and fails the check.
+# source tree (label source: the same in every build). Prints one line per step and the ctest
+# summary; on a failure shows the log tail and fails the check.
 subbuild() {
   subbuild_build "$@"
   subbuild_test "$2" "$3"
