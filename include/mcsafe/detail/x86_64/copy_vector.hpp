@@ -18,11 +18,11 @@
 //   33..63 (V = 64)         two overlapping 32-byte moves
 //   4V+1..8V                eight overlapping V-byte moves, four from each end, after one taken
 //                           branch
-//   8V+1..16V (V = 64), up to R, to a 64-byte-aligned destination: sixteen overlapping moves,
-//                           eight from each end, in zmm16-31 (on the Zen 5 the loop below read
-//                           0.91x memcpy at 1 KiB, these 1.02-1.06x; to a destination off a
-//                           line, sixteen split stores lose to the loop's aligned ones:
-//                           docs/benchmarks.md)
+//   8V+1..16V, up to R, to a V-aligned destination: sixteen overlapping moves, eight from
+//                           each end (zmm16-31, ymm0-15, xmm0-15; on the Zen 5 the loop below
+//                           read 0.91x memcpy at 1 KiB in zmm, 0.84x at 512 B in ymm, these
+//                           1.02-1.06x and 0.97x; to a destination off a line, sixteen split
+//                           stores lose to the loop's aligned ones: docs/benchmarks.md)
 //   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
 //                           destination address are loaded first, then a loop of 4xV bytes
 //                           with V-aligned stores, then the saved 3V (aligned), head and end
@@ -47,7 +47,7 @@
 // All loads happen before the stores of the same class, so a routine may report a fault at
 // the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
 // forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
-// Registers: the AVX2 routine uses ymm0-12 (the SSE2 one xmm0-12) and runs vzeroupper before
+// Registers: the AVX2 routine uses ymm0-15 (the SSE2 one xmm0-15) and runs vzeroupper before
 // every return that follows a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm16-31 through EVEX
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
 // registers 16-31 are outside the state that makes SSE code pay for dirty upper halves, so it
@@ -102,6 +102,24 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\mova %\\reg\\hi\\()\\b, \\vec(%rdi)\n"
     "    \\mova %\\reg\\hi\\()\\c, 2*\\vec(%rdi)\n"
     "    \\mova %\\reg\\hi\\()\\d, 3*\\vec(%rdi)\n"
+    ".endm\n"
+    // Sixteen overlapping moves of V bytes, eight from each end of [0, n): the sixteen registers
+    // numbered base..base+15 are loaded, then stored (the first eight aligned).
+    ".macro mcsafe_v1_vector_sixteen movu, mova, vec, reg, base, regs:vararg\n"
+    ".irp r, \\regs\n"
+    ".if \\r-\\base < 8\n"
+    "    \\movu (\\r-\\base)*\\vec(%rsi), %\\reg\\r\n"
+    ".else\n"
+    "    \\movu (\\r-\\base-16)*\\vec(%rsi,%rdx), %\\reg\\r\n"
+    ".endif\n"
+    ".endr\n"
+    ".irp r, \\regs\n"
+    ".if \\r-\\base < 8\n"
+    "    \\mova %\\reg\\r, (\\r-\\base)*\\vec(%rdi)\n"
+    ".else\n"
+    "    \\movu %\\reg\\r, (\\r-\\base-16)*\\vec(%rdi,%rdx)\n"
+    ".endif\n"
+    ".endr\n"
     ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
     "    cmpq $2*\\vec, %rdx\n"
@@ -206,27 +224,18 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".endif\n"
     "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
     "    ja .L\\name\\()_rep\n"
-".if \\vec == 64\n"
-    // 8V+1..16V to a V-aligned destination: sixteen overlapping moves, eight from each end, in
-    // zmm16-31 (the 8V+1..16V class in the table above).
+    // 8V+1..16V to a V-aligned destination: sixteen overlapping moves, eight from each end
+    // (the 8V+1..16V class in the table above), in the registers each routine has sixteen of.
     "    cmpq $16*\\vec, %rdx\n"
     "    ja .L\\name\\()_loop_setup\n"
     "    testl $\\vec-1, %edi\n"
     "    jnz .L\\name\\()_loop_setup\n"
-    ".irp r, 16, 17, 18, 19, 20, 21, 22, 23\n"
-    "    \\movu (\\r-16)*\\vec(%rsi), %zmm\\r\n"
-    ".endr\n"
-    ".irp r, 24, 25, 26, 27, 28, 29, 30, 31\n"
-    "    \\movu (\\r-32)*\\vec(%rsi,%rdx), %zmm\\r\n"
-    ".endr\n"
-    ".irp r, 16, 17, 18, 19, 20, 21, 22, 23\n"
-    "    \\mova %zmm\\r, (\\r-16)*\\vec(%rdi)\n"
-    ".endr\n"
-    ".irp r, 24, 25, 26, 27, 28, 29, 30, 31\n"
-    "    \\movu %zmm\\r, (\\r-32)*\\vec(%rdi,%rdx)\n"
-    ".endr\n"
-    "    mcsafe_v1_vector_ret \\vzu\n"
+".if \\vec == 64\n"
+    "    mcsafe_v1_vector_sixteen \\movu, \\mova, \\vec, \\reg, 16, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31\n"
+".else\n"
+    "    mcsafe_v1_vector_sixteen \\movu, \\mova, \\vec, \\reg, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n"
 ".endif\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
     ".L\\name\\()_loop_setup:\n"
     "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"
     ".L\\name\\()_loop:\n"                              // 4V bytes per turn, aligned stores
@@ -411,6 +420,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_loop_setup\n"
     ".purgem mcsafe_v1_vector_block_load\n"
     ".purgem mcsafe_v1_vector_block_store\n"
+    ".purgem mcsafe_v1_vector_sixteen\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The words {R, U, A, Y, K}, with the routine's once-per-input guard: hidden and weak in a
     // COMDAT data section, so each executable or DSO has exactly one set, next to its routine.
