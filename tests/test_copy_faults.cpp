@@ -24,9 +24,10 @@ namespace {
 std::vector<std::size_t> lengths_across_cut() {
   std::vector<std::size_t> v;
   for (std::size_t n = 1; n <= 300; ++n) v.push_back(n);
-  // 301..2048: the classes of sixteen moves and of two times sixteen where the destination is
-  // V-byte aligned (8V+1..16V and 16V+1..32V: 129..512 in xmm, 257..1024 in ymm, 513..2048 in zmm).
-  for (std::size_t n : {320u, 449u, 511u, 512u, 513u, 576u, 577u, 1000u, 1024u, 1025u, 1537u, 2000u, 2048u}) v.push_back(n);
+  // 301..1024: the classes of sixteen moves (8V+1..16V: xmm 129..256, ymm 257..512, zmm
+  // 513..1024) and of two times sixteen (16V+1..32V: xmm 257..512, ymm 513..1024) where the
+  // destination is V-byte aligned.
+  for (std::size_t n : {320u, 449u, 511u, 512u, 513u, 576u, 577u, 1000u, 1024u}) v.push_back(n);
   for (std::size_t n : {4096u, 4097u, 4095u + 130u, 8192u, 65536u + 13u, 262144u, 1048576u}) v.push_back(n);
   return v;
 }
@@ -104,7 +105,7 @@ TEST_CASE("copy faults: source or destination past the end of a truncated file, 
         if (n <= 136) routine_faults += checked(routine_copy, n, "the routine");
       }
     }
-    CHECK(faults == 33405);         // every (offset, length) pair with length > offset
+    CHECK(faults == 32881);         // every (offset, length) pair with length > offset
     CHECK(routine_faults == 9301);  // the same for lengths up to 136
     CHECK(log.failures == 0);
   }

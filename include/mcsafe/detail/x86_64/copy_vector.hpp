@@ -23,10 +23,10 @@
 //                           read 0.91x memcpy at 1 KiB in zmm, 0.84x at 512 B in ymm, these
 //                           1.02-1.06x and 0.97x; to a destination off a line, sixteen split
 //                           stores lose to the loop's aligned ones: docs/benchmarks.md)
-//   16V+1..32V, up to R, to a V-aligned destination: the same sixteen moves over the first
-//                           16V bytes, then over the last 16V (the ymm loop read 0.83-0.87x at
-//                           1 KiB, these 0.95-0.96x; the zmm loop 0.94-1.00x at 2 KiB, these
-//                           0.98-1.03x)
+//   16V+1..32V (V < 64), up to R, to a V-aligned destination: the same sixteen moves over
+//                           the first 16V bytes, then over the last 16V (on the Zen 5 the ymm
+//                           loop read 0.83-0.87x at 1 KiB, these 0.95-0.97x; in zmm, 2 KiB
+//                           gained less than lengths mixed over 256 B-4 KiB lost: not there)
 //   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
 //                           destination address are loaded first, then a loop of 4xV bytes
 //                           with V-aligned stores, then the saved 3V (aligned), head and end
@@ -238,15 +238,24 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     // 8V+1..32V to a V-aligned destination: sixteen overlapping moves, eight from each end, in
     // the registers each routine has sixteen of; above 16V, sixteen over [0, 16V), then sixteen
     // over [n - 16V, n) (the 8V+1..16V and 16V+1..32V classes in the table above). Sizes above
-    // 32V meet one taken branch here, as they did before these classes.
+    // the classes meet one taken branch here, as they did before them. Not the second class in
+    // the zmm routine: with lengths mixed over 256 B-4 KiB its extra size test cost more than it
+    // won at 1-2 KiB (docs/benchmarks.md).
+".if \\vec == 64\n"
+    "    cmpq $16*\\vec, %rdx\n"
+".else\n"
     "    cmpq $32*\\vec, %rdx\n"
+".endif\n"
     "    ja .L\\name\\()_loop_setup\n"
     "    testl $\\vec-1, %edi\n"
     "    jnz .L\\name\\()_loop_setup\n"
+".if \\vec < 64\n"
     "    cmpq $16*\\vec, %rdx\n"
     "    ja .L\\name\\()_upto_32v\n"
+".endif\n"
     "    mcsafe_v1_vector_sixteen_of \\vec, \\movu, \\mova, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+".if \\vec < 64\n"
     ".L\\name\\()_upto_32v:\n"
     "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
     "    movl $16*\\vec, %edx\n"
@@ -255,6 +264,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    addq %rcx, %rdi\n"
     "    mcsafe_v1_vector_sixteen_of \\vec, \\movu, \\movu, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+".endif\n"
     ".L\\name\\()_loop_setup:\n"
     "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"
     ".L\\name\\()_loop:\n"                              // 4V bytes per turn, aligned stores
