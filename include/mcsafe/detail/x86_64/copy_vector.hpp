@@ -48,9 +48,10 @@
 // size, A is ~0 except where rep movsb wins again above a larger one; Y is 512 and K 63 on AMD
 // before Zen 5, ~0 and 0 elsewhere (no hand-over; rep movsb at any skew between source and
 // destination).
-// All loads happen before the stores of the same class, so a routine may report a fault at
-// the end of the range before anything is stored: copy.hpp re-copies [0, fault offset) with a
-// forward routine to make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
+// Up to 16V every load of a class happens before its stores, and the loop loads the end of
+// the range before its first store, so a routine may report a fault far into the range before
+// the bytes below it are stored: copy.hpp re-copies [0, fault offset) with a forward routine to
+// make `copied` exact. Every access stays inside [src, src+n) and [dst, dst+n).
 // Registers: the AVX2 routine uses ymm0-15 (the SSE2 one xmm0-15) and runs vzeroupper before
 // every return that follows a ymm move (and in its fixup). The AVX-512 routine uses only zmm/ymm/xmm16-31 through EVEX
 // encodings (vmovdqu64/vmovdqa64; AVX512F + AVX512VL), as glibc's avx512 memmove does: the
@@ -107,8 +108,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\mova %\\reg\\hi\\()\\c, 2*\\vec(%rdi)\n"
     "    \\mova %\\reg\\hi\\()\\d, 3*\\vec(%rdi)\n"
     ".endm\n"
-    // Sixteen overlapping moves of V bytes, eight from each end of [0, n): the sixteen registers
-    // numbered base..base+15 are loaded, then stored (the first eight aligned).
+    // Sixteen overlapping moves of V bytes, eight from each end of [0, n): the registers in regs,
+    // numbered base..base+15, are all loaded, then stored (the first eight with mova).
     ".macro mcsafe_v1_vector_sixteen movu, mova, vec, reg, base, regs:vararg\n"
     ".irp r, \\regs\n"
     ".if \\r-\\base < 8\n"
