@@ -112,6 +112,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     // regs (an even number of them) are all loaded, then stored: the first half at w-byte steps
     // from the start (stored with first_store, an aligned move where the destination is known to
     // be), the second half ending at size. src, size and dst name the registers that hold them.
+    // Its two counters are .set symbols, which any later expansion (or a second copy of this asm
+    // in one unit) may set again.
     ".macro mcsafe_v1_vector_ends load, first_store, store, w, src, size, dst, regs:vararg\n"
     ".set .Lmcsafe_v1_ends_count, 0\n"
     ".irp r, \\regs\n"
