@@ -18,8 +18,9 @@
 //   33..63 (V = 64)         two overlapping 32-byte moves
 //   4V+1..8V                eight overlapping V-byte moves, four from each end, after one taken
 //                           branch
-//   8V+1..16V, up to R, to a V-aligned destination: sixteen overlapping moves, eight from
-//                           each end (zmm16-31, ymm0-15, xmm0-15; on the Zen 5 the loop below
+//   8V+1..16V, up to R (in zmm: whatever R, tested before it), to a V-aligned destination:
+//                           sixteen overlapping moves, eight from each end (zmm16-31,
+//                           ymm0-15, xmm0-15; on the Zen 5 the loop below
 //                           read 0.91x memcpy at 1 KiB in zmm, 0.84x at 512 B in ymm, these
 //                           1.02-1.06x and 0.97x; to a destination off a line, sixteen split
 //                           stores lose to the loop's aligned ones: docs/benchmarks.md)
@@ -151,6 +152,28 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     " %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11, %\\reg\\()12, %\\reg\\()13, %\\reg\\()14, %\\reg\\()15\n"
     ".endif\n"
     ".endm\n"
+    // The classes for 8V+1..16V (and 16V+1..32V where V < 64) once the size is known to be in
+    // them: to a V-aligned destination; else the loop.
+    ".macro mcsafe_v1_vector_aligned_classes name, vec, movu, mova, reg, vzu\n"
+    "    testl $\\vec-1, %edi\n"
+    "    jnz .L\\name\\()_loop_setup\n"
+".if \\vec < 64\n"
+    "    cmpq $16*\\vec, %rdx\n"
+    "    ja .L\\name\\()_upto_32v\n"
+".endif\n"
+    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+".if \\vec < 64\n"
+    ".L\\name\\()_upto_32v:\n"
+    "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
+    "    movl $16*\\vec, %edx\n"
+    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
+    "    addq %rcx, %rsi\n"
+    "    addq %rcx, %rdi\n"
+    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+".endif\n"
+    ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
     "    cmpq $2*\\vec, %rdx\n"
     "    jbe .L\\name\\()_upto_2v\n"
@@ -216,37 +239,26 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    cmpq mcsafe_v1_copy_vector_rep_band+24(%rip), %rdx\n"
     "    ja \\handoff\n"
     ".endif\n"
-    "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
-    "    ja .L\\name\\()_rep\n"
     // 8V+1..32V to a V-aligned destination: sixteen overlapping moves, eight from each end, in
     // the registers each routine has sixteen of; above 16V, sixteen over [0, 16V), then sixteen
-    // over [n - 16V, n) (the 8V+1..16V and 16V+1..32V classes in the table above). Sizes above
-    // the classes meet one taken branch here, as they did before them. Not the second class in
-    // the zmm routine: with lengths mixed over 256 B-4 KiB its extra size test cost more than it
-    // won at 1-2 KiB (docs/benchmarks.md).
+    // over [n - 16V, n) (the 8V+1..16V and 16V+1..32V classes in the table above). Not the
+    // second class in the zmm routine: with lengths mixed over 256 B-4 KiB its extra size test
+    // cost more than it won at 1-2 KiB. The zmm routine tests the size first and keeps the
+    // classes out of line: its loop then starts after one compare fewer (up to 16V) or with no
+    // taken branch (above), 1.5-3% at 1 KiB with the destination off a line on the Zen 5; the
+    // ymm routine lost 4-7% at 512 B-1 KiB that way, so there they follow the rep movsb
+    // compare and fall through (docs/benchmarks.md).
 ".if \\vec == 64\n"
     "    cmpq $16*\\vec, %rdx\n"
+    "    jbe .L\\name\\()_aligned_classes\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
+    "    ja .L\\name\\()_rep\n"
 ".else\n"
+    "    cmpq mcsafe_v1_copy_vector_rep_band(%rip), %rdx\n"
+    "    ja .L\\name\\()_rep\n"
     "    cmpq $32*\\vec, %rdx\n"
-".endif\n"
     "    ja .L\\name\\()_loop_setup\n"
-    "    testl $\\vec-1, %edi\n"
-    "    jnz .L\\name\\()_loop_setup\n"
-".if \\vec < 64\n"
-    "    cmpq $16*\\vec, %rdx\n"
-    "    ja .L\\name\\()_upto_32v\n"
-".endif\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
-    "    mcsafe_v1_vector_ret \\vzu\n"
-".if \\vec < 64\n"
-    ".L\\name\\()_upto_32v:\n"
-    "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
-    "    movl $16*\\vec, %edx\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
-    "    addq %rcx, %rsi\n"
-    "    addq %rcx, %rdi\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
-    "    mcsafe_v1_vector_ret \\vzu\n"
+    "    mcsafe_v1_vector_aligned_classes \\name, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
 ".endif\n"
     ".L\\name\\()_loop_setup:\n"
     "    mcsafe_v1_vector_loop_setup \\vec, \\movu, \\reg, \\hi\n"
@@ -275,6 +287,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    jb .L\\name\\()_end_in_page\n"                      // the end store would split a page
     "    \\movu %\\reg\\hi\\()7, -\\vec(%r8)\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+".if \\vec == 64\n"
+    ".L\\name\\()_aligned_classes:\n"
+    "    mcsafe_v1_vector_aligned_classes \\name, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
+".endif\n"
     // A store across a page costs tens of cycles on the Zen 4 (docs/benchmarks.md, "Placements"):
     // where the head or the end store would make one, the bytes on its near side of the page
     // (1..V-1, loaded again: the loads before the loop proved them readable) are moved in
@@ -420,6 +436,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_loop_setup\n"
     ".purgem mcsafe_v1_vector_block_load\n"
     ".purgem mcsafe_v1_vector_block_store\n"
+    ".purgem mcsafe_v1_vector_aligned_classes\n"
     ".purgem mcsafe_v1_vector_sixteen\n"
     ".purgem mcsafe_v1_vector_ends\n"
     ".purgem mcsafe_v1_vector_ret\n"
