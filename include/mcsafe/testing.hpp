@@ -33,7 +33,8 @@ inline void reset_copy() noexcept {
   force_copy(detail::default_copy_choice().backend);  // with its band
 }
 // The vector backends use rep movsb above n bytes from now on, at every size above (no upper
-// bound: tests cover both of their paths near a fault; benchmarks compare thresholds), and the
+// bound: tests cover both of their paths near a fault; benchmarks compare thresholds) that is
+// above the routine's own size classes (8 vectors; 1 KiB in vector_avx512), and the
 // zmm routine keeps every size (no hand-over to the ymm routine), at any skew between source
 // and destination (skew mask 0). Returns the previous value;
 // reset_copy() restores the CPUID choice.
