@@ -263,8 +263,9 @@ void BM_paired_vs_memcpy(benchmark::State& state, mcsafe::copy_backend b, std::s
 // placement hides a gap: the rows above keep one placement per alignment, and a row can move by
 // more than the targets' 5% with where its buffers sit (4K aliasing between a load and a store
 // in flight, lines split on either side, a store across a page). Arguments: the size, the
-// destination's offset in its page (0, 1, or 4065: its first 32 bytes cross a page), and the
-// source's offset from the destination's modulo a page (0: the same page offset).
+// destination's offset in its page (0, 1, 3841: a 512-byte copy crosses a page in its middle,
+// or 4065: its first 32 bytes cross a page), and the source's offset from the destination's
+// modulo a page (0: the same page offset).
 void BM_paired_placement(benchmark::State& state) {
   const std::size_t dst_offset = static_cast<std::size_t>(state.range(1));
   const std::size_t src_offset = (dst_offset + static_cast<std::size_t>(state.range(2))) % 4096;
@@ -272,7 +273,7 @@ void BM_paired_placement(benchmark::State& state) {
 }
 void placements(benchmark::internal::Benchmark* b) {
   for (std::int64_t n : {512, 1 << 10, 4 << 10, 16 << 10, 1 << 20})
-    for (std::int64_t dst : {0, 1, 4065})  // 4065: 31 bytes below a page
+    for (std::int64_t dst : {0, 1, 3841, 4065})  // 3841, 4065: 255 and 31 bytes below a page
       for (std::int64_t delta : {0, 1, 32, 63, 64, 65, 2048, 2049, 4032, 4033, 4095}) b->Args({n, dst, delta});
   b->ArgNames({"bytes", "dst", "src_minus_dst"});
 }

@@ -110,14 +110,19 @@ TEST_CASE("copy: the first or last bytes of the destination just across a page b
     std::vector<unsigned char> ref(k_window);
     mcsafe_test::case_log log;
     for (std::size_t at = k_page - 65; at <= k_page; ++at) {
-      std::vector<std::size_t> sizes{257, 520, 1000};
+      // 385..512 crosses the page in its middle too (zmm's eight moves give way to the loop).
+      std::vector<std::size_t> sizes{257, 385, 449, 512, 520, 1000};
       for (const std::size_t past : {0u, 1u, 2u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 63u, 64u, 65u})
         sizes.push_back(2 * k_page + past - at);
       for (const std::size_t n : sizes)
-        check_like_memcpy(log, window, ref.data(), k_window, at, src + 1, n, mcsafe_test::describe([&](std::ostream& os) {
-                            os << "backend " << v.name << ", size " << n << ", destination at page offset " << at % k_page
-                               << ", ending " << (at + n) % k_page << " bytes past a page";
-                          }));
+        // The source one byte off, and at the destination's offset in a line.
+        for (const std::size_t src_off : {std::size_t{1}, at % 64})
+          check_like_memcpy(log, window, ref.data(), k_window, at, src + src_off, n,
+                            mcsafe_test::describe([&](std::ostream& os) {
+                              os << "backend " << v.name << ", size " << n << ", source offset " << src_off
+                                 << ", destination at page offset " << at % k_page << ", ending " << (at + n) % k_page
+                                 << " bytes past a page";
+                            }));
     }
     CHECK(log.failures == 0);
     std::free(base);
