@@ -47,11 +47,15 @@ TEST_CASE("copy: equals memcpy for every size 0..4096 at random offsets, every b
     std::vector<unsigned char> src(4096 + 256), dst(4096 + 256), ref(4096 + 256);
     for (auto& c : src) c = static_cast<unsigned char>(rng());
     mcsafe_test::case_log log;
-    // Each size also to a 64-byte-aligned destination, which some classes take apart.
+    // Each size also to a 64-byte-aligned destination, and from a 64-byte-aligned source to a
+    // destination off a line, which some classes take apart.
     const std::size_t line_off = mcsafe_test::bytes_to_line(dst.data());
+    const std::size_t src_line_off = mcsafe_test::bytes_to_line(src.data());
     for (std::size_t n = 0; n <= 4096; ++n) {
-      const std::size_t so = rng() % 128;
-      for (const std::size_t d_off : {static_cast<std::size_t>(rng() % 128), line_off}) {
+      const std::size_t random_so = rng() % 128;
+      for (const auto& at : {std::pair{random_so, static_cast<std::size_t>(rng() % 128)}, std::pair{random_so, line_off},
+                             std::pair{src_line_off, line_off + 1 + n % 63}}) {
+        const std::size_t so = at.first, d_off = at.second;
         // The whole buffers: nothing written around the range either.
         check_like_memcpy(
             log, dst.data(), ref.data(), dst.size(), d_off, src.data() + so, n, mcsafe_test::describe([&](std::ostream& os) {
@@ -115,8 +119,8 @@ TEST_CASE("copy: the first or last bytes of the destination just across a page b
       for (const std::size_t past : {0u, 1u, 2u, 3u, 4u, 7u, 8u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 63u, 64u, 65u})
         sizes.push_back(2 * k_page + past - at);
       for (const std::size_t n : sizes)
-        // The source one byte off, and at the destination's offset in a line.
-        for (const std::size_t src_off : {std::size_t{1}, at % 64})
+        // The source one byte off, at the destination's offset in a line, and on a line.
+        for (const std::size_t src_off : {std::size_t{1}, at % 64, std::size_t{0}})
           check_like_memcpy(log, window, ref.data(), k_window, at, src + src_off, n,
                             mcsafe_test::describe([&](std::ostream& os) {
                               os << "backend " << v.name << ", size " << n << ", source offset " << src_off

@@ -76,14 +76,16 @@ TEST_CASE("copy faults: source or destination past the end of a truncated file, 
     const auto lengths = lengths_across_cut();
     std::vector<unsigned char> buf((1u << 20) + 128);  // the other side: ordinary memory
     for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<unsigned char>(i * 13 + 5);
-    // ... 64-byte aligned at even offsets, 16 bytes above that at offsets 1 mod 4, and at 3 mod 4
-    // at the cut side's offset in a line (the routines' loops then load and store aligned).
+    // ... 64-byte aligned at even offsets (one byte above where the cut side is on a line too),
+    // 16 bytes above that at offsets 1 mod 4, and at 3 mod 4 at the cut side's offset in a line
+    // (the routines' loops then load and store aligned).
     unsigned char* const line = buf.data() + mcsafe_test::bytes_to_line(buf.data());
     mcsafe_test::case_log log;
     std::size_t faults = 0, routine_faults = 0;
     for (std::size_t off = 0; off <= 130; ++off) {
       unsigned char* const near_cut = file.cut() - off;
-      unsigned char* const other = line + (off % 2 == 0 ? 0 : off % 4 == 1 ? 16 : 64 - off % 64);
+      const std::size_t other_off = off % 64 == 0 ? 1 : off % 2 == 0 ? 0 : off % 4 == 1 ? 16 : 64 - off % 64;
+      unsigned char* const other = line + other_off;
       unsigned char* const dst = s.side == fault_side::source ? other : near_cut;
       const unsigned char* const src = s.side == fault_side::source ? near_cut : other;
       // One copy of n bytes by `copy`, checked; returns 1 when it had to fault.

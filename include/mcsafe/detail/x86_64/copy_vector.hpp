@@ -26,7 +26,10 @@
 //                           ymm0-15, xmm0-15; on the Zen 5 the loop below
 //                           read 0.91x memcpy at 1 KiB in zmm, 0.84x at 512 B in ymm, these
 //                           1.02-1.06x and 0.97x; to a destination off a line, sixteen split
-//                           stores lose to the loop's aligned ones: docs/benchmarks.md)
+//                           stores lose to the loop's aligned ones: docs/benchmarks.md). In
+//                           zmm also to a destination off a line from a 64-byte-aligned source,
+//                           where the range crosses no page: there the loop's loads split lines
+//                           and the moves' do not (on the Zen 5 0.90x -> 1.05-1.09x)
 //   16V+1..32V (V < 64), up to R, to a V-aligned destination: the same sixteen moves over
 //                           the first 16V bytes, then over the last 16V (on the Zen 5 the ymm
 //                           loop read 0.83-0.87x at 1 KiB, these 0.95-0.97x; in zmm, 2 KiB
@@ -155,11 +158,24 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     " %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11, %\\reg\\()12, %\\reg\\()13, %\\reg\\()14, %\\reg\\()15\n"
     ".endif\n"
     ".endm\n"
+    // Jumps to target where [dst, dst + size) crosses a page (size at most a page).
+    ".macro mcsafe_v1_vector_crosses_page target\n"
+    "    movl %edi, %ecx\n"
+    "    andl $4095, %ecx\n"
+    "    addl %edx, %ecx\n"
+    "    cmpl $4096, %ecx\n"
+    "    ja \\target\n"
+    ".endm\n"
     // The classes for 8V+1..16V (and 16V+1..32V where V < 64) once the size is known to be in
-    // them: to a V-aligned destination; else the loop.
+    // them: to a V-aligned destination, and in zmm from a line-aligned source where the range
+    // crosses no page; else the loop.
     ".macro mcsafe_v1_vector_aligned_classes name, vec, movu, mova, reg, vzu\n"
     "    testl $\\vec-1, %edi\n"
+".if \\vec == 64\n"
+    "    jnz .L\\name\\()_16v_off_line\n"
+".else\n"
     "    jnz .L\\name\\()_loop_setup\n"
+".endif\n"
 ".if \\vec < 64\n"
     "    cmpq $16*\\vec, %rdx\n"
     "    ja .L\\name\\()_upto_32v\n"
@@ -173,6 +189,13 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
     "    addq %rcx, %rsi\n"
     "    addq %rcx, %rdi\n"
+    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+".else\n"
+    ".L\\name\\()_16v_off_line:\n"
+    "    testl $\\vec-1, %esi\n"
+    "    jnz .L\\name\\()_loop_setup\n"
+    "    mcsafe_v1_vector_crosses_page .L\\name\\()_loop_setup\n"
     "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
 ".endif\n"
@@ -307,11 +330,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    subl %esi, %ecx\n"
     "    testl $\\vec-1, %ecx\n"
     "    jz .L\\name\\()_loop_setup\n"
-    "    movl %edi, %ecx\n"
-    "    andl $4095, %ecx\n"
-    "    addl %edx, %ecx\n"
-    "    cmpl $4096, %ecx\n"
-    "    ja .L\\name\\()_loop_setup\n"
+    "    mcsafe_v1_vector_crosses_page .L\\name\\()_loop_setup\n"
     "    jmp .L\\name\\()_8v\n"
     ".L\\name\\()_aligned_classes:\n"
     "    mcsafe_v1_vector_aligned_classes \\name, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
@@ -463,6 +482,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_block_store\n"
     ".purgem mcsafe_v1_vector_aligned_classes\n"
     ".purgem mcsafe_v1_vector_sixteen\n"
+    ".purgem mcsafe_v1_vector_crosses_page\n"
     ".purgem mcsafe_v1_vector_ends\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The words {R, U, A, Y, K}, with the routine's once-per-input guard: hidden and weak in a
