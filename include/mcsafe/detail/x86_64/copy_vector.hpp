@@ -20,7 +20,7 @@
 //                           branch; in zmm, above 6V to a destination off a line, the loop
 //                           below instead where the source sits at the destination's offset in
 //                           a line or the range crosses a page (on the Zen 5 1.08-1.17x and
-//                           1.5-2.7x memcpy there, the eight moves 0.93-0.97x and 0.94-1.23x)
+//                           1.5-2.7x memcpy there, the eight moves 0.95-0.97x and 0.94-1.23x)
 //   8V+1..16V, up to R (in zmm: whatever R, tested before it), to a V-aligned destination:
 //                           sixteen overlapping moves, eight from each end (zmm16-31,
 //                           ymm0-15, xmm0-15; on the Zen 5 the loop below
