@@ -272,7 +272,7 @@ void BM_paired_placement(benchmark::State& state) {
   paired_copy(state, {buffer(1) + dst_offset, buffer(0) + src_offset}, mc_safe_copy_count);
 }
 void placements(benchmark::internal::Benchmark* b) {
-  for (std::int64_t n : {300, 512, 1 << 10, 4 << 10, 16 << 10, 1 << 20})
+  for (std::int64_t n : {264, 300, 512, 520, 1 << 10, 4 << 10, 16 << 10, 1 << 20})
     for (std::int64_t dst : {0, 1, 3841, 4065})  // 3841, 4065: 255 and 31 bytes below a page
       for (std::int64_t delta : {0, 1, 32, 63, 64, 65, 2048, 2049, 4032, 4033, 4095}) b->Args({n, dst, delta});
   b->ArgNames({"bytes", "dst", "src_minus_dst"});

@@ -22,8 +22,10 @@
 //                           a line or the range crosses a page (on the Zen 5 1.08-1.17x and
 //                           1.5-2.7x memcpy there, the eight moves 0.95-0.97x and 0.94-1.23x)
 //   8V+1..16V, up to R (in zmm: whatever R, tested before it), to a V-aligned destination:
-//                           sixteen overlapping moves, eight from each end (zmm16-31,
-//                           ymm0-15, xmm0-15; on the Zen 5 the loop below
+//                           overlapping moves, half from each end: ten up to 10V, twelve up
+//                           to 12V, sixteen above (zmm16-31, ymm0-15, xmm0-15; each store
+//                           costs, and sixteen of them at 8V+8 read 0.50-0.61x memcpy on the
+//                           Zen 5 in zmm, ten 0.75-0.90x; on the Zen 5 the loop below
 //                           read 0.91x memcpy at 1 KiB in zmm, 0.84x at 512 B in ymm, these
 //                           1.02-1.06x and 0.97x; to a destination off a line, sixteen split
 //                           stores lose to the loop's aligned ones: docs/benchmarks.md). In
@@ -158,6 +160,30 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     " %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11, %\\reg\\()12, %\\reg\\()13, %\\reg\\()14, %\\reg\\()15\n"
     ".endif\n"
     ".endm\n"
+    // Ten or twelve moves of V bytes, half from each end: 8V+1..10V stores ten vectors and
+    // 10V+1..12V twelve, not sixteen.
+    ".macro mcsafe_v1_vector_ten_twelve count, vec, movu, first_store, reg\n"
+    ".if \\vec == 64 && \\count == 10\n"
+    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()16, %\\reg\\()17, %\\reg\\()18, %\\reg\\()19, %\\reg\\()20, %\\reg\\()21, %\\reg\\()22, %\\reg\\()23, %\\reg\\()24, %\\reg\\()25\n"
+    ".elseif \\vec == 64\n"
+    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()16, %\\reg\\()17, %\\reg\\()18, %\\reg\\()19, %\\reg\\()20, %\\reg\\()21, %\\reg\\()22, %\\reg\\()23, %\\reg\\()24, %\\reg\\()25, %\\reg\\()26, %\\reg\\()27\n"
+    ".elseif \\count == 10\n"
+    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()0, %\\reg\\()1, %\\reg\\()2, %\\reg\\()3, %\\reg\\()4, %\\reg\\()5, %\\reg\\()6, %\\reg\\()7, %\\reg\\()8, %\\reg\\()9\n"
+    ".else\n"
+    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()0, %\\reg\\()1, %\\reg\\()2, %\\reg\\()3, %\\reg\\()4, %\\reg\\()5, %\\reg\\()6, %\\reg\\()7, %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11\n"
+    ".endif\n"
+    ".endm\n"
+    // 8V+1..12V (the size known to be in it): ten or twelve moves; label names the pair.
+    ".macro mcsafe_v1_vector_upto_12v label, vec, movu, first_store, reg, vzu\n"
+    "\\label\\():\n"
+    "    cmpq $10*\\vec, %rdx\n"
+    "    ja \\label\\()_twelve\n"
+    "    mcsafe_v1_vector_ten_twelve 10, \\vec, \\movu, \\first_store, \\reg\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+    "\\label\\()_twelve:\n"
+    "    mcsafe_v1_vector_ten_twelve 12, \\vec, \\movu, \\first_store, \\reg\n"
+    "    mcsafe_v1_vector_ret \\vzu\n"
+    ".endm\n"
     // Jumps to target where [dst, dst + size) crosses a page (size at most a page).
     ".macro mcsafe_v1_vector_crosses_page target\n"
     "    movl %edi, %ecx\n"
@@ -178,8 +204,11 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 ".else\n"
     "    jnz .L\\name\\()_16v_off_line\n"
 ".endif\n"
+    "    cmpq $12*\\vec, %rdx\n"
+    "    jbe .L\\name\\()_upto_12v\n"
     "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+    "    mcsafe_v1_vector_upto_12v .L\\name\\()_upto_12v, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
 ".if \\vec < 64\n"
     ".L\\name\\()_upto_32v:\n"
     "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
@@ -194,8 +223,11 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    testl $\\vec-1, %esi\n"
     "    jnz .L\\name\\()_loop_setup\n"
     "    mcsafe_v1_vector_crosses_page .L\\name\\()_loop_setup\n"
+    "    cmpq $12*\\vec, %rdx\n"
+    "    jbe .L\\name\\()_upto_12v_off_line\n"
     "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
+    "    mcsafe_v1_vector_upto_12v .L\\name\\()_upto_12v_off_line, \\vec, \\movu, \\movu, \\reg, \\vzu\n"
 ".endif\n"
     ".endm\n"
     ".macro mcsafe_v1_vector_copy name, vec, movu, mova, reg, smov, vzu, hi=, handoff=\n"
@@ -479,6 +511,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_block_load\n"
     ".purgem mcsafe_v1_vector_block_store\n"
     ".purgem mcsafe_v1_vector_aligned_classes\n"
+    ".purgem mcsafe_v1_vector_upto_12v\n"
+    ".purgem mcsafe_v1_vector_ten_twelve\n"
     ".purgem mcsafe_v1_vector_sixteen\n"
     ".purgem mcsafe_v1_vector_crosses_page\n"
     ".purgem mcsafe_v1_vector_ends\n"
