@@ -117,22 +117,26 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    \\mova %\\reg\\hi\\()\\c, 2*\\vec(%rdi)\n"
     "    \\mova %\\reg\\hi\\()\\d, 3*\\vec(%rdi)\n"
     ".endm\n"
-    // Every size class: overlapping moves of w bytes from both ends of [0, size). The registers in
-    // regs (an even number of them) are all loaded, then stored: the first half at w-byte steps
-    // from the start (stored with first_store, an aligned move where the destination is known to
-    // be), the second half ending at size. src, size and dst name the registers that hold them.
-    // Its two counters are .set symbols, which any later expansion (or a second copy of this asm
-    // in one unit) may set again.
-    ".macro mcsafe_v1_vector_ends load, first_store, store, w, src, size, dst, regs:vararg\n"
+    // Every size class: overlapping moves of w bytes from both ends of [0, size). The first n
+    // registers in regs (all of them where n is 0; an even number) are all loaded, then stored:
+    // the first half at w-byte steps from the start (stored with first_store, an aligned move
+    // where the destination is known to be), the second half ending at size. src, size and dst
+    // name the registers that hold them. Its two counters are .set symbols, which any later
+    // expansion (or a second copy of this asm in one unit) may set again. mcsafe_v1_vector_ends
+    // takes all of regs.
+    ".macro mcsafe_v1_vector_ends_of n, load, first_store, store, w, src, size, dst, regs:vararg\n"
     ".set .Lmcsafe_v1_ends_count, 0\n"
     ".irp r, \\regs\n"
     ".set .Lmcsafe_v1_ends_count, .Lmcsafe_v1_ends_count + 1\n"
     ".endr\n"
+    ".if \\n\n"
+    ".set .Lmcsafe_v1_ends_count, \\n\n"
+    ".endif\n"
     ".set .Lmcsafe_v1_ends_i, 0\n"
     ".irp r, \\regs\n"
     ".if .Lmcsafe_v1_ends_i < .Lmcsafe_v1_ends_count / 2\n"
     "    \\load .Lmcsafe_v1_ends_i*\\w(\\src), \\r\n"
-    ".else\n"
+    ".elseif .Lmcsafe_v1_ends_i < .Lmcsafe_v1_ends_count\n"
     "    \\load (.Lmcsafe_v1_ends_i-.Lmcsafe_v1_ends_count)*\\w(\\src,\\size), \\r\n"
     ".endif\n"
     ".set .Lmcsafe_v1_ends_i, .Lmcsafe_v1_ends_i + 1\n"
@@ -141,36 +145,26 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".irp r, \\regs\n"
     ".if .Lmcsafe_v1_ends_i < .Lmcsafe_v1_ends_count / 2\n"
     "    \\first_store \\r, .Lmcsafe_v1_ends_i*\\w(\\dst)\n"
-    ".else\n"
+    ".elseif .Lmcsafe_v1_ends_i < .Lmcsafe_v1_ends_count\n"
     "    \\store \\r, (.Lmcsafe_v1_ends_i-.Lmcsafe_v1_ends_count)*\\w(\\dst,\\size)\n"
     ".endif\n"
     ".set .Lmcsafe_v1_ends_i, .Lmcsafe_v1_ends_i + 1\n"
     ".endr\n"
     ".endm\n"
-    // Sixteen moves of V bytes, eight from each end, in the sixteen registers each routine has
-    // (zmm16-31; ymm0-15, xmm0-15).
-    ".macro mcsafe_v1_vector_sixteen vec, movu, mova, reg\n"
+    ".macro mcsafe_v1_vector_ends load, first_store, store, w, src, size, dst, regs:vararg\n"
+    "    mcsafe_v1_vector_ends_of 0, \\load, \\first_store, \\store, \\w, \\src, \\size, \\dst, \\regs\n"
+    ".endm\n"
+    // count (10, 12 or 16) moves of V bytes, half from each end, in the first count registers of
+    // the bank each routine has sixteen of (zmm16-31; ymm0-15, xmm0-15).
+    ".macro mcsafe_v1_vector_bank_moves count, vec, movu, first_store, reg\n"
     ".if \\vec == 64\n"
-    "    mcsafe_v1_vector_ends \\movu, \\mova, \\movu, \\vec, %rsi, %rdx, %rdi,"
+    "    mcsafe_v1_vector_ends_of \\count, \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi,"
     " %\\reg\\()16, %\\reg\\()17, %\\reg\\()18, %\\reg\\()19, %\\reg\\()20, %\\reg\\()21, %\\reg\\()22, %\\reg\\()23,"
     " %\\reg\\()24, %\\reg\\()25, %\\reg\\()26, %\\reg\\()27, %\\reg\\()28, %\\reg\\()29, %\\reg\\()30, %\\reg\\()31\n"
     ".else\n"
-    "    mcsafe_v1_vector_ends \\movu, \\mova, \\movu, \\vec, %rsi, %rdx, %rdi,"
+    "    mcsafe_v1_vector_ends_of \\count, \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi,"
     " %\\reg\\()0, %\\reg\\()1, %\\reg\\()2, %\\reg\\()3, %\\reg\\()4, %\\reg\\()5, %\\reg\\()6, %\\reg\\()7,"
     " %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11, %\\reg\\()12, %\\reg\\()13, %\\reg\\()14, %\\reg\\()15\n"
-    ".endif\n"
-    ".endm\n"
-    // Ten or twelve moves of V bytes, half from each end: 8V+1..10V stores ten vectors and
-    // 10V+1..12V twelve, not sixteen.
-    ".macro mcsafe_v1_vector_ten_twelve count, vec, movu, first_store, reg\n"
-    ".if \\vec == 64 && \\count == 10\n"
-    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()16, %\\reg\\()17, %\\reg\\()18, %\\reg\\()19, %\\reg\\()20, %\\reg\\()21, %\\reg\\()22, %\\reg\\()23, %\\reg\\()24, %\\reg\\()25\n"
-    ".elseif \\vec == 64\n"
-    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()16, %\\reg\\()17, %\\reg\\()18, %\\reg\\()19, %\\reg\\()20, %\\reg\\()21, %\\reg\\()22, %\\reg\\()23, %\\reg\\()24, %\\reg\\()25, %\\reg\\()26, %\\reg\\()27\n"
-    ".elseif \\count == 10\n"
-    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()0, %\\reg\\()1, %\\reg\\()2, %\\reg\\()3, %\\reg\\()4, %\\reg\\()5, %\\reg\\()6, %\\reg\\()7, %\\reg\\()8, %\\reg\\()9\n"
-    ".else\n"
-    "    mcsafe_v1_vector_ends \\movu, \\first_store, \\movu, \\vec, %rsi, %rdx, %rdi, %\\reg\\()0, %\\reg\\()1, %\\reg\\()2, %\\reg\\()3, %\\reg\\()4, %\\reg\\()5, %\\reg\\()6, %\\reg\\()7, %\\reg\\()8, %\\reg\\()9, %\\reg\\()10, %\\reg\\()11\n"
     ".endif\n"
     ".endm\n"
     // 8V+1..12V (the size known to be in it): ten or twelve moves; label names the pair.
@@ -178,10 +172,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "\\label\\():\n"
     "    cmpq $10*\\vec, %rdx\n"
     "    ja \\label\\()_twelve\n"
-    "    mcsafe_v1_vector_ten_twelve 10, \\vec, \\movu, \\first_store, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 10, \\vec, \\movu, \\first_store, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     "\\label\\()_twelve:\n"
-    "    mcsafe_v1_vector_ten_twelve 12, \\vec, \\movu, \\first_store, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 12, \\vec, \\movu, \\first_store, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     ".endm\n"
     // Jumps to target where [dst, dst + size) crosses a page (size at most a page).
@@ -206,17 +200,17 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
 ".endif\n"
     "    cmpq $12*\\vec, %rdx\n"
     "    jbe .L\\name\\()_upto_12v\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 16, \\vec, \\movu, \\mova, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     "    mcsafe_v1_vector_upto_12v .L\\name\\()_upto_12v, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
 ".if \\vec < 64\n"
     ".L\\name\\()_upto_32v:\n"
     "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
     "    movl $16*\\vec, %edx\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\mova, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 16, \\vec, \\movu, \\mova, \\reg\n"
     "    addq %rcx, %rsi\n"
     "    addq %rcx, %rdi\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 16, \\vec, \\movu, \\movu, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
 ".else\n"
     ".L\\name\\()_16v_off_line:\n"
@@ -225,7 +219,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    mcsafe_v1_vector_crosses_page .L\\name\\()_loop_setup\n"
     "    cmpq $12*\\vec, %rdx\n"
     "    jbe .L\\name\\()_upto_12v_off_line\n"
-    "    mcsafe_v1_vector_sixteen \\vec, \\movu, \\movu, \\reg\n"
+    "    mcsafe_v1_vector_bank_moves 16, \\vec, \\movu, \\movu, \\reg\n"
     "    mcsafe_v1_vector_ret \\vzu\n"
     "    mcsafe_v1_vector_upto_12v .L\\name\\()_upto_12v_off_line, \\vec, \\movu, \\movu, \\reg, \\vzu\n"
 ".endif\n"
@@ -512,10 +506,10 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".purgem mcsafe_v1_vector_block_store\n"
     ".purgem mcsafe_v1_vector_aligned_classes\n"
     ".purgem mcsafe_v1_vector_upto_12v\n"
-    ".purgem mcsafe_v1_vector_ten_twelve\n"
-    ".purgem mcsafe_v1_vector_sixteen\n"
+    ".purgem mcsafe_v1_vector_bank_moves\n"
     ".purgem mcsafe_v1_vector_crosses_page\n"
     ".purgem mcsafe_v1_vector_ends\n"
+    ".purgem mcsafe_v1_vector_ends_of\n"
     ".purgem mcsafe_v1_vector_ret\n"
     // The words {R, U, A, Y, K}, with the routine's once-per-input guard: hidden and weak in a
     // COMDAT data section, so each executable or DSO has exactly one set, next to its routine.
