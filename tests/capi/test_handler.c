@@ -37,10 +37,14 @@ int main(void) {
   mcsafe_copy_result r = mcsafe_copy(buf, m + page - 100, 300);
   CHECK(r.copied == 100 && r.fault.kind == MCSAFE_FAULT_BUS_ERROR && r.fault.address == (uint64_t)(uintptr_t)(m + page),
         "copy through the program's handler: copied %zu, kind %s", r.copied, mcsafe_fault_kind_string(r.fault.kind));
-  CHECK(g_calls == 1 && g_handled == 1, "the fault went through the program's handler: %d calls, %d handled", (int)g_calls,
-        (int)g_handled);
+  /* One signal or two: a vector routine may fault first on the range's last bytes (its tail is
+     loaded first), and the forward re-copy that finds the lowest bad byte faults again. */
+  const int calls = g_calls;
+  CHECK(calls >= 1 && calls <= 2 && g_handled == calls, "the fault went through the program's handler: %d calls, %d handled",
+        calls, (int)g_handled);
   raise(SIGBUS);
-  CHECK(g_calls == 2 && g_handled == 1, "a sent SIGBUS is not mcsafe's: %d calls, %d handled", (int)g_calls, (int)g_handled);
+  CHECK(g_calls == calls + 1 && g_handled == calls, "a sent SIGBUS is not mcsafe's: %d calls, %d handled", (int)g_calls,
+        (int)g_handled);
   CHECK(mcsafe_install(NULL) == EBUSY, "install on top of a foreign handler is refused");
   CHECK(!mcsafe_handle_signal(SIGBUS, NULL, NULL), "handle_signal without siginfo");
 

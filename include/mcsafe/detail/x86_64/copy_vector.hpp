@@ -32,12 +32,16 @@
 //                           zmm also to a destination off a line from a 64-byte-aligned source,
 //                           where the range crosses no page: there the loop's loads split lines
 //                           and the moves' do not (on the Zen 5 0.90x -> 1.05-1.09x)
-//   16V+1..32V (V < 64), up to R, to a V-aligned destination: the same sixteen moves over
+//   28V+1..32V (V < 64), up to R, to a V-aligned destination: the same sixteen moves over
 //                           the first 16V bytes, then over the last 16V (on the Zen 5 the ymm
 //                           loop read 0.83-0.87x at 1 KiB, these 0.95-0.97x; in zmm, 2 KiB
-//                           gained less than lengths mixed over 256 B-4 KiB lost: not there)
+//                           gained less than lengths mixed over 256 B-4 KiB lost: not there).
+//                           Not from 16V+1: thirty-two stores for 16V+8 bytes read 0.52-0.65x
+//                           memcpy on the Zen 3 at 520 B in ymm, the loop 0.92-1.05x, and the
+//                           loop led up to 28V (docs/benchmarks.md)
 //   8V+1..R                 the first V bytes, the last V and the 3V below the last V-aligned
-//                           destination address are loaded first, then a loop of 4xV bytes
+//                           destination address short of the end are loaded first (so tail and
+//                           end are four distinct vectors), then a loop of 4xV bytes
 //                           with V-aligned stores, then the saved 3V (aligned), head and end
 //                           are stored; where the head or the end store would cross a page
 //                           (tens of cycles on the Zen 4), the bytes on its near side of the
@@ -89,9 +93,9 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     ".macro mcsafe_v1_vector_loop_setup vec, movu, reg, hi\n"  // loads and registers both loops start from
     "    \\movu (%rsi), %\\reg\\hi\\()0\n"                 // head: stored last, covers the alignment skip
     "    \\movu -\\vec(%rsi,%rdx), %\\reg\\hi\\()7\n"    // end: the last V bytes
-    "    leaq (%rdi,%rdx), %r9\n"
+    "    leaq -1(%rdi,%rdx), %r9\n"
     "    andq $-\\vec, %r9\n"
-    "    subq %rdi, %r9\n"                                  // r9 = A - dst, A = dst end rounded down to V
+    "    subq %rdi, %r9\n"                                  // r9 = A - dst, A = (dst end - 1) rounded down to V
     "    \\movu -3*\\vec(%rsi,%r9), %\\reg\\hi\\()4\n"   // tail: the 3V bytes below A
     "    \\movu -2*\\vec(%rsi,%r9), %\\reg\\hi\\()5\n"
     "    \\movu -\\vec(%rsi,%r9), %\\reg\\hi\\()6\n"
@@ -191,7 +195,7 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    cmpl $4096, %ecx\n"
     "    ja \\target\n"
     ".endm\n"
-    // The classes for 8V+1..16V (and 16V+1..32V where V < 64) once the size is known to be in
+    // The classes for 8V+1..16V (and 28V+1..32V where V < 64) once the size is known to be in
     // them: to a V-aligned destination, and in zmm from a line-aligned source where the range
     // crosses no page; else the loop.
     ".macro mcsafe_v1_vector_aligned_classes name, vec, movu, mova, reg, vzu\n"
@@ -206,6 +210,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    mcsafe_v1_vector_upto_16v .L\\name\\()_upto_12v, \\vec, \\movu, \\mova, \\reg, \\vzu\n"
 ".if \\vec < 64\n"
     ".L\\name\\()_upto_32v:\n"
+    "    cmpq $28*\\vec, %rdx\n"
+    "    jbe .L\\name\\()_loop_setup\n"
     "    leaq -16*\\vec(%rdx), %rcx\n"                   // rcx = n - 16V, where the second half starts
     "    movl $16*\\vec, %edx\n"
     "    mcsafe_v1_vector_bank_moves 16, \\vec, \\movu, \\mova, \\reg\n"
@@ -292,8 +298,8 @@ asm(".macro mcsafe_v1_vector_ret vzu\n"  // success: rax = rdx = 0; with vzu, up
     "    ja \\handoff\n"
     ".endif\n"
     // 8V+1..32V to a V-aligned destination: sixteen overlapping moves, eight from each end, in
-    // the registers each routine has sixteen of; above 16V, sixteen over [0, 16V), then sixteen
-    // over [n - 16V, n) (the 8V+1..16V and 16V+1..32V classes in the table above). Not the
+    // the registers each routine has sixteen of; above 28V, sixteen over [0, 16V), then sixteen
+    // over [n - 16V, n) (the 8V+1..16V and 28V+1..32V classes in the table above). Not the
     // second class in the zmm routine: with lengths mixed over 256 B-4 KiB its extra size test
     // cost more than it won at 1-2 KiB. The zmm routine tests the size first and keeps the
     // classes out of line: its loop then starts after one compare fewer (up to 16V) or with no
